@@ -1,0 +1,43 @@
+namespace MedSeg.Data.Entities;
+
+public enum ExperimentStatus
+{
+    Queued = 0,
+    Running = 1,
+    Completed = 2,
+    Failed = 3,
+    Cancelled = 4,
+    /// <summary>The process running it died; it is resumed from its last checkpoint.</summary>
+    Interrupted = 5,
+}
+
+public sealed class Experiment
+{
+    public Guid Id { get; set; }
+    public required string Name { get; set; }
+    public required string OwnerId { get; set; }
+    public Guid DatasetId { get; set; }
+    public Dataset? Dataset { get; set; }
+    public required string Model { get; set; }
+    public int Epochs { get; set; }
+    public int BatchSize { get; set; }
+    public int ImageSize { get; set; }
+    public double LearningRate { get; set; }
+    public int Seed { get; set; }
+    /// <summary>The full configuration snapshot (JSON) as launched.</summary>
+    public required string ConfigJson { get; set; }
+    public ExperimentStatus Status { get; set; }
+    public int CurrentEpoch { get; set; }
+    public double? BestDice { get; set; }
+    public int? BestEpoch { get; set; }
+    public string? Error { get; set; }
+    public string? JobId { get; set; }
+    /// <summary>Which process holds the run (lease), and when it last reported; a stale lease means the process died.</summary>
+    public string? RunnerId { get; set; }
+    public DateTimeOffset? HeartbeatAt { get; set; }
+    public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? FinishedAt { get; set; }
+    public List<ExperimentCase> Cases { get; set; } = [];
+    public List<EpochMetric> Metrics { get; set; } = [];
+}

@@ -1,0 +1,24 @@
+namespace MedSeg.Data.Entities;
+
+public enum CaseSplit
+{
+    Train = 0,
+    Validation = 1,
+}
+
+/// <summary>The exact split snapshotted at launch, and the per-case evaluation results once predicted.</summary>
+public sealed class ExperimentCase
+{
+    public Guid Id { get; set; }
+    public Guid ExperimentId { get; set; }
+    public Guid DatasetCaseId { get; set; }
+    public DatasetCase? DatasetCase { get; set; }
+    public CaseSplit Split { get; set; }
+    public bool IsPreview { get; set; }
+    public double? Dice { get; set; }
+    public double? IoU { get; set; }
+    public double? Precision { get; set; }
+    public double? Recall { get; set; }
+    /// <summary>Relative to the experiment folder in the artifact store.</summary>
+    public string? PredictionPath { get; set; }
+}

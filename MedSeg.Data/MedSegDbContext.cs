@@ -1,0 +1,37 @@
+using MedSeg.Data.Entities;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+
+namespace MedSeg.Data;
+
+/// <summary>
+/// The one database context. Migrations live in one assembly per provider (see <see cref="MedSegDatabase"/>).
+/// Add a migration for both providers after every model change:
+///   dotnet tool restore
+///   dotnet ef migrations add NAME --project migrations/MedSeg.Migrations.Sqlite
+///   dotnet ef migrations add NAME --project migrations/MedSeg.Migrations.SqlServer
+/// SQL Server idempotent script (no server needed):
+///   dotnet ef migrations script --idempotent --project migrations/MedSeg.Migrations.SqlServer -o docs/sqlserver.sql
+/// </summary>
+public sealed class MedSegDbContext(DbContextOptions<MedSegDbContext> options) : IdentityDbContext<ApplicationUser>(options)
+{
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+    public DbSet<Dataset> Datasets => Set<Dataset>();
+    public DbSet<DatasetCase> DatasetCases => Set<DatasetCase>();
+    public DbSet<Experiment> Experiments => Set<Experiment>();
+    public DbSet<ExperimentCase> ExperimentCases => Set<ExperimentCase>();
+    public DbSet<EpochMetric> EpochMetrics => Set<EpochMetric>();
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+        builder.ApplyConfigurationsFromAssembly(typeof(MedSegDbContext).Assembly);
+    }
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        // SQLite cannot order or compare DateTimeOffset; store UTC ticks on every provider so queries behave the same.
+        configurationBuilder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetTicksConverter>();
+        configurationBuilder.Properties<DateTimeOffset?>().HaveConversion<DateTimeOffsetTicksConverter>();
+    }
+}

@@ -1,0 +1,32 @@
+namespace MedSeg.Engine.Models;
+
+/// <summary>One entry of the model zoo: lowercase name, a one-line description, and a factory.</summary>
+public sealed record ModelInfo(string Name, string Description, Func<ModelOptions, SegmentationModel> Factory);
+
+/// <summary>The model zoo, keyed by lowercase name (<c>ModelRegistry.Create("unext", options)</c>).</summary>
+public static class ModelRegistry
+{
+    private static readonly Dictionary<string, ModelInfo> Models = new(StringComparer.OrdinalIgnoreCase);
+
+    static ModelRegistry()
+    {
+        // Each architecture registers itself here; keep this list in the order the UI offers them.
+        Register(new ModelInfo("unext", "UNeXt (Valanarasu & Patel 2022): conv + tokenized MLP U-shaped network, 1.47 M params",
+            o => new UNeXt.UNeXt(o)));
+    }
+
+    public static IReadOnlyList<string> Names => [.. Models.Keys];
+
+    public static IReadOnlyList<ModelInfo> All => [.. Models.Values];
+
+    public static bool Contains(string name) => Models.ContainsKey(name);
+
+    public static ModelInfo Get(string name) =>
+        Models.TryGetValue(name, out var info)
+            ? info
+            : throw new ArgumentException($"Unknown model '{name}'. Registered models: {string.Join(", ", Models.Keys)}.", nameof(name));
+
+    public static SegmentationModel Create(string name, ModelOptions? options = null) => Get(name).Factory(options ?? new ModelOptions());
+
+    private static void Register(ModelInfo info) => Models.Add(info.Name.ToLowerInvariant(), info);
+}
