@@ -1,0 +1,41 @@
+using MedSeg.Data.Entities;
+using MedSeg.Web.Infrastructure;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+
+namespace MedSeg.Web.Features.Account;
+
+/// <summary>Creates the admin role, and the first admin from configuration when no user exists yet.</summary>
+public sealed class AdminBootstrapper(UserManager<ApplicationUser> users, RoleManager<IdentityRole> roles,
+    IOptions<AdminOptions> admin, ILogger<AdminBootstrapper> logger)
+{
+    public bool AnyUser() => users.Users.Any();
+
+    public async Task EnsureAsync()
+    {
+        if (!await roles.RoleExistsAsync(UserContext.AdminRole))
+        {
+            await roles.CreateAsync(new IdentityRole(UserContext.AdminRole));
+        }
+        var options = admin.Value;
+        if (AnyUser() || string.IsNullOrWhiteSpace(options.Email) || string.IsNullOrEmpty(options.Password)) return;
+        var errors = await CreateAdminAsync(options.Email, options.Password);
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"MedSeg:Admin could not create the admin '{options.Email}': {string.Join(" ", errors)} " +
+                "Fix MedSeg__Admin__Email / MedSeg__Admin__Password.");
+        }
+        logger.LogInformation("Created the admin {Email} from configuration.", options.Email);
+    }
+
+    /// <summary>Creates an admin; returns the problems (empty on success).</summary>
+    public async Task<IReadOnlyList<string>> CreateAdminAsync(string email, string password)
+    {
+        var user = new ApplicationUser { UserName = email, Email = email, EmailConfirmed = true };
+        var result = await users.CreateAsync(user, password);
+        if (!result.Succeeded) return [.. result.Errors.Select(e => e.Description)];
+        await users.AddToRoleAsync(user, UserContext.AdminRole);
+        return [];
+    }
+}

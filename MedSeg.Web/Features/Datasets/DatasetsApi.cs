@@ -1,0 +1,72 @@
+using MedSeg.Engine.Data;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace MedSeg.Web.Features.Datasets;
+
+public sealed record DatasetCreated(Guid Id, int Cases);
+public sealed record UploadRejected(string Title, IReadOnlyList<DatasetProblem> Errors);
+
+public static class DatasetsApi
+{
+    public static IServiceCollection AddDatasetsFeature(this IServiceCollection services)
+    {
+        services.AddScoped<DatasetService>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapDatasetsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/datasets").WithTags("Datasets");
+        // Multipart uploads come from scripts (bearer token) and from the upload page (XHR with the SameSite=Strict cookie).
+        api.MapPost("/", Upload).DisableAntiforgery();
+        api.MapGet("/", List);
+        api.MapGet("/{id:guid}", Get);
+        api.MapGet("/{id:guid}/cases", Cases);
+        api.MapGet("/{id:guid}/cases/{caseId:guid}/{rendition}.png", Rendition);
+        return app;
+    }
+
+    public static async Task<Results<Created<DatasetCreated>, BadRequest<UploadRejected>, ProblemHttpResult>> Upload(
+        [FromForm] string? name, IFormFile? file, HttpContext http, DatasetService datasets, CancellationToken ct)
+    {
+        if (file is null || file.Length == 0)
+        {
+            return TypedResults.Problem("Send a multipart form with a 'file' field holding a .zip with images/ and masks/.",
+                statusCode: 400, title: "No file was uploaded");
+        }
+        var datasetName = string.IsNullOrWhiteSpace(name) ? Path.GetFileNameWithoutExtension(file.FileName) : name.Trim();
+        await using var stream = file.OpenReadStream();
+        var result = await datasets.IngestZipAsync(datasetName, stream, UserContext.From(http.User), ct);
+        if (result.Dataset is null)
+        {
+            return TypedResults.BadRequest(new UploadRejected(
+                $"The upload was refused: {result.Problems.Count} problem(s); nothing was stored.", result.Problems));
+        }
+        return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases));
+    }
+
+    public static async Task<Ok<IReadOnlyList<DatasetSummary>>> List(HttpContext http, DatasetService datasets, CancellationToken ct) =>
+        TypedResults.Ok(await datasets.ListAsync(UserContext.From(http.User), ct));
+
+    public static async Task<Results<Ok<DatasetSummary>, NotFound>> Get(Guid id, HttpContext http, DatasetService datasets, CancellationToken ct) =>
+        await datasets.GetAsync(id, UserContext.From(http.User), ct) is { } d ? TypedResults.Ok(d) : TypedResults.NotFound();
+
+    public static async Task<Results<Ok<IReadOnlyList<DatasetCaseSummary>>, NotFound>> Cases(
+        Guid id, HttpContext http, DatasetService datasets, CancellationToken ct, int skip = 0, int take = 100)
+    {
+        var user = UserContext.From(http.User);
+        if (await datasets.GetAsync(id, user, ct) is null) return TypedResults.NotFound();
+        return TypedResults.Ok(await datasets.ListCasesAsync(id, user, Math.Max(0, skip), Math.Clamp(take, 1, 1000), ct));
+    }
+
+    public static async Task<Results<FileContentHttpResult, NotFound>> Rendition(
+        Guid id, Guid caseId, string rendition, HttpContext http, DatasetService datasets, CancellationToken ct, int size = 256)
+    {
+        if (!Enum.TryParse<CaseRendition>(rendition, ignoreCase: true, out var kind)) return TypedResults.NotFound();
+        var png = await datasets.RenderCaseAsync(id, caseId, kind, Math.Clamp(size, 0, 4096), UserContext.From(http.User), ct);
+        if (png is null) return TypedResults.NotFound();
+        http.Response.Headers.CacheControl = "private, max-age=86400";
+        return TypedResults.File(png, "image/png");
+    }
+}

@@ -1,0 +1,58 @@
+using System.ComponentModel.DataAnnotations;
+using MedSeg.Data.Entities;
+
+namespace MedSeg.Web.Features.Experiments;
+
+/// <summary>What the launch form and <c>POST /api/experiments</c> take.</summary>
+public sealed class LaunchRequest
+{
+    [Required(ErrorMessage = "Choose a dataset.")]
+    public Guid? DatasetId { get; set; }
+
+    [Required(ErrorMessage = "Choose an architecture.")]
+    public string Model { get; set; } = "unext";
+
+    [StringLength(200)]
+    public string? Name { get; set; }
+
+    [Range(1, 1000, ErrorMessage = "Epochs must be between 1 and 1000.")]
+    public int Epochs { get; set; } = 20;
+
+    [Range(1, 256, ErrorMessage = "Batch size must be between 1 and 256.")]
+    public int BatchSize { get; set; } = 8;
+
+    /// <summary>Square training size; must be a multiple of the model's size multiple (32 for UNeXt).</summary>
+    [Range(32, 2048, ErrorMessage = "Image size must be between 32 and 2048 pixels.")]
+    public int ImageSize { get; set; } = 256;
+
+    [Range(1e-7, 1.0, ErrorMessage = "Learning rate must be between 1e-7 and 1.")]
+    public double LearningRate { get; set; } = 1e-3;
+
+    [Range(0, int.MaxValue)]
+    public int Seed { get; set; } = 1;
+}
+
+/// <summary>A field-level validation failure (field name as in <see cref="LaunchRequest"/>, camelCase in the API).</summary>
+public sealed record FieldError(string Field, string Message);
+
+public sealed record LaunchResult(Guid? ExperimentId, IReadOnlyList<FieldError> Errors)
+{
+    public bool Succeeded => ExperimentId is not null;
+}
+
+public sealed record EpochPoint(int Epoch, double TrainLoss, double ValidationLoss, double ValidationDice,
+    double ValidationIoU, double LearningRate, double Seconds);
+
+public sealed record ExperimentSummary(Guid Id, string Name, string Model, Guid DatasetId, string DatasetName,
+    ExperimentStatus Status, int CurrentEpoch, int Epochs, double? BestDice, DateTimeOffset CreatedAt);
+
+public sealed record ExperimentDetail(ExperimentSummary Summary, int BatchSize, int ImageSize, double LearningRate,
+    int Seed, int TrainCases, int ValidationCases, string? Error, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
+    IReadOnlyList<EpochPoint> Metrics, IReadOnlyList<PreviewImage> Previews);
+
+/// <summary>A preview mask for one of the fixed validation cases after an epoch. Urls are served by the app.</summary>
+public sealed record PreviewImage(Guid CaseId, string CaseName, int Epoch, string ImageUrl, string TruthUrl, string PredictionUrl);
+
+/// <summary>One evaluated validation case for the review page.</summary>
+public sealed record CaseResultView(Guid CaseId, string Name, double? Dice, double? IoU, double? Precision, double? Recall,
+    string ImageUrl, string TruthUrl, string PredictionUrl, string ComparisonUrl);

@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace MedSeg.Web.Features.Experiments;
+
+public sealed record ExperimentAccepted(Guid Id);
+public sealed record ExperimentStatusResponse(ExperimentDetail Experiment);
+
+public static class ExperimentsApi
+{
+    public static IServiceCollection AddExperimentsFeature(this IServiceCollection services)
+    {
+        services.AddScoped<ExperimentService>();
+        services.AddScoped<TrainExperimentJob>();
+        services.AddSingleton<IExperimentNotifier, ExperimentNotifier>();
+        services.AddSingleton<RunningExperiments>();
+        services.AddTransient<ExperimentLiveFeed>();
+        services.AddHostedService<ExperimentRecoveryService>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapExperimentsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/experiments").WithTags("Experiments");
+        api.MapPost("/", Launch);
+        api.MapGet("/", List);
+        api.MapGet("/{id:guid}", Get);
+        api.MapGet("/{id:guid}/cases", Cases);
+        api.MapPost("/{id:guid}/cancel", Cancel);
+        api.MapPost("/{id:guid}/resume", Resume);
+        api.MapGet("/{id:guid}/files/{**path}", File);
+        return app;
+    }
+
+    public static async Task<Results<Accepted<ExperimentAccepted>, ValidationProblem>> Launch(
+        LaunchRequest request, HttpContext http, ExperimentService experiments, CancellationToken ct)
+    {
+        var result = await experiments.LaunchAsync(request, UserContext.From(http.User), ct);
+        if (result.ExperimentId is not { } id)
+        {
+            return TypedResults.ValidationProblem(result.Errors
+                .GroupBy(e => JsonName(e.Field))
+                .ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()));
+        }
+        return TypedResults.Accepted($"/api/experiments/{id}", new ExperimentAccepted(id));
+    }
+
+    public static async Task<Ok<IReadOnlyList<ExperimentSummary>>> List(HttpContext http, ExperimentService experiments, CancellationToken ct) =>
+        TypedResults.Ok(await experiments.ListAsync(UserContext.From(http.User), ct));
+
+    public static async Task<Results<Ok<ExperimentDetail>, NotFound>> Get(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
+        await experiments.GetAsync(id, UserContext.From(http.User), ct) is { } e ? TypedResults.Ok(e) : TypedResults.NotFound();
+
+    public static async Task<Results<Ok<IReadOnlyList<CaseResultView>>, NotFound>> Cases(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
+        await experiments.GetCaseResultsAsync(id, UserContext.From(http.User), ct) is { } cases ? TypedResults.Ok(cases) : TypedResults.NotFound();
+
+    public static async Task<Results<NoContent, NotFound>> Cancel(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
+        await experiments.CancelAsync(id, UserContext.From(http.User), ct) ? TypedResults.NoContent() : TypedResults.NotFound();
+
+    public static async Task<Results<Accepted, NotFound>> Resume(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
+        await experiments.ResumeAsync(id, UserContext.From(http.User), ct) ? TypedResults.Accepted($"/api/experiments/{id}") : TypedResults.NotFound();
+
+    /// <summary>Artifacts of a run (previews, predictions, comparison renditions), as PNG.</summary>
+    public static async Task<Results<FileContentHttpResult, NotFound>> File(
+        Guid id, string path, HttpContext http, ExperimentService experiments, CancellationToken ct, int size = 0)
+    {
+        var png = await experiments.RenderArtifactAsync(id, path, Math.Clamp(size, 0, 4096), UserContext.From(http.User), ct);
+        if (png is null) return TypedResults.NotFound();
+        http.Response.Headers.CacheControl = "private, max-age=3600";
+        return TypedResults.File(png, "image/png");
+    }
+
+    private static string JsonName(string field) => field.Length == 0 ? field : char.ToLowerInvariant(field[0]) + field[1..];
+}

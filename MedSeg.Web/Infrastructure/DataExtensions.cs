@@ -1,0 +1,17 @@
+using MedSeg.Data;
+using MedSeg.Data.Files;
+
+namespace MedSeg.Web.Infrastructure;
+
+public static class DataExtensions
+{
+    public static WebApplicationBuilder AddMedSegData(this WebApplicationBuilder builder)
+    {
+        var dataRoot = builder.Configuration.Get<MedSegOptions>(MedSegOptions.Section).ResolvedDataRoot;
+        var database = builder.Configuration.Get<DatabaseOptions>(DatabaseOptions.Section);
+        Directory.CreateDirectory(dataRoot);
+        builder.Services.AddSingleton(new ArtifactStore(dataRoot));
+        builder.Services.AddDbContext<MedSegDbContext>(o => MedSegDatabase.Configure(o, database, dataRoot));
+        return builder;
+    }
+}

@@ -1,0 +1,79 @@
+using Hangfire;
+using Hangfire.Dashboard;
+using Hangfire.SqlServer;
+using Hangfire.Storage.SQLite;
+using MedSeg.Data;
+using MedSeg.Web.Features;
+
+namespace MedSeg.Web.Infrastructure;
+
+public static class JobsExtensions
+{
+    public const string TrainingQueue = "training";
+
+    /// <summary>
+    /// Hangfire on the same provider as the database. Training runs for hours, longer than any invisibility timeout
+    /// we could pick, so a run is protected by the experiment's own lease (RunnerId + heartbeat) instead: a re-fetched
+    /// job finds the lease held and exits, and a run whose process died is resumed by <c>ExperimentRecoveryService</c>.
+    /// </summary>
+    public static WebApplicationBuilder AddMedSegJobs(this WebApplicationBuilder builder)
+    {
+        var dataRoot = builder.Configuration.Get<MedSegOptions>(MedSegOptions.Section).ResolvedDataRoot;
+        var database = builder.Configuration.Get<DatabaseOptions>(DatabaseOptions.Section);
+        var jobs = builder.Configuration.Get<JobsOptions>(JobsOptions.Section);
+        builder.Services.AddHangfire(cfg =>
+        {
+            cfg.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseSimpleAssemblyNameTypeSerializer()
+                .UseRecommendedSerializerSettings();
+            if (MedSegDatabase.IsSqlServer(database))
+            {
+                cfg.UseSqlServerStorage(database.ConnectionString, new SqlServerStorageOptions
+                {
+                    PrepareSchemaIfNecessary = true,
+                    QueuePollInterval = TimeSpan.FromSeconds(1),
+                    SlidingInvisibilityTimeout = TimeSpan.FromMinutes(5),
+                });
+            }
+            else
+            {
+                cfg.UseSQLiteStorage(Path.Combine(dataRoot, "hangfire.db"), new SQLiteStorageOptions
+                {
+                    QueuePollInterval = TimeSpan.FromSeconds(1),
+                    InvisibilityTimeout = TimeSpan.FromDays(3),
+                });
+            }
+        });
+        if (jobs.RunServer)
+        {
+            builder.Services.AddHangfireServer(o =>
+            {
+                o.Queues = [TrainingQueue, "default"];
+                o.WorkerCount = Math.Max(1, jobs.WorkerCount);
+                o.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+                o.ServerCheckInterval = TimeSpan.FromSeconds(30);
+            });
+        }
+        return builder;
+    }
+
+    public static WebApplication MapMedSegJobsDashboard(this WebApplication app)
+    {
+        app.UseHangfireDashboard("/jobs", new DashboardOptions
+        {
+            Authorization = [new AdminDashboardFilter()],
+            DashboardTitle = "MedSeg jobs",
+            AppPath = "/",
+        });
+        return app;
+    }
+
+    private sealed class AdminDashboardFilter : IDashboardAuthorizationFilter
+    {
+        public bool Authorize(DashboardContext context)
+        {
+            var user = context.GetHttpContext().User;
+            return user.Identity?.IsAuthenticated == true && user.IsInRole(UserContext.AdminRole);
+        }
+    }
+}

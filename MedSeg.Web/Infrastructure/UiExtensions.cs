@@ -1,0 +1,45 @@
+using MedSeg.Web.Components;
+using MedSeg.Web.Features.Account;
+using MedSeg.Web.Features.Datasets;
+using MedSeg.Web.Features.Experiments;
+using MudBlazor.Services;
+
+namespace MedSeg.Web.Infrastructure;
+
+public static class UiExtensions
+{
+    public static WebApplicationBuilder AddMedSegFeatures(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        builder.Services.AddMudServices();
+        builder.Services.AddSignalR();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddDatasetsFeature();
+        builder.Services.AddExperimentsFeature();
+        var maxUpload = builder.Configuration.Get<UploadOptions>(UploadOptions.Section).MaxBytes;
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = maxUpload);
+        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(o => o.MultipartBodyLengthLimit = maxUpload);
+        return builder;
+    }
+
+    public static WebApplication MapMedSeg(this WebApplication app)
+    {
+        if (!app.Environment.IsDevelopment())
+        {
+            app.UseExceptionHandler("/error", createScopeForErrors: true);
+        }
+        app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapMedSegJobsDashboard();
+        app.MapAccountApi();
+        app.MapDatasetsApi();
+        app.MapExperimentsApi();
+        app.MapHub<ExperimentHub>(ExperimentHub.Url);
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        return app;
+    }
+}

@@ -1,0 +1,1 @@
+// MedSeg browser helpers (upload with progress).
