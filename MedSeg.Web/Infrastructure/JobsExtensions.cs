@@ -21,29 +21,26 @@ public static class JobsExtensions
         var dataRoot = builder.Configuration.Get<MedSegOptions>(MedSegOptions.Section).ResolvedDataRoot;
         var database = builder.Configuration.Get<DatabaseOptions>(DatabaseOptions.Section);
         var jobs = builder.Configuration.Get<JobsOptions>(JobsOptions.Section);
-        builder.Services.AddHangfire(cfg =>
-        {
-            cfg.SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
-                .UseSimpleAssemblyNameTypeSerializer()
-                .UseRecommendedSerializerSettings();
-            if (MedSegDatabase.IsSqlServer(database))
+        // One storage instance per app, registered in DI (Hangfire's default hands out the process-wide
+        // JobStorage.Current, which two apps in one process, e.g. tests, would share).
+        JobStorage storage = MedSegDatabase.IsSqlServer(database)
+            ? new SqlServerStorage(database.ConnectionString, new SqlServerStorageOptions
             {
-                cfg.UseSqlServerStorage(database.ConnectionString, new SqlServerStorageOptions
-                {
-                    PrepareSchemaIfNecessary = true,
-                    QueuePollInterval = TimeSpan.FromSeconds(1),
-                    SlidingInvisibilityTimeout = TimeSpan.FromMinutes(5),
-                });
-            }
-            else
+                PrepareSchemaIfNecessary = true,
+                QueuePollInterval = TimeSpan.FromSeconds(1),
+                SlidingInvisibilityTimeout = TimeSpan.FromMinutes(5),
+            })
+            : new SQLiteStorage(Path.Combine(dataRoot, "hangfire.db"), new SQLiteStorageOptions
             {
-                cfg.UseSQLiteStorage(Path.Combine(dataRoot, "hangfire.db"), new SQLiteStorageOptions
-                {
-                    QueuePollInterval = TimeSpan.FromSeconds(1),
-                    InvisibilityTimeout = TimeSpan.FromDays(3),
-                });
-            }
-        });
+                QueuePollInterval = TimeSpan.FromSeconds(1),
+                InvisibilityTimeout = TimeSpan.FromDays(3),
+            });
+        builder.Services.AddSingleton(storage);
+        builder.Services.AddHangfire(cfg => cfg
+            .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UseStorage(storage));
         if (jobs.RunServer)
         {
             builder.Services.AddHangfireServer(o =>

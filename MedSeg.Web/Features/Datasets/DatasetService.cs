@@ -1,24 +1,180 @@
-#pragma warning disable CS9113 // filled in by the services commit
+using System.Security.Cryptography;
+using System.Text;
 using MedSeg.Data;
+using MedSeg.Data.Entities;
 using MedSeg.Data.Files;
+using MedSeg.Engine.Data;
+using Microsoft.EntityFrameworkCore;
 
 namespace MedSeg.Web.Features.Datasets;
 
 /// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases.</summary>
-public sealed partial class DatasetService(MedSegDbContext db, ArtifactStore store, ILogger<DatasetService> logger)
+public sealed class DatasetService(MedSegDbContext db, ArtifactStore store, ILogger<DatasetService> logger)
 {
-    public Task<IReadOnlyList<DatasetSummary>> ListAsync(UserContext user, CancellationToken ct = default) => throw new NotSupportedException();
+    public async Task<IReadOnlyList<DatasetSummary>> ListAsync(UserContext user, CancellationToken ct = default)
+    {
+        var rows = await Visible(user).OrderByDescending(d => d.CreatedAt).ToListAsync(ct);
+        return [.. rows.Select(ToSummary)];
+    }
 
-    public Task<DatasetSummary?> GetAsync(Guid id, UserContext user, CancellationToken ct = default) => throw new NotSupportedException();
+    public async Task<DatasetSummary?> GetAsync(Guid id, UserContext user, CancellationToken ct = default) =>
+        await Visible(user).FirstOrDefaultAsync(d => d.Id == id, ct) is { } d ? ToSummary(d) : null;
 
-    public Task<IReadOnlyList<DatasetCaseSummary>> ListCasesAsync(Guid datasetId, UserContext user, int skip, int take, CancellationToken ct = default) => throw new NotSupportedException();
+    public async Task<IReadOnlyList<DatasetCaseSummary>> ListCasesAsync(Guid datasetId, UserContext user, int skip, int take, CancellationToken ct = default)
+    {
+        if (!await Visible(user).AnyAsync(d => d.Id == datasetId, ct)) return [];
+        return await db.DatasetCases.Where(c => c.DatasetId == datasetId)
+            .OrderBy(c => c.Name).Skip(skip).Take(take)
+            .Select(c => new DatasetCaseSummary(c.Id, c.Name, c.Width, c.Height, c.ForegroundFraction))
+            .ToListAsync(ct);
+    }
 
-    public Task<IngestResult> IngestZipAsync(string name, Stream zip, UserContext user, CancellationToken ct = default) => throw new NotSupportedException();
+    /// <summary>
+    /// Unpacks the zip into a staging folder, validates every pair, and only then moves the files into the dataset
+    /// folder and commits the rows in one transaction. A refused upload leaves no row and no file behind.
+    /// </summary>
+    public async Task<IngestResult> IngestZipAsync(string name, Stream zip, UserContext user, CancellationToken ct = default)
+    {
+        var staging = store.CreateStagingDirectory();
+        try
+        {
+            var problems = await ZipExtractor.ExtractAsync(zip, Path.Combine(staging, "upload"), ct);
+            if (problems.Count > 0) return new IngestResult(null, problems);
+            var started = DateTime.UtcNow;
+            var report = await Task.Run(() => DatasetScanner.Scan(Path.Combine(staging, "upload"), ct), ct);
+            logger.LogInformation("Scanned upload '{Name}': {Pairs} pairs, {Problems} problems in {Seconds:F1} s",
+                name, report.Pairs.Count, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
+            if (report.Problems.Count > 0) return new IngestResult(null, report.Problems);
+            if (report.Pairs.Count == 0)
+            {
+                return new IngestResult(null, [new DatasetProblem("(archive)",
+                    "No image/mask pairs were found. Put images in images/ and masks with the same file name in masks/.")]);
+            }
+            return new IngestResult(await CommitAsync(name, report.Pairs, staging, user, ct), []);
+        }
+        finally
+        {
+            TryDelete(staging);
+        }
+    }
+
+    private async Task<DatasetSummary> CommitAsync(string name, IReadOnlyList<ScannedPair> pairs, string staging, UserContext user, CancellationToken ct)
+    {
+        var id = Guid.NewGuid();
+        // Lay the files out in staging first, then move the folder into place in one rename.
+        var layout = Path.Combine(staging, "dataset");
+        Directory.CreateDirectory(Path.Combine(layout, "images"));
+        Directory.CreateDirectory(Path.Combine(layout, "masks"));
+        var dataset = new Dataset
+        {
+            Id = id,
+            Name = string.IsNullOrWhiteSpace(name) ? "dataset" : name.Trim()[..Math.Min(200, name.Trim().Length)],
+            OwnerId = user.UserId,
+            CaseCount = pairs.Count,
+            Channels = pairs.GroupBy(p => p.Channels).OrderByDescending(g => g.Count()).First().Key,
+            MinWidth = pairs.Min(p => p.Width),
+            MaxWidth = pairs.Max(p => p.Width),
+            MinHeight = pairs.Min(p => p.Height),
+            MaxHeight = pairs.Max(p => p.Height),
+            MeanForeground = pairs.Average(p => p.ForegroundFraction),
+            ContentHash = ContentHash(pairs),
+        };
+        long bytes = 0;
+        foreach (var pair in pairs.OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            var image = "images/" + Path.GetFileName(pair.ImagePath);
+            var mask = "masks/" + Path.GetFileName(pair.MaskPath);
+            File.Move(pair.ImagePath, Path.Combine(layout, image));
+            File.Move(pair.MaskPath, Path.Combine(layout, mask));
+            bytes += new FileInfo(Path.Combine(layout, image)).Length + new FileInfo(Path.Combine(layout, mask)).Length;
+            dataset.Cases.Add(new DatasetCase
+            {
+                Id = Guid.NewGuid(),
+                Name = pair.Name,
+                ImagePath = image,
+                MaskPath = mask,
+                Width = pair.Width,
+                Height = pair.Height,
+                ForegroundFraction = pair.ForegroundFraction,
+                ImageSha256 = pair.ImageSha256,
+                MaskSha256 = pair.MaskSha256,
+            });
+        }
+        dataset.SizeBytes = bytes;
+
+        var target = store.DatasetDirectory(id);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        Directory.Move(layout, target);
+        try
+        {
+            db.Datasets.Add(dataset);
+            await db.SaveChangesAsync(CancellationToken.None);
+        }
+        catch
+        {
+            TryDelete(target);
+            throw;
+        }
+        logger.LogInformation("Dataset {Id} '{Name}' committed with {Cases} cases", id, dataset.Name, dataset.CaseCount);
+        return ToSummary(dataset);
+    }
 
     /// <summary>A PNG rendition of a case for the browser; null when the case is not visible to the user.</summary>
-    public Task<byte[]?> RenderCaseAsync(Guid datasetId, Guid caseId, CaseRendition rendition, int size, UserContext user, CancellationToken ct = default) => throw new NotSupportedException();
+    public async Task<byte[]?> RenderCaseAsync(Guid datasetId, Guid caseId, CaseRendition rendition, int size, UserContext user, CancellationToken ct = default)
+    {
+        var c = await CaseAsync(datasetId, caseId, user, ct);
+        if (c is null) return null;
+        var folder = store.DatasetDirectory(datasetId);
+        var cache = Path.Combine(folder, "renditions", $"{caseId:N}-{rendition.ToString().ToLowerInvariant()}-{size}.png");
+        if (File.Exists(cache)) return await File.ReadAllBytesAsync(cache, ct);
+        var image = ArtifactStore.Resolve(folder, c.ImagePath);
+        var mask = ArtifactStore.Resolve(folder, c.MaskPath);
+        var png = await Task.Run(() => rendition switch
+        {
+            CaseRendition.Image => ImageRendering.ImagePng(image, size),
+            CaseRendition.Mask => ImageRendering.MaskPng(mask, size),
+            _ => ImageRendering.OverlayPng(image, mask, size),
+        }, ct);
+        Directory.CreateDirectory(Path.GetDirectoryName(cache)!);
+        var temp = cache + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        await File.WriteAllBytesAsync(temp, png, ct);
+        File.Move(temp, cache, overwrite: true);
+        return png;
+    }
+
+    internal async Task<DatasetCase?> CaseAsync(Guid datasetId, Guid caseId, UserContext user, CancellationToken ct) =>
+        await db.DatasetCases.Where(c => c.Id == caseId && c.DatasetId == datasetId && (user.IsAdmin || c.Dataset!.OwnerId == user.UserId))
+            .FirstOrDefaultAsync(ct);
 
     /// <summary>Browser URL of a rendition of a case (PNG, longest side at most <paramref name="size"/>; 0 = original).</summary>
     public static string CaseUrl(Guid datasetId, Guid caseId, CaseRendition rendition, int size = 256) =>
         $"/api/datasets/{datasetId}/cases/{caseId}/{rendition.ToString().ToLowerInvariant()}.png?size={size}";
+
+    private IQueryable<Dataset> Visible(UserContext user) =>
+        user.IsAdmin ? db.Datasets.AsNoTracking() : db.Datasets.AsNoTracking().Where(d => d.OwnerId == user.UserId);
+
+    private static DatasetSummary ToSummary(Dataset d) => new(d.Id, d.Name, d.CaseCount, d.CreatedAt, d.OwnerId,
+        d.MinWidth, d.MaxWidth, d.MinHeight, d.MaxHeight, d.Channels, d.MeanForeground, d.SizeBytes);
+
+    private static string ContentHash(IEnumerable<ScannedPair> pairs)
+    {
+        var text = new StringBuilder();
+        foreach (var p in pairs.OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            text.Append(p.Name).Append('\t').Append(p.ImageSha256).Append('\t').Append(p.MaskSha256).Append('\n');
+        }
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+    }
+
+    private void TryDelete(string dir)
+    {
+        try
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Could not delete {Dir}; it is removed at the next start", dir);
+        }
+    }
 }

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Mvc;
 namespace MedSeg.Web.Features.Datasets;
 
 public sealed record DatasetCreated(Guid Id, int Cases);
-public sealed record UploadRejected(string Title, IReadOnlyList<DatasetProblem> Errors);
 
 public static class DatasetsApi
 {
@@ -27,7 +26,7 @@ public static class DatasetsApi
         return app;
     }
 
-    public static async Task<Results<Created<DatasetCreated>, BadRequest<UploadRejected>, ProblemHttpResult>> Upload(
+    public static async Task<Results<Created<DatasetCreated>, ProblemHttpResult>> Upload(
         [FromForm] string? name, IFormFile? file, HttpContext http, DatasetService datasets, CancellationToken ct)
     {
         if (file is null || file.Length == 0)
@@ -40,8 +39,14 @@ public static class DatasetsApi
         var result = await datasets.IngestZipAsync(datasetName, stream, UserContext.From(http.User), ct);
         if (result.Dataset is null)
         {
-            return TypedResults.BadRequest(new UploadRejected(
-                $"The upload was refused: {result.Problems.Count} problem(s); nothing was stored.", result.Problems));
+            // RFC 7807 with one entry per problem file: {"title": ..., "errors": [{"file": ..., "problem": ...}]}.
+            return TypedResults.Problem(new ProblemDetails
+            {
+                Status = StatusCodes.Status400BadRequest,
+                Title = $"The upload was refused: {result.Problems.Count} problem(s); nothing was stored.",
+                Detail = "Fix the files listed in 'errors' and upload the archive again.",
+                Extensions = { ["errors"] = result.Problems },
+            });
         }
         return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases));
     }

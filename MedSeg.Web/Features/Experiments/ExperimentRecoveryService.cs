@@ -1,7 +1,87 @@
+using System.Diagnostics;
+using MedSeg.Data;
+using MedSeg.Data.Entities;
+using MedSeg.Web.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
 namespace MedSeg.Web.Features.Experiments;
 
-/// <summary>Resumes runs whose process died (stale lease), from their last checkpoint.</summary>
-public sealed class ExperimentRecoveryService : BackgroundService
+/// <summary>
+/// Resumes runs whose process died, from their last checkpoint: a Running experiment whose lease is stale (no heartbeat
+/// for <see cref="JobsOptions.StaleAfterSeconds"/>) or held by a dead process of this machine, and an Interrupted one
+/// (the app shut down mid-run). Claims each with a conditional update so that one node re-enqueues it.
+/// </summary>
+public sealed class ExperimentRecoveryService(IServiceScopeFactory scopes, RunningExperiments running, IOptions<JobsOptions> options,
+    ILogger<ExperimentRecoveryService> logger) : BackgroundService
 {
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.CompletedTask;
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.RunServer) return;
+        await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RecoverAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Recovery check failed");
+            }
+            await Task.Delay(Interval, stoppingToken);
+        }
+    }
+
+    public async Task<int> RecoverAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<MedSegDbContext>();
+        var stale = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(options.Value.StaleAfterSeconds);
+        var candidates = await db.Experiments.AsNoTracking()
+            .Where(e => e.Status == ExperimentStatus.Running || e.Status == ExperimentStatus.Interrupted)
+            .Select(e => new { e.Id, e.Status, e.RunnerId, e.HeartbeatAt })
+            .ToListAsync(ct);
+        var recovered = 0;
+        foreach (var c in candidates)
+        {
+            if (running.IsRunningHere(c.Id)) continue;
+            var dead = c.Status == ExperimentStatus.Interrupted && c.RunnerId is null
+                || c.HeartbeatAt is null || c.HeartbeatAt < stale || IsDeadLocalRunner(c.RunnerId);
+            if (!dead) continue;
+            var claimed = await db.Experiments
+                .Where(e => e.Id == c.Id && e.Status == c.Status && e.RunnerId == c.RunnerId && e.HeartbeatAt == c.HeartbeatAt)
+                .ExecuteUpdateAsync(s => s
+                    .SetProperty(e => e.Status, ExperimentStatus.Queued)
+                    .SetProperty(e => e.RunnerId, (string?)null)
+                    .SetProperty(e => e.Error, "Resuming from the last checkpoint after the process running it stopped."), ct);
+            if (claimed != 1) continue;
+            var experiment = await db.Experiments.FirstAsync(e => e.Id == c.Id, ct);
+            await scope.ServiceProvider.GetRequiredService<ExperimentService>().EnqueueAsync(experiment, ct);
+            logger.LogWarning("Experiment {Id} ({Status}, runner {Runner}) is resumed from its last checkpoint", c.Id, c.Status, c.RunnerId);
+            recovered++;
+        }
+        return recovered;
+    }
+
+    /// <summary>True when the lease names a process of this machine that no longer runs (or an earlier life of this one).</summary>
+    private bool IsDeadLocalRunner(string? runnerId)
+    {
+        if (runnerId is null) return true;
+        var parts = runnerId.Split(':');
+        if (parts.Length != 3 || parts[0] != Environment.MachineName || !int.TryParse(parts[1], out var pid)) return false;
+        if (runnerId == running.RunnerId) return false;
+        if (pid == Environment.ProcessId) return true;
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return true;
+        }
+    }
 }

@@ -1,7 +1,16 @@
-#pragma warning disable CS9113 // filled in by the services commit
+using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
+using Hangfire;
+using Hangfire.States;
 using MedSeg.Data;
+using MedSeg.Data.Entities;
 using MedSeg.Data.Files;
+using MedSeg.Engine.Data;
 using MedSeg.Engine.Models;
+using MedSeg.Web.Features.Datasets;
+using MedSeg.Web.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 
 namespace MedSeg.Web.Features.Experiments;
 
@@ -9,26 +18,258 @@ namespace MedSeg.Web.Features.Experiments;
 public sealed record ModelChoice(string Name, string Description, int SizeMultiple);
 
 /// <summary>Experiments: launch (snapshot config and split, enqueue the job), list, details, review, cancel.</summary>
-public sealed partial class ExperimentService(MedSegDbContext db, ArtifactStore store, ILogger<ExperimentService> logger)
+public sealed class ExperimentService(MedSegDbContext db, ArtifactStore store, IBackgroundJobClient jobs,
+    RunningExperiments running, IExperimentNotifier notifier, ILogger<ExperimentService> logger)
 {
-    public static IReadOnlyList<ModelChoice> Models { get; } =
-        [.. ModelRegistry.All.Select(m => new ModelChoice(m.Name, m.Description, 32))];
+    public const int PreviewCaseCount = 4;
+    public const double ValidationFraction = 0.2;
+    private static readonly ConcurrentDictionary<string, int> SizeMultiples = new(StringComparer.OrdinalIgnoreCase);
 
-    public Task<IReadOnlyList<ExperimentSummary>> ListAsync(UserContext user, CancellationToken ct = default) => throw new NotSupportedException();
+    public static IReadOnlyList<ModelChoice> Models =>
+        [.. ModelRegistry.All.Select(m => new ModelChoice(m.Name, m.Description, SizeMultiple(m.Name)))];
 
-    public Task<ExperimentDetail?> GetAsync(Guid id, UserContext user, CancellationToken ct = default) => throw new NotSupportedException();
+    /// <summary>The model's required divisor of H and W (asks a small instance once per name).</summary>
+    public static int SizeMultiple(string model) => SizeMultiples.GetOrAdd(model, name =>
+    {
+        using var instance = ModelRegistry.Create(name, new ModelOptions());
+        return instance.SizeMultiple;
+    });
+
+    public async Task<IReadOnlyList<ExperimentSummary>> ListAsync(UserContext user, CancellationToken ct = default)
+    {
+        var rows = await Visible(user).Include(e => e.Dataset).OrderByDescending(e => e.CreatedAt).ToListAsync(ct);
+        return [.. rows.Select(ToSummary)];
+    }
+
+    public async Task<ExperimentDetail?> GetAsync(Guid id, UserContext user, CancellationToken ct = default)
+    {
+        var e = await Visible(user).Include(x => x.Dataset).FirstOrDefaultAsync(x => x.Id == id, ct);
+        if (e is null) return null;
+        var metrics = await db.EpochMetrics.AsNoTracking().Where(m => m.ExperimentId == id).OrderBy(m => m.Epoch).ToListAsync(ct);
+        var counts = await db.ExperimentCases.Where(c => c.ExperimentId == id)
+            .GroupBy(c => c.Split).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
+        return new ExperimentDetail(ToSummary(e), e.BatchSize, e.ImageSize, e.LearningRate, e.Seed,
+            counts.FirstOrDefault(c => c.Key == CaseSplit.Train)?.Count ?? 0,
+            counts.FirstOrDefault(c => c.Key == CaseSplit.Validation)?.Count ?? 0,
+            e.Error, e.StartedAt, e.FinishedAt,
+            [.. metrics.Select(ToPoint)],
+            await LatestPreviewsAsync(e, ct));
+    }
 
     /// <summary>Validates the request (field errors), snapshots the experiment and enqueues the training job.</summary>
-    public Task<LaunchResult> LaunchAsync(LaunchRequest request, UserContext user, CancellationToken ct = default) => throw new NotSupportedException();
+    public async Task<LaunchResult> LaunchAsync(LaunchRequest request, UserContext user, CancellationToken ct = default)
+    {
+        var errors = new List<FieldError>();
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(request, new ValidationContext(request), results, validateAllProperties: true))
+        {
+            errors.AddRange(results.SelectMany(r => r.MemberNames.DefaultIfEmpty("").Select(m => new FieldError(m, r.ErrorMessage ?? "Invalid value."))));
+        }
+        if (!string.IsNullOrWhiteSpace(request.Model) && !ModelRegistry.Contains(request.Model))
+        {
+            errors.Add(new FieldError(nameof(LaunchRequest.Model),
+                $"Unknown architecture '{request.Model}'. Choose one of: {string.Join(", ", ModelRegistry.Names)}."));
+        }
+        else if (!string.IsNullOrWhiteSpace(request.Model) && request.ImageSize > 0)
+        {
+            var m = SizeMultiple(request.Model);
+            if (request.ImageSize % m != 0)
+            {
+                var lower = Math.Max(m, request.ImageSize / m * m);
+                errors.Add(new FieldError(nameof(LaunchRequest.ImageSize),
+                    $"{request.Model} needs an image size that is a multiple of {m}: try {lower} or {lower + m}."));
+            }
+        }
+        Dataset? dataset = null;
+        if (request.DatasetId is { } datasetId)
+        {
+            dataset = await db.Datasets.Include(d => d.Cases)
+                .FirstOrDefaultAsync(d => d.Id == datasetId && (user.IsAdmin || d.OwnerId == user.UserId), ct);
+            if (dataset is null)
+            {
+                errors.Add(new FieldError(nameof(LaunchRequest.DatasetId), "No such dataset (or it belongs to another user)."));
+            }
+            else if (dataset.Cases.Count < 2)
+            {
+                errors.Add(new FieldError(nameof(LaunchRequest.DatasetId), "The dataset needs at least 2 cases: one to train on and one to validate."));
+            }
+        }
+        if (errors.Count > 0 || dataset is null) return new LaunchResult(null, errors);
+
+        var model = request.Model.ToLowerInvariant();
+        var (train, validation) = Split(dataset.Cases, request.Seed);
+        var previews = validation.OrderBy(c => c.Name, StringComparer.Ordinal).Take(PreviewCaseCount).Select(c => c.Id).ToHashSet();
+        var experiment = new Experiment
+        {
+            Id = Guid.NewGuid(),
+            Name = string.IsNullOrWhiteSpace(request.Name) ? $"{model} on {dataset.Name}" : request.Name.Trim(),
+            OwnerId = user.UserId,
+            DatasetId = dataset.Id,
+            Model = model,
+            Epochs = request.Epochs,
+            BatchSize = request.BatchSize,
+            ImageSize = request.ImageSize,
+            LearningRate = request.LearningRate,
+            Seed = request.Seed,
+            Status = ExperimentStatus.Queued,
+            ConfigJson = JsonSerializer.Serialize(new
+            {
+                model,
+                modelOptions = new ModelOptions(InChannels: 3, Classes: 1),
+                request.Epochs,
+                request.BatchSize,
+                request.ImageSize,
+                request.LearningRate,
+                request.Seed,
+                loss = "bce+dice",
+                optimizer = "adamw",
+                schedule = "cosine",
+                split = new { validationFraction = ValidationFraction, rule = "shuffle(sorted names, seed)" },
+                dataset = new { dataset.Id, dataset.Name, dataset.ContentHash, dataset.CaseCount },
+            }),
+        };
+        experiment.Cases.AddRange(train.Select(c => new ExperimentCase { Id = Guid.NewGuid(), DatasetCaseId = c.Id, Split = CaseSplit.Train }));
+        experiment.Cases.AddRange(validation.Select(c => new ExperimentCase
+        {
+            Id = Guid.NewGuid(), DatasetCaseId = c.Id, Split = CaseSplit.Validation, IsPreview = previews.Contains(c.Id),
+        }));
+        db.Experiments.Add(experiment);
+        await db.SaveChangesAsync(ct);
+        await EnqueueAsync(experiment, ct);
+        logger.LogInformation("Experiment {Id} launched: {Model}, {Train} train / {Val} validation cases",
+            experiment.Id, model, train.Count, validation.Count);
+        return new LaunchResult(experiment.Id, []);
+    }
+
+    /// <summary>The fixed 80/20 split: names sorted ordinally, shuffled with the experiment's seed.</summary>
+    internal static (List<DatasetCase> Train, List<DatasetCase> Validation) Split(IEnumerable<DatasetCase> cases, int seed)
+    {
+        var ordered = cases.OrderBy(c => c.Name, StringComparer.Ordinal).ToArray();
+        new Random(seed).Shuffle(ordered);
+        var validationCount = Math.Clamp((int)Math.Round(ordered.Length * ValidationFraction), 1, ordered.Length - 1);
+        return ([.. ordered.Skip(validationCount)], [.. ordered.Take(validationCount)]);
+    }
 
     /// <summary>Evaluated validation cases, worst Dice first; null when the experiment is not visible to the user.</summary>
-    public Task<IReadOnlyList<CaseResultView>?> GetCaseResultsAsync(Guid id, UserContext user, CancellationToken ct = default) => throw new NotSupportedException();
+    public async Task<IReadOnlyList<CaseResultView>?> GetCaseResultsAsync(Guid id, UserContext user, CancellationToken ct = default)
+    {
+        var e = await Visible(user).FirstOrDefaultAsync(x => x.Id == id, ct);
+        if (e is null) return null;
+        var cases = await db.ExperimentCases.AsNoTracking().Include(c => c.DatasetCase)
+            .Where(c => c.ExperimentId == id && c.Split == CaseSplit.Validation && c.Dice != null)
+            .ToListAsync(ct);
+        return [.. cases.OrderBy(c => c.Dice).ThenBy(c => c.DatasetCase!.Name, StringComparer.Ordinal).Select(c => new CaseResultView(
+            c.DatasetCaseId, c.DatasetCase!.Name, c.Dice, c.IoU, c.Precision, c.Recall,
+            DatasetService.CaseUrl(e.DatasetId, c.DatasetCaseId, CaseRendition.Image, 512),
+            DatasetService.CaseUrl(e.DatasetId, c.DatasetCaseId, CaseRendition.Mask, 512),
+            FileUrl(id, c.PredictionPath ?? "", 512),
+            FileUrl(id, $"comparison/{c.DatasetCaseId:N}.png", 512)))];
+    }
 
-    public Task<bool> CancelAsync(Guid id, UserContext user, CancellationToken ct = default) => throw new NotSupportedException();
-
-    /// <summary>A PNG artifact of a run (path relative to the run folder) or a rendition; null when not visible.</summary>
-    public Task<byte[]?> RenderArtifactAsync(Guid id, string path, int size, UserContext user, CancellationToken ct = default) => throw new NotSupportedException();
+    public async Task<bool> CancelAsync(Guid id, UserContext user, CancellationToken ct = default)
+    {
+        var e = await Visible(user).AsTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
+        if (e is null) return false;
+        if (e.Status is ExperimentStatus.Queued or ExperimentStatus.Running or ExperimentStatus.Interrupted)
+        {
+            e.Status = ExperimentStatus.Cancelled;
+            e.FinishedAt = DateTimeOffset.UtcNow;
+            await db.SaveChangesAsync(ct);
+            running.Cancel(id);
+            if (e.JobId is { } jobId) jobs.Delete(jobId);
+            await notifier.StatusChangedAsync(new StatusChangedMessage(id, e.Status, "Cancelled by the user."));
+        }
+        return true;
+    }
 
     /// <summary>Re-enqueues an interrupted, failed or cancelled run; it continues from its last checkpoint.</summary>
-    public Task<bool> ResumeAsync(Guid id, UserContext user, CancellationToken ct = default) => throw new NotSupportedException();
+    public async Task<bool> ResumeAsync(Guid id, UserContext user, CancellationToken ct = default)
+    {
+        var e = await Visible(user).AsTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
+        if (e is null) return false;
+        if (e.Status is ExperimentStatus.Interrupted or ExperimentStatus.Failed or ExperimentStatus.Cancelled)
+        {
+            e.Status = ExperimentStatus.Queued;
+            e.Error = null;
+            e.FinishedAt = null;
+            await db.SaveChangesAsync(ct);
+            await EnqueueAsync(e, ct);
+            await notifier.StatusChangedAsync(new StatusChangedMessage(id, e.Status, "Resumed from the last checkpoint."));
+        }
+        return true;
+    }
+
+    /// <summary>A PNG artifact of a run (path relative to the run folder) or a comparison rendition; null when not visible.</summary>
+    public async Task<byte[]?> RenderArtifactAsync(Guid id, string path, int size, UserContext user, CancellationToken ct = default)
+    {
+        var e = await Visible(user).FirstOrDefaultAsync(x => x.Id == id, ct);
+        if (e is null || !path.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) return null;
+        var runDir = store.ExperimentDirectory(id);
+        if (path.StartsWith("comparison/", StringComparison.Ordinal))
+        {
+            if (!Guid.TryParse(Path.GetFileNameWithoutExtension(path), out var caseId)) return null;
+            var c = await db.ExperimentCases.AsNoTracking().Include(x => x.DatasetCase)
+                .FirstOrDefaultAsync(x => x.ExperimentId == id && x.DatasetCaseId == caseId && x.PredictionPath != null, ct);
+            if (c is null) return null;
+            var folder = store.DatasetDirectory(e.DatasetId);
+            var image = ArtifactStore.Resolve(folder, c.DatasetCase!.ImagePath);
+            var truth = ArtifactStore.Resolve(folder, c.DatasetCase.MaskPath);
+            var predicted = ArtifactStore.Resolve(runDir, c.PredictionPath!);
+            return await Task.Run(() => ImageRendering.ComparisonPng(image, truth, predicted, size), ct);
+        }
+        string file;
+        try
+        {
+            file = ArtifactStore.Resolve(runDir, path);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+        if (!File.Exists(file)) return null;
+        return size == 0 ? await File.ReadAllBytesAsync(file, ct) : await Task.Run(() => ImageRendering.MaskPng(file, size), ct);
+    }
+
+    internal async Task EnqueueAsync(Experiment experiment, CancellationToken ct)
+    {
+        var jobId = jobs.Create<TrainExperimentJob>(j => j.RunAsync(experiment.Id, CancellationToken.None),
+            new EnqueuedState(JobsExtensions.TrainingQueue));
+        await db.Experiments.Where(x => x.Id == experiment.Id).ExecuteUpdateAsync(s => s.SetProperty(x => x.JobId, jobId), ct);
+        experiment.JobId = jobId;
+    }
+
+    /// <summary>URL of a run artifact, each path segment escaped (case names may hold spaces or parentheses).</summary>
+    public static string FileUrl(Guid experimentId, string relativePath, int size) =>
+        $"/api/experiments/{experimentId}/files/{string.Join('/', relativePath.Split('/').Select(Uri.EscapeDataString))}?size={size}";
+
+    private async Task<IReadOnlyList<PreviewImage>> LatestPreviewsAsync(Experiment e, CancellationToken ct)
+    {
+        var previewsDir = Path.Combine(store.ExperimentDirectory(e.Id), "previews");
+        if (!Directory.Exists(previewsDir)) return [];
+        var latest = Directory.EnumerateDirectories(previewsDir, "epoch-*")
+            .Select(d => (Dir: d, Epoch: int.TryParse(Path.GetFileName(d)["epoch-".Length..], out var n) ? n : -1))
+            .Where(x => x.Epoch >= 0).OrderByDescending(x => x.Epoch).FirstOrDefault();
+        if (latest.Dir is null) return [];
+        var cases = await db.ExperimentCases.AsNoTracking().Include(c => c.DatasetCase)
+            .Where(c => c.ExperimentId == e.Id && c.IsPreview).ToListAsync(ct);
+        return [.. cases.OrderBy(c => c.DatasetCase!.Name, StringComparer.Ordinal)
+            .Where(c => File.Exists(Path.Combine(latest.Dir, c.DatasetCase!.Name + ".png")))
+            .Select(c => Preview(e.Id, e.DatasetId, c.DatasetCaseId, c.DatasetCase!.Name, latest.Epoch,
+                $"previews/{Path.GetFileName(latest.Dir)}/{c.DatasetCase.Name}.png"))];
+    }
+
+    internal static PreviewImage Preview(Guid experimentId, Guid datasetId, Guid caseId, string caseName, int epoch, string relativePath) =>
+        new(caseId, caseName, epoch,
+            DatasetService.CaseUrl(datasetId, caseId, CaseRendition.Image, 256),
+            DatasetService.CaseUrl(datasetId, caseId, CaseRendition.Mask, 256),
+            FileUrl(experimentId, relativePath, 256));
+
+    private IQueryable<Experiment> Visible(UserContext user) =>
+        user.IsAdmin ? db.Experiments.AsNoTracking() : db.Experiments.AsNoTracking().Where(e => e.OwnerId == user.UserId);
+
+    internal static ExperimentSummary ToSummary(Experiment e) => new(e.Id, e.Name, e.Model, e.DatasetId, e.Dataset?.Name ?? "",
+        e.Status, e.CurrentEpoch, e.Epochs, e.BestDice, e.CreatedAt);
+
+    internal static EpochPoint ToPoint(EpochMetric m) =>
+        new(m.Epoch, m.TrainLoss, m.ValidationLoss, m.ValidationDice, m.ValidationIoU, m.LearningRate, m.Seconds);
 }

@@ -1,0 +1,138 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MedSeg.Data;
+using MedSeg.Web.Tests.Support;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace MedSeg.Web.Tests.Web;
+
+[Collection(AppCollection.Name)]
+public sealed class DatasetsApiTests : IClassFixture<DatasetsApiTests.App>
+{
+    public sealed class App : IDisposable
+    {
+        public MedSegAppFactory Factory { get; } = new();
+        public void Dispose() => Factory.Dispose();
+    }
+
+    private readonly MedSegAppFactory factory;
+
+    public DatasetsApiTests(App app) => factory = app.Factory;
+
+    internal static MultipartFormDataContent Upload(string name, byte[] zip, string fileName = "data.zip") => new()
+    {
+        { new StringContent(name), "name" },
+        { new ByteArrayContent(zip), "file", fileName },
+    };
+
+    [Fact]
+    public async Task UploadWithoutSignInIsRefused()
+    {
+        var client = factory.CreateClient();
+        var response = await client.PostAsync("/api/datasets", Upload("x", SyntheticDataset.Zip(2, 32)));
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task TokenWithWrongPasswordIsRefused()
+    {
+        var client = factory.CreateClient();
+        var response = await client.PostAsJsonAsync("/api/tokens", new { email = MedSegAppFactory.AdminEmail, password = "wrong-password" });
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task ValidUploadCreatesADatasetWithEveryCase()
+    {
+        var client = await factory.CreateAuthenticatedClientAsync();
+        var response = await client.PostAsync("/api/datasets", Upload("discs", SyntheticDataset.Zip(6, 32, topFolder: "discs")));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var created = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(6, created.GetProperty("cases").GetInt32());
+        var id = created.GetProperty("id").GetGuid();
+
+        var dataset = await client.GetFromJsonAsync<JsonElement>($"/api/datasets/{id}");
+        Assert.Equal("discs", dataset.GetProperty("name").GetString());
+        Assert.Equal(6, dataset.GetProperty("cases").GetInt32());
+
+        var cases = await client.GetFromJsonAsync<JsonElement>($"/api/datasets/{id}/cases");
+        Assert.Equal(6, cases.GetArrayLength());
+        var caseId = cases[0].GetProperty("id").GetGuid();
+        var overlay = await client.GetAsync($"/api/datasets/{id}/cases/{caseId}/overlay.png?size=64");
+        Assert.Equal(HttpStatusCode.OK, overlay.StatusCode);
+        Assert.Equal("image/png", overlay.Content.Headers.ContentType?.MediaType);
+        var bytes = await overlay.Content.ReadAsByteArrayAsync();
+        Assert.Equal(0x89, bytes[0]);
+        Assert.True(Directory.Exists(Path.Combine(factory.DataRoot, "datasets", id.ToString("N"), "images")));
+    }
+
+    [Fact]
+    public async Task RefusedUploadReportsEveryBadFileAndStoresNothing()
+    {
+        var client = await factory.CreateAuthenticatedClientAsync();
+        int DatasetCount() => factory.Services.CreateScope().ServiceProvider.GetRequiredService<MedSegDbContext>().Datasets.Count();
+        var before = DatasetCount();
+        var datasetsDir = Path.Combine(factory.DataRoot, "datasets");
+        var foldersBefore = Directory.Exists(datasetsDir) ? Directory.GetDirectories(datasetsDir).Length : 0;
+
+        var zip = SyntheticDataset.Zip(3, 32, tamper: z =>
+        {
+            SyntheticDataset.Add(z, "images/orphan.png", SyntheticDataset.Case(new Random(1), 32, 32).Image);
+            SyntheticDataset.Add(z, "images/broken.png", [1, 2, 3, 4]);
+            SyntheticDataset.Add(z, "masks/broken.png", SyntheticDataset.MaskWithValue(32, 32, 255));
+            SyntheticDataset.Add(z, "images/wrongsize.png", SyntheticDataset.Case(new Random(2), 32, 32).Image);
+            SyntheticDataset.Add(z, "masks/wrongsize.png", SyntheticDataset.MaskWithValue(16, 16, 255));
+            SyntheticDataset.Add(z, "images/labels.png", SyntheticDataset.Case(new Random(3), 32, 32).Image);
+            SyntheticDataset.Add(z, "masks/labels.png", SyntheticDataset.MaskWithValue(32, 32, 7));
+        });
+        var response = await client.PostAsync("/api/datasets", Upload("bad", zip));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var errors = problem.GetProperty("errors").EnumerateArray()
+            .Select(e => (File: e.GetProperty("file").GetString()!, Problem: e.GetProperty("problem").GetString()!)).ToList();
+        Assert.Contains(errors, e => e.File.Contains("orphan"));
+        Assert.Contains(errors, e => e.File.Contains("broken"));
+        Assert.Contains(errors, e => e.File.Contains("wrongsize") && e.Problem.Contains("16"));
+        Assert.Contains(errors, e => e.File.Contains("labels") && e.Problem.Contains('7'));
+        Assert.DoesNotContain(errors, e => e.File.Contains("case-0"));
+
+        Assert.Equal(before, DatasetCount());
+        Assert.Equal(foldersBefore, Directory.Exists(datasetsDir) ? Directory.GetDirectories(datasetsDir).Length : 0);
+        var staging = Path.Combine(factory.DataRoot, "staging");
+        Assert.True(!Directory.Exists(staging) || Directory.GetFileSystemEntries(staging).Length == 0);
+    }
+
+    [Fact]
+    public async Task NonZipUploadIsRefusedWithAHint()
+    {
+        var client = await factory.CreateAuthenticatedClientAsync();
+        var response = await client.PostAsync("/api/datasets", Upload("junk", "not a zip at all"u8.ToArray(), "data.zip"));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Contains("zip", problem.GetProperty("errors")[0].GetProperty("problem").GetString());
+    }
+
+    [Fact]
+    public async Task ZipEntriesEscapingTheArchiveAreRefused()
+    {
+        var client = await factory.CreateAuthenticatedClientAsync();
+        var zip = SyntheticDataset.Zip(2, 32, tamper: z => SyntheticDataset.Add(z, "../../evil.png", [1]));
+        var response = await client.PostAsync("/api/datasets", Upload("evil", zip));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.False(File.Exists(Path.Combine(factory.DataRoot, "evil.png")));
+    }
+
+    [Fact]
+    public async Task UnknownDatasetIsNotFound()
+    {
+        var client = await factory.CreateAuthenticatedClientAsync();
+        var response = await client.GetAsync($"/api/datasets/{Guid.NewGuid()}");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}

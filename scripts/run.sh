@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs MedSeg on the embedded defaults: SQLite + Hangfire SQLite in ./data, training on CPU (or CUDA when libtorch CUDA
+# is on the library path). Extra arguments go to the app, e.g. scripts/run.sh --urls http://0.0.0.0:8080
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required: https://dotnet.microsoft.com/download" >&2; exit 1; }
+urls=()
+[[ " $* " == *" --urls"* ]] || urls=(--urls "http://localhost:5000")
+exec dotnet run --project MedSeg.Web -c Release -- "${urls[@]}" "$@"
