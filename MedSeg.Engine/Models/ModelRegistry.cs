@@ -13,6 +13,10 @@ public static class ModelRegistry
         // Each architecture registers itself here; keep this list in the order the UI offers them.
         Register(new ModelInfo("unext", "UNeXt (Valanarasu & Patel 2022): conv + tokenized MLP U-shaped network, 1.47 M params",
             o => new UNeXt.UNeXt(o)));
+        Register(new ModelInfo("unet", "U-Net (Ronneberger et al. 2015): 64-channel base, transposed-conv up, BN; 31.0 M params",
+            o => new UNet.UNet(o)));
+        Register(new ModelInfo("unetplusplus", "UNet++ (Zhou et al. 2018): nested dense skips, 32-channel base, optional deep supervision; 9.16 M params",
+            o => new UNetPlusPlus.UNetPlusPlus(o)));
     }
 
     public static IReadOnlyList<string> Names => [.. Models.Keys];
