@@ -17,6 +17,8 @@ public static class ModelRegistry
             o => new UNet.UNet(o)));
         Register(new ModelInfo("unetplusplus", "UNet++ (Zhou et al. 2018): nested dense skips, 32-channel base, optional deep supervision; 9.16 M params",
             o => new UNetPlusPlus.UNetPlusPlus(o)));
+        Register(new ModelInfo("segformer", "SegFormer (Xie et al. 2021): Mix Transformer encoder + all-MLP decoder; B0 (default) / B1 / B2, 3.7 M params for B0",
+            o => new SegFormer.SegFormer(o)));
     }
 
     public static IReadOnlyList<string> Names => [.. Models.Keys];
