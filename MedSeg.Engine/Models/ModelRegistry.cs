@@ -19,6 +19,12 @@ public static class ModelRegistry
             o => new UNetPlusPlus.UNetPlusPlus(o)));
         Register(new ModelInfo("segformer", "SegFormer (Xie et al. 2021): Mix Transformer encoder + all-MLP decoder; B0 (default) / B1 / B2, 3.7 M params for B0",
             o => new SegFormer.SegFormer(o)));
+        Register(new ModelInfo("pspnet", "PSPNet (Zhao et al. 2017): dilated ResNet-50 (default) / 34 / 18 + pyramid pooling 1, 2, 3, 6; 46.6 M params",
+            o => new PSPNet.PSPNet(o)));
+        Register(new ModelInfo("hrnet", "HRNetV2 (Wang et al. 2019): parallel multi-resolution branches, concatenating head; W18-Small v1 (default, 1.5 M) / v2 / W18",
+            o => new HRNet.HRNet(o)));
+        Register(new ModelInfo("deeplabv3plus", "DeepLabV3+ (Chen et al. 2018): ResNet-50 (default) / ResNet-101 / MobileNetV2, ASPP 6/12/18 + 48-ch low-level decoder",
+            o => new DeepLabV3Plus.DeepLabV3Plus(o)));
     }
 
     public static IReadOnlyList<string> Names => [.. Models.Keys];
