@@ -32,7 +32,7 @@ public sealed class ModelZooTests
     private static SegmentationModel CreateLight(string name, int inChannels = 3, int classes = 2) =>
         ModelRegistry.Create(name, new ModelOptions(inChannels, classes, LightVariants.GetValueOrDefault(name)));
 
-    /// <summary>Runs <paramref name="check"/> unless the architecture is still a placeholder whose forward throws
+    /// <summary>True when the architecture is still a placeholder whose forward throws
     /// <see cref="NotSupportedException"/> (UNeXt until its implementation is merged).</summary>
     private static bool IsPlaceholder(SegmentationModel model)
     {
