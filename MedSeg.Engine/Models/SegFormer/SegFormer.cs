@@ -47,7 +47,9 @@ public sealed class SegFormer : SegmentationModel, IVariantModel
         return Layers.ResizeTo(logits, input.shape[2], input.shape[3]).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Reference initialisation: truncated normal (σ 0.02) for linear weights, zero biases.</summary>
+    /// <summary>Reference initialisation: normal (σ 0.02) for linear weights, zero biases. The reference truncates at ±2
+    /// (absolute, i.e. 100 σ), which changes nothing; TorchSharp 0.107's <c>trunc_normal_</c> occasionally writes
+    /// non-finite values, so a plain normal is used.</summary>
     private void InitWeights()
     {
         using var noGrad = torch.no_grad();
@@ -55,7 +57,7 @@ public sealed class SegFormer : SegmentationModel, IVariantModel
         {
             if (m is Linear l)
             {
-                nn.init.trunc_normal_(l.weight!, std: 0.02);
+                nn.init.normal_(l.weight!, std: 0.02);
                 if (l.bias is not null) nn.init.zeros_(l.bias);
             }
         }
