@@ -13,7 +13,9 @@ internal static class UNeXtInit
     public static void Linear(Linear layer)
     {
         using var _ = no_grad();
-        nn.init.trunc_normal_(layer.weight!, std: 0.02);
+        // timm's trunc_normal_(std=.02) truncates at the absolute values ±2, i.e. at ±100 σ: a plain normal is the same
+        // distribution. (TorchSharp 0.107's trunc_normal_ occasionally returns ±inf through erfinv, so it is avoided.)
+        nn.init.normal_(layer.weight!, 0, 0.02).clamp_(-2.0, 2.0);
         if (layer.bias is not null) nn.init.zeros_(layer.bias);
     }
 
