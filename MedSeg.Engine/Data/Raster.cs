@@ -59,7 +59,7 @@ public static class ImageDecoder
         catch (VipsException e)
         {
             throw new InvalidDataException("the file cannot be decoded (corrupt, truncated or not really an image): " +
-                                           FirstLine(e.Message), e);
+                                           FirstLine(e.Message).TrimEnd('.') + ".", e);
         }
     }
 
