@@ -50,6 +50,7 @@ public static class Checkpoints
     /// <summary>Completes a committed checkpoint write (renames the remaining .tmp files) or discards an uncommitted one.</summary>
     public static void Recover(string runDirectory, string tag)
     {
+        if (!System.IO.Directory.Exists(Directory(runDirectory))) return;
         var statePath = State(runDirectory, tag);
         var binaries = new[] { Weights(runDirectory, tag), Optimizer(runDirectory, tag) };
         if (File.Exists(statePath + ".tmp"))
