@@ -3,7 +3,15 @@ namespace MedSeg.Engine.Data;
 /// <summary>A binary mask: one byte per pixel, 1 = foreground, 0 = background.</summary>
 public sealed record BinaryMask(int Width, int Height, byte[] Pixels)
 {
-    public long ForegroundPixels => Pixels.LongCount(p => p != 0);
+    public long ForegroundPixels
+    {
+        get
+        {
+            long n = 0;
+            foreach (var p in Pixels) if (p != 0) n++;
+            return n;
+        }
+    }
     public double ForegroundFraction => Pixels.Length == 0 ? 0 : (double)ForegroundPixels / Pixels.Length;
 }
 

@@ -32,7 +32,7 @@ public static class ImageDecoder
         if (bytes.Length >= 2 && bytes[0] == (byte)'B' && bytes[1] == (byte)'M') return BmpDecoder.Decode(bytes);
         try
         {
-            using var loaded = Image.NewFromBuffer(bytes, failOn: Enums.FailOn.Error);
+            using var loaded = Image.NewFromBuffer(bytes, access: Enums.Access.Sequential, failOn: Enums.FailOn.Error);
             var lossy = (loaded.Get("vips-loader") as string ?? "").Contains("jpeg", StringComparison.Ordinal);
             var deep = loaded.Format is not (Enums.BandFormat.Uchar or Enums.BandFormat.Char);
             var image = loaded;
@@ -47,8 +47,18 @@ public static class ImageDecoder
                     owned.Add(image = image.ExtractBand(0));
                 else if (image.Bands > 3)
                     owned.Add(image = image.ExtractBand(0, 3));
-                using var asFloat = image.Cast(Enums.BandFormat.Float);
-                var pixels = asFloat.WriteToMemory<float>();
+                float[] pixels;
+                if (image.Format == Enums.BandFormat.Uchar)
+                {
+                    var raw = image.WriteToMemory<byte>(); // 8-bit: skip libvips' float cast, which is slower
+                    pixels = new float[raw.Length];
+                    for (var i = 0; i < raw.Length; i++) pixels[i] = raw[i];
+                }
+                else
+                {
+                    using var asFloat = image.Cast(Enums.BandFormat.Float);
+                    pixels = asFloat.WriteToMemory<float>();
+                }
                 return new Raster(image.Width, image.Height, image.Bands, pixels, deep, lossy);
             }
             finally
