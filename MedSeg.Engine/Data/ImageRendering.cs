@@ -1,0 +1,140 @@
+using NetVips;
+
+namespace MedSeg.Engine.Data;
+
+/// <summary>
+/// PNG renderings for the browser, which cannot show TIFF, 16-bit images or 0/1 masks. <c>maxSize</c> bounds the
+/// longest side (0 = original size). Masks are read by <see cref="MaskReader"/>, exactly as the scanner and trainer read them.
+/// </summary>
+public static class ImageRendering
+{
+    private static readonly byte[] MaskColour = [255, 196, 0];     // amber fill + outline
+    private static readonly byte[] TruePositive = [0, 200, 0];     // green
+    private static readonly byte[] FalsePositive = [230, 0, 0];    // red
+    private static readonly byte[] FalseNegative = [0, 120, 255];  // blue
+
+    /// <summary>The image as 8-bit PNG (16-bit and float images are stretched from their minimum to their maximum).</summary>
+    public static byte[] ImagePng(string imagePath, int maxSize)
+    {
+        var (w, h, bands, pixels) = Display(ImageDecoder.DecodeFile(imagePath), maxSize);
+        return ImageDecoder.EncodePng(pixels, w, h, bands);
+    }
+
+    /// <summary>The mask as a 0/255 grey PNG.</summary>
+    public static byte[] MaskPng(string maskPath, int maxSize)
+    {
+        var mask = MaskReader.Read(maskPath);
+        var (w, h) = Fit(mask.Width, mask.Height, maxSize);
+        var pixels = ResizeNearest(mask.Pixels, mask.Width, mask.Height, w, h);
+        for (var i = 0; i < pixels.Length; i++) pixels[i] = pixels[i] != 0 ? (byte)255 : (byte)0;
+        return ImageDecoder.EncodePng(pixels, w, h, 1);
+    }
+
+    /// <summary>The image with the mask filled in semi-transparent amber and outlined.</summary>
+    public static byte[] OverlayPng(string imagePath, string maskPath, int maxSize)
+    {
+        var (w, h, rgb, mask) = ImageAndMask(imagePath, maskPath, maxSize);
+        var edge = Outline(mask, w, h);
+        for (var i = 0; i < mask.Length; i++)
+        {
+            if (mask[i] == 0) continue;
+            Blend(rgb, i, MaskColour, edge[i] ? 1.0 : 0.4);
+        }
+        return ImageDecoder.EncodePng(rgb, w, h, 3);
+    }
+
+    /// <summary>The image with true positives green, false positives red and false negatives blue (semi-transparent).</summary>
+    public static byte[] ComparisonPng(string imagePath, string truthMaskPath, string predictedMaskPath, int maxSize)
+    {
+        var (w, h, rgb, truth) = ImageAndMask(imagePath, truthMaskPath, maxSize);
+        var predictedFull = MaskReader.Read(predictedMaskPath);
+        var image = ImageDecoder.DecodeFile(imagePath);
+        if (predictedFull.Width != image.Width || predictedFull.Height != image.Height)
+            throw new InvalidDataException(
+                $"the predicted mask is {predictedFull.Width}×{predictedFull.Height} but the image is {image.Width}×{image.Height}.");
+        var predicted = ResizeNearest(predictedFull.Pixels, predictedFull.Width, predictedFull.Height, w, h);
+        for (var i = 0; i < truth.Length; i++)
+        {
+            var (t, p) = (truth[i] != 0, predicted[i] != 0);
+            if (t && p) Blend(rgb, i, TruePositive, 0.45);
+            else if (p) Blend(rgb, i, FalsePositive, 0.55);
+            else if (t) Blend(rgb, i, FalseNegative, 0.55);
+        }
+        return ImageDecoder.EncodePng(rgb, w, h, 3);
+    }
+
+    private static (int W, int H, byte[] Rgb, byte[] Mask) ImageAndMask(string imagePath, string maskPath, int maxSize)
+    {
+        var image = ImageDecoder.DecodeFile(imagePath);
+        var mask = MaskReader.Read(maskPath);
+        if (mask.Width != image.Width || mask.Height != image.Height)
+            throw new InvalidDataException($"the mask is {mask.Width}×{mask.Height} but the image is {image.Width}×{image.Height}.");
+        var (w, h, bands, pixels) = Display(image, maxSize);
+        var rgb = bands == 3 ? pixels : new byte[w * h * 3];
+        if (bands == 1)
+            for (var i = 0; i < pixels.Length; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = pixels[i];
+        return (w, h, rgb, ResizeNearest(mask.Pixels, mask.Width, mask.Height, w, h));
+    }
+
+    /// <summary>8-bit display pixels, resized (Lanczos via NetVips) so that the longest side is at most maxSize.</summary>
+    private static (int W, int H, int Bands, byte[] Pixels) Display(Raster raster, int maxSize)
+    {
+        var px = raster.Pixels;
+        var bytes = new byte[px.Length];
+        float lo = 0, scale = 1;
+        if (raster.SixteenBitOrMore && px.Length > 0)
+        {
+            lo = px.Min();
+            var hi = px.Max();
+            scale = hi > lo ? 255f / (hi - lo) : 0f;
+        }
+        for (var i = 0; i < px.Length; i++) bytes[i] = (byte)Math.Clamp(MathF.Round((px[i] - lo) * scale), 0, 255);
+
+        var (w, h) = Fit(raster.Width, raster.Height, maxSize);
+        if (w == raster.Width && h == raster.Height) return (w, h, raster.Bands, bytes);
+        using var image = Image.NewFromMemory(bytes, raster.Width, raster.Height, raster.Bands, Enums.BandFormat.Uchar);
+        using var resized = image.Resize((double)w / raster.Width, vscale: (double)h / raster.Height);
+        using var cast = resized.Cast(Enums.BandFormat.Uchar);
+        return (cast.Width, cast.Height, cast.Bands, cast.WriteToMemory<byte>());
+    }
+
+    private static (int W, int H) Fit(int width, int height, int maxSize)
+    {
+        if (maxSize <= 0 || Math.Max(width, height) <= maxSize) return (width, height);
+        var s = (double)maxSize / Math.Max(width, height);
+        return (Math.Max(1, (int)Math.Round(width * s)), Math.Max(1, (int)Math.Round(height * s)));
+    }
+
+    internal static byte[] ResizeNearest(byte[] source, int width, int height, int newWidth, int newHeight)
+    {
+        if (width == newWidth && height == newHeight) return (byte[])source.Clone();
+        var result = new byte[newWidth * newHeight];
+        for (var y = 0; y < newHeight; y++)
+        {
+            var sy = Math.Min(height - 1, (int)((y + 0.5) * height / newHeight));
+            for (var x = 0; x < newWidth; x++)
+                result[y * newWidth + x] = source[sy * width + Math.Min(width - 1, (int)((x + 0.5) * width / newWidth))];
+        }
+        return result;
+    }
+
+    private static bool[] Outline(byte[] mask, int w, int h)
+    {
+        var edge = new bool[mask.Length];
+        for (var y = 0; y < h; y++)
+        for (var x = 0; x < w; x++)
+        {
+            var i = y * w + x;
+            if (mask[i] == 0) continue;
+            edge[i] = x == 0 || y == 0 || x == w - 1 || y == h - 1 ||
+                      mask[i - 1] == 0 || mask[i + 1] == 0 || mask[i - w] == 0 || mask[i + w] == 0;
+        }
+        return edge;
+    }
+
+    private static void Blend(byte[] rgb, int pixel, byte[] colour, double alpha)
+    {
+        for (var k = 0; k < 3; k++)
+            rgb[3 * pixel + k] = (byte)Math.Round(rgb[3 * pixel + k] * (1 - alpha) + colour[k] * alpha);
+    }
+}

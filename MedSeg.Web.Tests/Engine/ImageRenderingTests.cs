@@ -1,0 +1,74 @@
+using MedSeg.Engine.Data;
+using NetVips;
+
+namespace MedSeg.Web.Tests.Engine;
+
+public sealed class ImageRenderingTests
+{
+    private static (int W, int H, int Bands, byte[] Pixels) DecodePng(byte[] png)
+    {
+        Assert.Equal(0x89, png[0]);
+        Assert.Equal((byte)'P', png[1]);
+        using var image = Image.NewFromBuffer(png);
+        Assert.Equal(Enums.BandFormat.Uchar, image.Format);
+        return (image.Width, image.Height, image.Bands, image.WriteToMemory<byte>());
+    }
+
+    [Fact]
+    public void ImagePngStretches16BitTiffAndLimitsLongestSide()
+    {
+        using var dir = new TempDir();
+        var pixels = Enumerable.Range(0, 64 * 32).Select(i => (ushort)(1000 + i)).ToArray();
+        SyntheticData.Write16(dir["a.tif"], pixels, 64, 32);
+
+        var (w, h, bands, px) = DecodePng(ImageRendering.ImagePng(dir["a.tif"], 32));
+        Assert.Equal((32, 16, 1), (w, h, bands));
+        Assert.InRange(px.Min(), (byte)0, (byte)20);
+        Assert.InRange(px.Max(), (byte)235, (byte)255);
+
+        var (w0, h0, _, _) = DecodePng(ImageRendering.ImagePng(dir["a.tif"], 0));
+        Assert.Equal((64, 32), (w0, h0));
+    }
+
+    [Fact]
+    public void MaskPngTurnsZeroOneMaskIntoZero255()
+    {
+        using var dir = new TempDir();
+        var (_, mask) = SyntheticData.Disc(32, 32, 2);
+        SyntheticData.WriteMask(dir["m.png"], mask, 32, 32, foreground: 1);
+        var (_, _, bands, px) = DecodePng(ImageRendering.MaskPng(dir["m.png"], 0));
+        Assert.Equal(1, bands);
+        Assert.Equal(mask.Select(v => (byte)(v * 255)), px);
+    }
+
+    [Fact]
+    public void OverlayAndComparisonColourTheRightPixels()
+    {
+        using var dir = new TempDir();
+        var grey = new byte[16 * 16];
+        var truth = new byte[16 * 16];
+        var predicted = new byte[16 * 16];
+        for (var y = 4; y < 12; y++)
+        for (var x = 4; x < 12; x++)
+        {
+            truth[y * 16 + x] = 1;
+            predicted[y * 16 + x + 2] = 1; // shifted right by 2: columns 4-5 FN, 6-11 TP, 12-13 FP
+        }
+        SyntheticData.Write(dir["i.png"], grey, 16, 16, 1);
+        SyntheticData.WriteMask(dir["t.png"], truth, 16, 16);
+        SyntheticData.WriteMask(dir["p.png"], predicted, 16, 16);
+
+        var (w, h, bands, overlay) = DecodePng(ImageRendering.OverlayPng(dir["i.png"], dir["t.png"], 0));
+        Assert.Equal((16, 16, 3), (w, h, bands));
+        Assert.Equal(0, overlay[3 * (0 * 16 + 0)]);           // background stays black
+        Assert.True(overlay[3 * (8 * 16 + 8)] > 50);           // filled inside
+        Assert.True(overlay[3 * (4 * 16 + 4)] > overlay[3 * (8 * 16 + 8)]); // outline stronger than fill
+
+        var (_, _, _, cmp) = DecodePng(ImageRendering.ComparisonPng(dir["i.png"], dir["t.png"], dir["p.png"], 0));
+        byte[] Px(int x, int y) => cmp[(3 * (y * 16 + x))..(3 * (y * 16 + x) + 3)];
+        Assert.True(Px(8, 8)[1] > Px(8, 8)[0] && Px(8, 8)[1] > Px(8, 8)[2]);   // TP green
+        Assert.True(Px(13, 8)[0] > Px(13, 8)[1] && Px(13, 8)[0] > Px(13, 8)[2]); // FP red
+        Assert.True(Px(4, 8)[2] > Px(4, 8)[0] && Px(4, 8)[2] > Px(4, 8)[1]);   // FN blue
+        Assert.Equal([0, 0, 0], Px(0, 0));
+    }
+}

@@ -1,0 +1,185 @@
+using TorchSharp;
+using System.Collections.Concurrent;
+using System.Text.Json;
+using MedSeg.Engine.Inference;
+using MedSeg.Engine.Training;
+using NetVips;
+using static TorchSharp.torch;
+
+namespace MedSeg.Web.Tests.Engine;
+
+/// <summary>Records every event (thread-safe).</summary>
+public sealed class RecordingObserver(Action<BatchProgress>? onBatch = null) : ITrainingObserver
+{
+    public ConcurrentQueue<TrainingStarted> Started { get; } = new();
+    public ConcurrentQueue<BatchProgress> Batches { get; } = new();
+    public ConcurrentQueue<EpochSummary> Epochs { get; } = new();
+    public ConcurrentQueue<PreviewWritten> Previews { get; } = new();
+    public ConcurrentQueue<string> Logs { get; } = new();
+    public void OnStarted(TrainingStarted e) => Started.Enqueue(e);
+    public void OnBatch(BatchProgress e) { Batches.Enqueue(e); onBatch?.Invoke(e); }
+    public void OnEpoch(EpochSummary e) => Epochs.Enqueue(e);
+    public void OnPreview(PreviewWritten e) => Previews.Enqueue(e);
+    public void OnLog(string message) => Logs.Enqueue(message);
+}
+
+/// <summary>8 training cases at 64×64 and 2 validation cases of 80×48 (so previews must come back to 80×48).</summary>
+public sealed class TinyDataset : IDisposable
+{
+    public TempDir Dir { get; } = new();
+    public List<TrainingCase> Train { get; }
+    public List<TrainingCase> Validation { get; }
+
+    public TinyDataset()
+    {
+        Train = SyntheticData.CreateDataset(Dir["data"], 8, 64, 64, seed: 0);
+        Validation = SyntheticData.CreateDataset(Dir["data"], 2, 80, 48, seed: 100);
+    }
+
+    public TrainingPlan Plan(string run, int epochs = 2, double lr = 3e-3) => new()
+    {
+        Model = "unext",
+        Epochs = epochs,
+        BatchSize = 4,
+        ImageSize = 64,
+        LearningRate = lr,
+        Seed = 7,
+        Train = Train,
+        Validation = Validation,
+        PreviewCases = [Validation[0].Name],
+        RunDirectory = Dir[run],
+        Device = "cpu",
+        Threads = 2,
+    };
+
+    public void Dispose() => Dir.Dispose();
+}
+
+public sealed class TrainerTests(TinyDataset data) : IClassFixture<TinyDataset>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public async Task TrainerRunsTwoEpochsAndWritesCheckpointsPreviewsAndRunJson()
+    {
+        var plan = data.Plan("run-full");
+        var observer = new RecordingObserver();
+
+        var result = await new Trainer().RunAsync(plan, observer, CancellationToken.None).WaitAsync(Timeout);
+
+        var started = Assert.Single(observer.Started);
+        Assert.False(started.Resumed);
+        Assert.Equal((1, 2, 2), (started.StartEpoch, started.Epochs, started.BatchesPerEpoch));
+        Assert.Equal(1_471_921, started.Parameters);
+        Assert.Equal("cpu", started.Device);
+        Assert.Equal([(1, 1), (1, 2), (2, 1), (2, 2)], observer.Batches.Select(b => (b.Epoch, b.Batch)));
+        Assert.All(observer.Batches, b => Assert.True(double.IsFinite(b.Loss) && b.Loss > 0));
+        var epochs = observer.Epochs.ToList();
+        Assert.Equal([1, 2], epochs.Select(e => e.Epoch));
+        Assert.True(epochs[0].IsBest);
+        Assert.True(epochs[0].LearningRate > epochs[1].LearningRate); // cosine schedule
+        Assert.All(epochs, e => Assert.InRange(e.ValidationDice, 0, 1));
+        Assert.Equal(2, result.EpochsCompleted);
+        Assert.Equal(epochs.Where(e => e.IsBest).Max(e => e.Epoch), result.BestEpoch);
+
+        foreach (var f in new[] { "checkpoints/last.pt", "checkpoints/last.optim.pt", "checkpoints/last.json", "checkpoints/best.pt", "checkpoints/best.json", "run.json" })
+            Assert.True(File.Exists(Path.Combine(plan.RunDirectory, f)), f);
+        Assert.Empty(Directory.GetFiles(plan.RunDirectory, "*.tmp", SearchOption.AllDirectories));
+        Assert.Equal(Path.Combine(plan.RunDirectory, "checkpoints", "last.pt"), result.LastCheckpoint);
+
+        var manifest = RunManifest.Read(plan.RunDirectory);
+        Assert.Equal(("unext", 64, 0.5), (manifest.Model, manifest.ImageSize, manifest.Threshold));
+        Assert.Equal("zscore-per-image-per-channel", manifest.Normalization.Method);
+        var state = JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(Path.Combine(plan.RunDirectory, "checkpoints/last.json")))!;
+        Assert.Equal(2, state.Epoch);
+        Assert.Equal(2, state.History.Count);
+
+        var previews = observer.Previews.ToList();
+        Assert.Equal([1, 2], previews.Select(p => p.Epoch));
+        Assert.Equal("previews/epoch-002/case-100.png", previews[1].RelativePath);
+        using var png = Image.NewFromFile(previews[1].Path);
+        Assert.Equal((80, 48, 1), (png.Width, png.Height, png.Bands));
+        Assert.All(png.WriteToMemory<byte>(), v => Assert.True(v is 0 or 255));
+
+        // The predictor rebuilds the model from run.json and the best checkpoint and scores at the original size.
+        using var predictor = Predictor.Load(plan.RunDirectory, "cpu");
+        Assert.EndsWith("best.pt", predictor.Checkpoint);
+        var output = Path.Combine(plan.RunDirectory, "predictions");
+        var predictions = predictor.Evaluate(data.Validation, output);
+        Assert.Equal(data.Validation.Select(c => c.Name), predictions.Select(p => p.Name));
+        foreach (var p in predictions)
+        {
+            using var written = Image.NewFromFile(p.PredictionPath);
+            Assert.Equal((80, 48), (written.Width, written.Height));
+            var predicted = written.WriteToMemory<byte>();
+            var truth = MedSeg.Engine.Data.MaskReader.Read(data.Validation.Single(c => c.Name == p.Name).MaskPath);
+            var counts = MedSeg.Engine.Metrics.ConfusionCounts.From(predicted, truth.Pixels);
+            Assert.Equal(MedSeg.Engine.Metrics.SegmentationMetrics.Dice(counts), p.Dice, 9);
+            Assert.Equal(MedSeg.Engine.Metrics.SegmentationMetrics.Recall(counts), p.Recall, 9);
+            Assert.InRange(p.IoU, 0, p.Dice);
+        }
+        using var single = Image.NewFromBuffer(predictor.PredictPng(data.Validation[1].ImagePath));
+        Assert.Equal((80, 48), (single.Width, single.Height));
+    }
+
+    [Fact]
+    public async Task TrainerResumesAfterEpochOneAtEpochTwoAndStopsWhenAllEpochsAreDone()
+    {
+        var first = new RecordingObserver();
+        await new Trainer().RunAsync(data.Plan("run-resume", epochs: 1), first, CancellationToken.None).WaitAsync(Timeout);
+        Assert.Equal([1], first.Epochs.Select(e => e.Epoch));
+        var weightsAfterOne = File.ReadAllBytes(Path.Combine(data.Dir["run-resume"], "checkpoints/last.pt"));
+
+        var second = new RecordingObserver();
+        var result = await new Trainer().RunAsync(data.Plan("run-resume", epochs: 2), second, CancellationToken.None).WaitAsync(Timeout);
+        var started = Assert.Single(second.Started);
+        Assert.True(started.Resumed);
+        Assert.Equal(2, started.StartEpoch);
+        Assert.Equal([2], second.Epochs.Select(e => e.Epoch));
+        Assert.All(second.Batches, b => Assert.Equal(2, b.Epoch));
+        Assert.Equal(2, result.EpochsCompleted);
+        Assert.NotEqual(weightsAfterOne, File.ReadAllBytes(result.LastCheckpoint));
+        var state = Checkpoints.ReadState(data.Dir["run-resume"], "last")!;
+        Assert.Equal([1, 2], state.History.Select(h => h.Epoch));
+
+        var third = new RecordingObserver();
+        var again = await new Trainer().RunAsync(data.Plan("run-resume", epochs: 2), third, CancellationToken.None).WaitAsync(Timeout);
+        Assert.Equal(2, again.EpochsCompleted);
+        Assert.Empty(third.Epochs);
+        Assert.Empty(third.Batches);
+    }
+
+    [Fact]
+    public async Task TrainerCancelsBetweenBatchesAndKeepsLastCompletedCheckpoint()
+    {
+        using var cts = new CancellationTokenSource();
+        var observer = new RecordingObserver(b => { if (b.Epoch == 2) cts.Cancel(); });
+        var plan = data.Plan("run-cancel", epochs: 3);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new Trainer().RunAsync(plan, observer, cts.Token).WaitAsync(Timeout));
+
+        Assert.Equal([1], observer.Epochs.Select(e => e.Epoch));
+        Assert.Equal((2, 1), (observer.Batches.Last().Epoch, observer.Batches.Last().Batch)); // stopped right after batch 1 of epoch 2
+        Assert.Equal(1, Checkpoints.ReadState(plan.RunDirectory, "last")!.Epoch);
+        using var predictor = Predictor.Load(plan.RunDirectory, "cpu"); // still a loadable checkpoint
+    }
+
+    [Fact]
+    public async Task TrainerStopsWithClearMessageWhenLossBecomesNaN()
+    {
+        var plan = data.Plan("run-nan", epochs: 2, lr: 1e30);
+        var error = await Assert.ThrowsAsync<TrainingFailedException>(() => new Trainer().RunAsync(plan, new RecordingObserver(), CancellationToken.None).WaitAsync(Timeout));
+        Assert.Matches("loss became (NaN|infinite) at epoch \\d+", error.Message);
+        Assert.Contains("lower the learning rate", error.Message);
+    }
+
+    [Fact]
+    public void DevicesResolveAutoToCpuWithoutCudaAndRefuseUnknownDevices()
+    {
+        if (!cuda.is_available()) Assert.Equal(DeviceType.CPU, Devices.Resolve("auto").type);
+        Assert.Equal(DeviceType.CPU, Devices.Resolve("CPU").type);
+        Assert.Contains("cuda:N", Assert.Throws<ArgumentException>(() => Devices.Resolve("gpu")).Message);
+        Assert.Contains("cuda:7", Assert.Throws<ArgumentException>(() => Devices.Resolve("cuda:7")).Message);
+        Assert.Contains("cuda:N", Assert.Throws<ArgumentException>(() => Devices.Resolve("cuda:x")).Message);
+    }
+}
