@@ -50,6 +50,13 @@ public sealed class Trainer
         return tcs.Task;
     }
 
+    /// <summary>
+    /// Batches per epoch. A trailing batch of a single case is dropped (the shuffle changes which case each epoch):
+    /// batch norm over one sample at the bottleneck's tiny spatial size gives NaN statistics.
+    /// </summary>
+    public static int TrainingBatches(int cases, int batchSize) =>
+        cases > batchSize && cases % batchSize == 1 ? cases / batchSize : (cases + batchSize - 1) / batchSize;
+
     private static TrainingResult Run(TrainingPlan plan, ITrainingObserver observer, CancellationToken ct)
     {
         Validate(plan);
@@ -108,7 +115,7 @@ public sealed class Trainer
             observer.OnLog($"Resuming from the checkpoint of epoch {resumeState.Epoch} (best Dice {bestDice:F4} at epoch {bestEpoch}).");
         }
 
-        var batches = (train.Count + plan.BatchSize - 1) / plan.BatchSize;
+        var batches = TrainingBatches(train.Count, plan.BatchSize);
         observer.OnStarted(new TrainingStarted(device.ToString(), model.ParameterCount(), startEpoch, plan.Epochs, batches, resumeState is not null));
 
         var previewSet = new HashSet<string>(plan.PreviewCases, StringComparer.Ordinal);

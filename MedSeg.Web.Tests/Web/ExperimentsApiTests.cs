@@ -45,7 +45,9 @@ public sealed class ExperimentsApiTests : IClassFixture<ExperimentsApiTests.App>
             await Task.Delay(250);
         }
         while (DateTime.UtcNow < until);
-        Assert.Equal(status, experiment.GetProperty("summary").GetProperty("status").ToString());
+        var error = experiment.GetProperty("error").ToString();
+        Assert.True(status == experiment.GetProperty("summary").GetProperty("status").ToString(),
+            $"Expected {status}, got {experiment.GetProperty("summary").GetProperty("status")}: {error}");
         return experiment;
     }
 

@@ -14,6 +14,7 @@ public static class UiExtensions
         builder.Services.AddMudServices();
         builder.Services.AddSignalR();
         builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddDatasetsFeature();
         builder.Services.AddExperimentsFeature();
@@ -29,7 +30,9 @@ public static class UiExtensions
         {
             app.UseExceptionHandler("/error", createScopeForErrors: true);
         }
-        app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
+        // Friendly "not found" pages for the UI only; APIs and the hub keep their status codes and problem details.
+        app.UseWhen(ctx => !ctx.Request.Path.StartsWithSegments("/api") && !ctx.Request.Path.StartsWithSegments("/hubs"),
+            ui => ui.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();

@@ -31,16 +31,17 @@ public static class ZipExtractor
             {
                 ct.ThrowIfCancellationRequested();
                 var name = entry.FullName.Replace('\\', '/');
-                if (name.EndsWith('/') || IsJunk(name)) continue;
+                if (name.EndsWith('/')) continue;
+                var target = Path.GetFullPath(Path.Combine(root, name));
+                if (!target.StartsWith(root, StringComparison.Ordinal) || name.Split('/').Contains(".."))
+                {
+                    return [new DatasetProblem(name, "This entry points outside the archive (absolute path or '..'); the archive was refused.")];
+                }
+                if (IsJunk(name)) continue;
                 total += entry.Length;
                 if (total > MaxUncompressedBytes)
                 {
                     return [new DatasetProblem("(archive)", $"The archive unpacks to more than {MaxUncompressedBytes >> 30} GiB; split it into smaller datasets.")];
-                }
-                var target = Path.GetFullPath(Path.Combine(root, name));
-                if (!target.StartsWith(root, StringComparison.Ordinal))
-                {
-                    return [new DatasetProblem(name, "This entry points outside the archive (absolute path or '..'); the archive was refused.")];
                 }
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 await using var input = entry.Open();
