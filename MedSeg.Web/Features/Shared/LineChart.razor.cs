@@ -35,7 +35,7 @@ public sealed partial class LineChart
         x1 = Math.Max(Math.Max(XMax, points.Count > 0 ? points.Max(p => p.X) : 1), 2);
         y0 = YMin ?? Math.Min(0, points.Count > 0 ? points.Min(p => p.Y) : 0);
         var top = YMax ?? (points.Count > 0 ? points.Max(p => p.Y) : 1);
-        var step = NiceStep((top - y0) / 4);
+        var step = NiceStep((top - y0) / 5);
         y1 = YMax ?? Math.Max(y0 + step, Math.Ceiling(top / step - 1e-9) * step);
         yTicks = [];
         for (var t = y0; t <= y1 + step / 1000; t += step) yTicks.Add(Math.Round(t, 10));
