@@ -17,6 +17,10 @@ public sealed partial class ExperimentLive
     [Inject] private ILogger<ExperimentLive> Logger { get; set; } = default!;
 
     private readonly ExperimentLiveState state = new();
+
+    // The services share the circuit's DbContext, which allows one operation at a time: calls from this page go one by one
+    // (a status change can arrive while the page is still reloading).
+    private readonly SemaphoreSlim gate = new(1, 1);
     private List<BreadcrumbItem> breadcrumbs = [new("Experiments", "/experiments")];
     private Task? loading;
     private bool loaded;
@@ -64,6 +68,7 @@ public sealed partial class ExperimentLive
 
     private async Task LoadAsync()
     {
+        await gate.WaitAsync();
         try
         {
             if (await Experiments.GetAsync(Id, await GetUserAsync()) is { } detail)
@@ -80,6 +85,10 @@ public sealed partial class ExperimentLive
         catch (Exception ex)
         {
             error = Describe(ex);
+        }
+        finally
+        {
+            gate.Release();
         }
         loaded = true;
     }
@@ -114,13 +123,13 @@ public sealed partial class ExperimentLive
     {
         acting = true;
         actionError = null;
+        await gate.WaitAsync();
         try
         {
             if (!await action(Id, await GetUserAsync(), CancellationToken.None))
             {
                 actionError = $"Could not {verb} this experiment: it was not found, or it is no longer in a state that allows it.";
             }
-            await LoadAsync();
         }
         catch (Exception ex)
         {
@@ -128,8 +137,10 @@ public sealed partial class ExperimentLive
         }
         finally
         {
-            acting = false;
+            gate.Release();
         }
+        await LoadAsync();
+        acting = false;
     }
 
     public async ValueTask DisposeAsync()
