@@ -10,7 +10,7 @@ public class DatasetComponentTests
     [Fact]
     public async Task CaseGridShowsALazyOverlayThumbnailPerCaseAndOpensTheClickedOne()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var datasetId = Guid.NewGuid();
         DatasetCaseSummary[] cases =
         [
@@ -33,7 +33,7 @@ public class DatasetComponentTests
     [Fact]
     public async Task StatsShowSizeRangesAndForeground()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var dataset = new DatasetSummary(Guid.NewGuid(), "BUSI", 780, DateTimeOffset.UtcNow, "ana", 190, 1048, 335, 719, 1, 0.0912, 210 * 1024 * 1024);
         var cut = ctx.Render<DatasetStats>(p => p.Add(x => x.Dataset, dataset));
 

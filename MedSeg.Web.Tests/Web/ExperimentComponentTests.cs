@@ -24,7 +24,7 @@ public class ExperimentComponentTests
     [InlineData(ExperimentStatus.Interrupted)]
     public async Task StatusChipTextIsTheStatusName(ExperimentStatus status)
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = ctx.Render<StatusChip>(p => p.Add(x => x.Status, status).Add(x => x.TestId, "experiment-status"));
         Assert.Equal(status.ToString(), cut.Find("[data-testid=experiment-status]").TextContent.Trim());
     }
@@ -32,7 +32,7 @@ public class ExperimentComponentTests
     [Fact]
     public async Task EpochTableHasARowPerEpochNewestFirstAndMarksTheBestDice()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = ctx.Render<EpochTable>(p => p.Add(x => x.Points, Points));
 
         var rows = cut.FindAll("[data-testid=epoch-row]");
@@ -45,7 +45,7 @@ public class ExperimentComponentTests
     [Fact]
     public async Task EpochTableSaysSoWhenNoEpochHasFinished()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = ctx.Render<EpochTable>(p => p.Add(x => x.Points, []));
         Assert.Empty(cut.FindAll("[data-testid=epoch-row]"));
         Assert.Contains("No epoch has finished yet.", cut.Markup);
@@ -54,7 +54,7 @@ public class ExperimentComponentTests
     [Fact]
     public async Task MetricsChartDrawsEachSeriesThroughEveryEpoch()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = ctx.Render<MetricsChart>(p => p.Add(x => x.Points, Points).Add(x => x.Epochs, 20));
 
         var lines = cut.FindAll("polyline.series");
@@ -69,7 +69,7 @@ public class ExperimentComponentTests
     [Fact]
     public async Task LineChartPutsHigherValuesHigherWithinAFixedRange()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = ctx.Render<LineChart>(p => p
             .Add(x => x.Title, "Dice")
             .Add(x => x.Series, [new LineSeries("Dice", "#000", [(1, 0.0), (2, 1.0)])])
@@ -84,7 +84,7 @@ public class ExperimentComponentTests
     [Fact]
     public async Task EpochProgressShowsTheEpochAndTheBatchWithinIt()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = ctx.Render<EpochProgress>(p => p
             .Add(x => x.Status, ExperimentStatus.Running)
             .Add(x => x.CurrentEpoch, 2)
@@ -100,7 +100,7 @@ public class ExperimentComponentTests
     [Fact]
     public async Task PreviewGridShowsImageTruthAndPredictionPerCase()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         PreviewImage[] previews =
         [
             new(Guid.NewGuid(), "case_b", 4, "/i/b.png", "/t/b.png", "/p/b-4.png"),

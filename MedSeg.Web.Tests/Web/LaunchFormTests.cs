@@ -36,7 +36,7 @@ public class LaunchFormTests
     [InlineData("launch-seed")]
     public async Task EveryFieldsTestIdIsOnTheInputItself(string testId)
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = Render(ctx, new LaunchRequest(), _ => throw new InvalidOperationException());
         Assert.Single(cut.FindAll($"input[data-testid={testId}]"));
     }
@@ -44,7 +44,7 @@ public class LaunchFormTests
     [Fact]
     public async Task InputsShowTheRequestsValuesAndTheChosenDataset()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = Render(ctx, new LaunchRequest { DatasetId = Kvasir.Id, Epochs = 3, BatchSize = 4, ImageSize = 128, LearningRate = 0.0005 },
             _ => throw new InvalidOperationException());
 
@@ -60,7 +60,7 @@ public class LaunchFormTests
     [Fact]
     public async Task ImageSizeThatIsNotAMultipleOfTheModelsIsRefusedBeforeLaunching()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var launched = 0;
         var cut = Render(ctx, new LaunchRequest { DatasetId = Kvasir.Id }, _ => { launched++; return Task.FromResult(new LaunchResult(Guid.NewGuid(), [])); });
 
@@ -74,7 +74,7 @@ public class LaunchFormTests
     [Fact]
     public async Task DataAnnotationsMessagesShowPerField()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = Render(ctx, new LaunchRequest { DatasetId = null, Epochs = 0 }, _ => throw new InvalidOperationException());
 
         cut.Find("form").Submit();
@@ -89,7 +89,7 @@ public class LaunchFormTests
     [Fact]
     public async Task ServerFieldErrorsShowNextToTheirFieldsAndOthersInASummary()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = Render(ctx, new LaunchRequest { DatasetId = Kvasir.Id }, _ => Task.FromResult(new LaunchResult(null,
         [
             new FieldError(nameof(LaunchRequest.BatchSize), "A batch of 8 at 256 px does not fit in memory; try 4."),
@@ -110,7 +110,7 @@ public class LaunchFormTests
     [Fact]
     public async Task ChoosingAnotherArchitectureFromTheOpenListShowsItsDescription()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var request = new LaunchRequest { DatasetId = Kvasir.Id };
         RenderFragment page = b =>
         {

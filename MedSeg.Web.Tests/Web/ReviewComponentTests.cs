@@ -14,7 +14,7 @@ public class ReviewComponentTests
     [Fact]
     public async Task PanesShowImageTruthPredictionAndOverlayOfTheCase()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = ctx.Render<ComparisonPanes>(p => p.Add(x => x.Case, Cases[1]));
 
         Assert.Equal(4, cut.FindAll("img").Count);
@@ -28,7 +28,7 @@ public class ReviewComponentTests
     [Fact]
     public async Task CaseTableKeepsTheGivenOrderAndReportsTheClickedRow()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         CaseResultView? clicked = null;
         var cut = ctx.Render<CaseResultTable>(p => p
             .Add(x => x.Cases, Cases)
@@ -47,7 +47,7 @@ public class ReviewComponentTests
     [Fact]
     public async Task CaseTableSortsByAColumnWithMissingValuesLast()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = ctx.Render<CaseResultTable>(p => p.Add(x => x.Cases, Cases));
 
         cut.Find("button[data-sort=Dice]").Click();
@@ -61,7 +61,7 @@ public class ReviewComponentTests
     [Fact]
     public async Task SummaryAveragesOverScoredCasesAndStatesTheEmptyMaskPolicy()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = ctx.Render<ReviewSummary>(p => p.Add(x => x.Cases, Cases));
 
         Assert.Equal("0.517", cut.Find("[data-testid=mean-dice]").TextContent.Trim());

@@ -18,7 +18,7 @@ public class UploadTests
     [Fact]
     public async Task ProblemListShowsOneLinePerProblemWithTheFileInMonospace()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = ctx.Render<UploadProblemList>(p => p
             .Add(x => x.Title, "The upload was refused: 3 problem(s).")
             .Add(x => x.Problems, Problems));
@@ -62,7 +62,7 @@ public class UploadTests
     [Fact]
     public async Task PanelShowsTheServersProblemsAfterA400()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         ctx.JSInterop.Setup<ZipInfo?>("medseg.zipInfo", _ => true).SetResult(new ZipInfo("kvasir.zip", 1000, 1600));
         var upload = ctx.JSInterop.Setup<UploadResponse>("medseg.upload", _ => true);
         var cut = ctx.Render<UploadPanel>();
@@ -90,7 +90,7 @@ public class UploadTests
     [Fact]
     public async Task PanelOpensTheNewDatasetAfterA201()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var id = Guid.NewGuid();
         ctx.JSInterop.Setup<ZipInfo?>("medseg.zipInfo", _ => true).SetResult(new ZipInfo("data.ZIP", 10, null));
         ctx.JSInterop.Setup<UploadResponse>("medseg.upload", _ => true).SetResult(new UploadResponse(201, "Created", $$"""{"id":"{{id}}","cases":4}"""));
@@ -107,7 +107,7 @@ public class UploadTests
     [InlineData("masks.tar.gz", "is not a .zip file")]
     public async Task PanelRefusesAMissingOrNonZipFileWithoutUploading(string? fileName, string expected)
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         ctx.JSInterop.Setup<ZipInfo?>("medseg.zipInfo", _ => true).SetResult(fileName is null ? null : new ZipInfo(fileName, 10, null));
         var cut = ctx.Render<UploadPanel>();
 
@@ -120,7 +120,7 @@ public class UploadTests
     [Fact]
     public async Task FileInputAcceptsZipFiles()
     {
-        await using var ctx = Bunit.NewContext();
+        await using var ctx = BunitSetup.NewContext();
         var cut = ctx.Render<UploadPanel>();
         var input = cut.Find("input[type=file][data-testid=upload-file]");
         Assert.Contains(".zip", input.GetAttribute("accept"));

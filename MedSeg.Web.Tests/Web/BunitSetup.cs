@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace MedSeg.Web.Tests.Web;
 
 /// <summary>A bUnit context with MudBlazor's services and loose JS interop (MudBlazor calls JS we do not care about).</summary>
-internal static class Bunit
+internal static class BunitSetup
 {
     public static BunitContext NewContext()
     {
