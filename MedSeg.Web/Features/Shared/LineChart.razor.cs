@@ -5,7 +5,7 @@ namespace MedSeg.Web.Features.Shared;
 
 public sealed partial class LineChart
 {
-    private const double Width = 480, Height = 250, Left = 50, Right = 14, Top = 12, Bottom = 34;
+    private const double Width = 520, Height = 230, Left = 46, Right = 14, Top = 10, Bottom = 36;
     private const int MaxMarkers = 60;
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -40,8 +40,9 @@ public sealed partial class LineChart
         yTicks = [];
         for (var t = y0; t <= y1 + step / 1000; t += step) yTicks.Add(Math.Round(t, 10));
         var xStep = Math.Max(1, (int)NiceStep((x1 - x0) / 8));
-        xTicks = [];
-        for (var t = 1; t <= x1; t += xStep) xTicks.Add(t);
+        // 1, then multiples of the step (1, 5, 10, 15 rather than 1, 6, 11, 16).
+        xTicks = [1];
+        for (var t = xStep; t <= x1; t += xStep) if (t > 1) xTicks.Add(t);
     }
 
     /// <summary>1, 2 or 5 times a power of ten, at least <paramref name="raw"/>.</summary>
