@@ -1,0 +1,138 @@
+using Bunit;
+using MedSeg.Web.Features.Datasets;
+using MedSeg.Web.Features.Experiments;
+using MedSeg.Web.Features.Experiments.Pages;
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+
+namespace MedSeg.Web.Tests.Web;
+
+public class LaunchFormTests
+{
+    private static readonly DatasetSummary Kvasir = new(Guid.NewGuid(), "Kvasir-SEG", 1000, DateTimeOffset.UtcNow, "ana",
+        332, 1920, 332, 1072, 3, 0.157, 46_000_000);
+
+    private static readonly ModelChoice[] Models =
+    [
+        new("unext", "UNeXt: convolutional and tokenized MLP stages, 1.47 M parameters", 32),
+        new("unet", "U-Net with a 64-channel base, 31 M parameters", 16),
+    ];
+
+    private static IRenderedComponent<LaunchForm> Render(BunitContext ctx, LaunchRequest request, Func<LaunchRequest, Task<LaunchResult>> launch) =>
+        ctx.Render<LaunchForm>(p => p
+            .Add(x => x.Request, request)
+            .Add(x => x.Datasets, [Kvasir])
+            .Add(x => x.Models, Models)
+            .Add(x => x.Launch, launch));
+
+    [Theory]
+    [InlineData("launch-dataset")]
+    [InlineData("launch-model")]
+    [InlineData("launch-name")]
+    [InlineData("launch-epochs")]
+    [InlineData("launch-batch")]
+    [InlineData("launch-size")]
+    [InlineData("launch-lr")]
+    [InlineData("launch-seed")]
+    public async Task EveryFieldsTestIdIsOnTheInputItself(string testId)
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var cut = Render(ctx, new LaunchRequest(), _ => throw new InvalidOperationException());
+        Assert.Single(cut.FindAll($"input[data-testid={testId}]"));
+    }
+
+    [Fact]
+    public async Task InputsShowTheRequestsValuesAndTheChosenDataset()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var cut = Render(ctx, new LaunchRequest { DatasetId = Kvasir.Id, Epochs = 3, BatchSize = 4, ImageSize = 128, LearningRate = 0.0005 },
+            _ => throw new InvalidOperationException());
+
+        Assert.Equal("Kvasir-SEG", cut.Find("input[data-testid=launch-dataset]").GetAttribute("value"));
+        Assert.Equal("unext", cut.Find("input[data-testid=launch-model]").GetAttribute("value"));
+        Assert.Equal("3", cut.Find("input[data-testid=launch-epochs]").GetAttribute("value"));
+        Assert.Equal("4", cut.Find("input[data-testid=launch-batch]").GetAttribute("value"));
+        Assert.Equal("128", cut.Find("input[data-testid=launch-size]").GetAttribute("value"));
+        Assert.Equal("0.0005", cut.Find("input[data-testid=launch-lr]").GetAttribute("value"));
+        Assert.Contains("multiple of 32", cut.Markup);
+    }
+
+    [Fact]
+    public async Task ImageSizeThatIsNotAMultipleOfTheModelsIsRefusedBeforeLaunching()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var launched = 0;
+        var cut = Render(ctx, new LaunchRequest { DatasetId = Kvasir.Id }, _ => { launched++; return Task.FromResult(new LaunchResult(Guid.NewGuid(), [])); });
+
+        cut.Find("input[data-testid=launch-size]").Change("100");
+        cut.Find("form").Submit();
+
+        cut.WaitForAssertion(() => Assert.Contains("Image size must be a multiple of 32 for unext: try 96 or 128.", cut.Markup));
+        Assert.Equal(0, launched);
+    }
+
+    [Fact]
+    public async Task DataAnnotationsMessagesShowPerField()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var cut = Render(ctx, new LaunchRequest { DatasetId = null, Epochs = 0 }, _ => throw new InvalidOperationException());
+
+        cut.Find("form").Submit();
+
+        cut.WaitForAssertion(() =>
+        {
+            Assert.Contains("Choose a dataset.", cut.Markup);
+            Assert.Contains("Epochs must be between 1 and 1000.", cut.Markup);
+        });
+    }
+
+    [Fact]
+    public async Task ServerFieldErrorsShowNextToTheirFieldsAndOthersInASummary()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var cut = Render(ctx, new LaunchRequest { DatasetId = Kvasir.Id }, _ => Task.FromResult(new LaunchResult(null,
+        [
+            new FieldError(nameof(LaunchRequest.BatchSize), "A batch of 8 at 256 px does not fit in memory; try 4."),
+            new FieldError("", "The training queue is paused."),
+        ])));
+
+        cut.Find("form").Submit();
+
+        cut.WaitForAssertion(() =>
+        {
+            var batchField = cut.Find("input[data-testid=launch-batch]").Closest(".mud-input-control")!;
+            Assert.Contains("does not fit in memory", batchField.TextContent);
+            Assert.Contains("The training queue is paused.", cut.Find("[data-testid=launch-errors]").TextContent);
+        });
+        Assert.Empty(cut.FindAll("[data-testid=launch-submit][disabled]"));
+    }
+
+    [Fact]
+    public async Task ChoosingAnotherArchitectureFromTheOpenListShowsItsDescription()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var request = new LaunchRequest { DatasetId = Kvasir.Id };
+        RenderFragment page = b =>
+        {
+            b.OpenComponent<MudPopoverProvider>(0);
+            b.CloseComponent();
+            b.OpenComponent<LaunchForm>(1);
+            b.AddAttribute(2, nameof(LaunchForm.Request), request);
+            b.AddAttribute(3, nameof(LaunchForm.Datasets), (IReadOnlyList<DatasetSummary>)[Kvasir]);
+            b.AddAttribute(4, nameof(LaunchForm.Models), (IReadOnlyList<ModelChoice>)Models);
+            b.AddAttribute(5, nameof(LaunchForm.Launch), (Func<LaunchRequest, Task<LaunchResult>>)(_ => throw new InvalidOperationException()));
+            b.CloseComponent();
+        };
+        var cut = ctx.Render(page);
+
+        cut.Find("input[data-testid=launch-model]").Closest(".mud-input-control")!.MouseDown();
+        var options = cut.FindAll(".mud-popover-open [data-testid=launch-model-option]");
+        Assert.Equal(["unext", "unet"], options.Select(o => o.TextContent.Trim()));
+        options[1].Click();
+
+        cut.WaitForAssertion(() => Assert.Equal("unet", cut.Find("input[data-testid=launch-model]").GetAttribute("value")));
+        Assert.Equal("unet", request.Model);
+        Assert.Contains("U-Net with a 64-channel base", cut.Markup);
+        Assert.Contains("multiple of 16", cut.Markup);
+    }
+}

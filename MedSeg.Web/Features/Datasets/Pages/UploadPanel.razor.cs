@@ -1,0 +1,119 @@
+using Microsoft.AspNetCore.Components;
+using Microsoft.JSInterop;
+
+namespace MedSeg.Web.Features.Datasets.Pages;
+
+public enum UploadPhase
+{
+    Idle,
+    Sending,
+    Validating,
+}
+
+public sealed partial class UploadPanel : IDisposable
+{
+    public const string UploadUrl = "/api/datasets";
+
+    [Inject] private IJSRuntime JS { get; set; } = default!;
+    [Inject] private NavigationManager Navigation { get; set; } = default!;
+
+    private static readonly Dictionary<string, object?> nameAttributes = new() { ["data-testid"] = "upload-name" };
+    private static readonly Dictionary<string, object?> submitAttributes = new() { ["data-testid"] = "upload-submit" };
+    private static readonly Dictionary<string, object?> failureAttributes = new() { ["data-testid"] = "upload-failure" };
+
+    private readonly CancellationTokenSource disposed = new();
+    private ElementReference fileInput;
+    private DotNetObjectReference<UploadPanel>? selfReference;
+    private string? name;
+    private string? clientError;
+    private UploadPhase phase;
+    private long loaded;
+    private long total;
+    private int? files;
+    private UploadOutcome? outcome;
+
+    private bool Busy => phase != UploadPhase.Idle || outcome is UploadOutcome.Created;
+
+    private double Percent => total <= 0 ? 0 : Math.Clamp(100.0 * loaded / total, 0, 100);
+
+    private string ValidatingText => files is { } n
+        ? $"Validating {n} files… (the server checks every image and mask before storing anything)"
+        : "Validating the archive… (the server checks every image and mask before storing anything)";
+
+    private void OnFileChanged(ChangeEventArgs _)
+    {
+        clientError = null;
+        outcome = null;
+    }
+
+    private async Task UploadAsync()
+    {
+        if (Busy) return;
+        clientError = null;
+        outcome = null;
+
+        var info = await JS.InvokeAsync<ZipInfo?>("medseg.zipInfo", disposed.Token, fileInput);
+        clientError = Check(info);
+        if (clientError is not null) return;
+
+        phase = UploadPhase.Sending;
+        loaded = 0;
+        total = info!.Size;
+        files = info.Files;
+        StateHasChanged();
+
+        selfReference ??= DotNetObjectReference.Create(this);
+        var fields = new Dictionary<string, string>();
+        if (!string.IsNullOrWhiteSpace(name)) fields["name"] = name.Trim();
+        try
+        {
+            // A CancellationToken replaces the default one-minute interop timeout: validation of a large archive takes a while.
+            var response = await JS.InvokeAsync<UploadResponse>("medseg.upload", disposed.Token, fileInput, UploadUrl, fields, selfReference);
+            outcome = UploadOutcome.From(response);
+        }
+        catch (JSException ex)
+        {
+            outcome = new UploadOutcome.Failed(ex.Message);
+        }
+        catch (Exception ex) when (ex is JSDisconnectedException || (ex is OperationCanceledException && disposed.IsCancellationRequested))
+        {
+            return; // the page is gone
+        }
+        finally
+        {
+            phase = UploadPhase.Idle;
+        }
+
+        if (outcome is UploadOutcome.Created created)
+        {
+            Navigation.NavigateTo($"/datasets/{created.Id}");
+        }
+    }
+
+    /// <summary>Called by medseg.upload about ten times a second while the file is sent.</summary>
+    [JSInvokable]
+    public Task OnUploadProgress(long sent, long size)
+    {
+        if (phase == UploadPhase.Idle) return Task.CompletedTask;
+        loaded = sent;
+        if (size > 0) total = size;
+        if (total > 0 && loaded >= total) phase = UploadPhase.Validating;
+        return InvokeAsync(StateHasChanged);
+    }
+
+    internal static string? Check(ZipInfo? info) => info switch
+    {
+        null => "Choose a .zip file to upload.",
+        { Name: var n } when !n.EndsWith(".zip", StringComparison.OrdinalIgnoreCase) =>
+            $"“{n}” is not a .zip file. Pack the images/ and masks/ folders into one .zip archive.",
+        { Size: 0 } => $"“{info.Name}” is empty.",
+        _ => null,
+    };
+
+    public void Dispose()
+    {
+        disposed.Cancel();
+        disposed.Dispose();
+        selfReference?.Dispose();
+    }
+}

@@ -1,0 +1,155 @@
+using MedSeg.Data.Entities;
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+
+namespace MedSeg.Web.Features.Experiments.Pages;
+
+/// <summary>
+/// One experiment, live: loads the stored history, then subscribes to the experiment's SignalR group and applies what
+/// arrives (no polling). After subscribing it reloads once, so nothing pushed between the load and the subscription is lost.
+/// </summary>
+public sealed partial class ExperimentLive
+{
+    [Parameter] public Guid Id { get; set; }
+
+    [Inject] private ExperimentService Experiments { get; set; } = default!;
+    [Inject] private ExperimentLiveFeed Feed { get; set; } = default!;
+    [Inject] private ILogger<ExperimentLive> Logger { get; set; } = default!;
+
+    private readonly ExperimentLiveState state = new();
+
+    // The services share the circuit's DbContext, which allows one operation at a time: calls from this page go one by one
+    // (a status change can arrive while the page is still reloading).
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private List<BreadcrumbItem> breadcrumbs = [new("Experiments", "/experiments")];
+    private Task? loading;
+    private bool loaded;
+    private bool disposed;
+    private bool acting;
+    private string? error;
+    private string? liveWarning;
+    private string? actionError;
+
+    private ExperimentSummary? Summary => state.Detail?.Summary;
+
+    private static Dictionary<string, object?> Test(string id) => new() { ["data-testid"] = id };
+
+    protected override Task OnInitializedAsync()
+    {
+        Feed.BatchProgress += OnBatchProgress;
+        Feed.EpochCompleted += OnEpochCompleted;
+        Feed.PreviewsUpdated += OnPreviewsUpdated;
+        Feed.StatusChanged += OnStatusChanged;
+        return loading = LoadAsync();
+    }
+
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (!firstRender) return;
+        if (loading is not null) await loading;
+        if (disposed || state.Detail is null) return;
+        try
+        {
+            await Feed.StartAsync(Id);
+        }
+        catch (Exception ex)
+        {
+            Logger.LogWarning(ex, "Live updates for experiment {ExperimentId} are unavailable", Id);
+            liveWarning = "Live updates are unavailable; reload the page to refresh.";
+            StateHasChanged();
+            return;
+        }
+        if (state.IsActive || state.Status == ExperimentStatus.Interrupted)
+        {
+            await LoadAsync();
+            StateHasChanged();
+        }
+    }
+
+    private async Task LoadAsync()
+    {
+        await gate.WaitAsync();
+        try
+        {
+            if (await Experiments.GetAsync(Id, await GetUserAsync()) is { } detail)
+            {
+                state.Load(detail);
+                breadcrumbs = [new("Experiments", "/experiments"), new(detail.Summary.Name, null, disabled: true)];
+            }
+            error = null;
+        }
+        catch (Exception ex) when (state.Detail is not null)
+        {
+            Logger.LogWarning(ex, "Reloading experiment {ExperimentId} failed", Id);
+        }
+        catch (Exception ex)
+        {
+            error = Describe(ex);
+        }
+        finally
+        {
+            gate.Release();
+        }
+        loaded = true;
+    }
+
+    private Task OnBatchProgress(BatchProgressMessage message) => Update(() => state.Apply(message));
+
+    private Task OnEpochCompleted(EpochCompletedMessage message) => Update(() => state.Apply(message));
+
+    private Task OnPreviewsUpdated(PreviewsUpdatedMessage message) => Update(() => state.Apply(message));
+
+    private Task OnStatusChanged(StatusChangedMessage message) => InvokeAsync(async () =>
+    {
+        if (disposed) return;
+        state.Apply(message);
+        StateHasChanged();
+        await LoadAsync(); // picks up the error text, the final epoch and the completion time
+        StateHasChanged();
+    });
+
+    private Task Update(Action apply) => InvokeAsync(() =>
+    {
+        if (disposed) return;
+        apply();
+        StateHasChanged();
+    });
+
+    private Task CancelAsync() => ActAsync(Experiments.CancelAsync, "cancel");
+
+    private Task ResumeAsync() => ActAsync(Experiments.ResumeAsync, "resume");
+
+    private async Task ActAsync(Func<Guid, UserContext, CancellationToken, Task<bool>> action, string verb)
+    {
+        acting = true;
+        actionError = null;
+        await gate.WaitAsync();
+        try
+        {
+            if (!await action(Id, await GetUserAsync(), CancellationToken.None))
+            {
+                actionError = $"Could not {verb} this experiment: it was not found, or it is no longer in a state that allows it.";
+            }
+        }
+        catch (Exception ex)
+        {
+            actionError = $"Could not {verb} this experiment: {Describe(ex)}";
+        }
+        finally
+        {
+            gate.Release();
+        }
+        await LoadAsync();
+        acting = false;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        disposed = true;
+        Feed.BatchProgress -= OnBatchProgress;
+        Feed.EpochCompleted -= OnEpochCompleted;
+        Feed.PreviewsUpdated -= OnPreviewsUpdated;
+        Feed.StatusChanged -= OnStatusChanged;
+        await Feed.DisposeAsync();
+    }
+}

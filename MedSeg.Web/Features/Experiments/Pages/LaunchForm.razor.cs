@@ -1,0 +1,131 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Forms;
+using MedSeg.Web.Features.Datasets;
+using MedSeg.Web.Features.Shared;
+
+namespace MedSeg.Web.Features.Experiments.Pages;
+
+public sealed partial class LaunchForm : IDisposable
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    [Parameter, EditorRequired] public LaunchRequest Request { get; set; } = default!;
+    [Parameter, EditorRequired] public IReadOnlyList<DatasetSummary> Datasets { get; set; } = [];
+    [Parameter, EditorRequired] public IReadOnlyList<ModelChoice> Models { get; set; } = [];
+
+    /// <summary>Launches the experiment; the form shows the returned field errors (the caller navigates on success).</summary>
+    [Parameter, EditorRequired] public Func<LaunchRequest, Task<LaunchResult>> Launch { get; set; } = default!;
+
+    private EditContext? editContext;
+    private ValidationMessageStore? ruleMessages;
+    private ValidationMessageStore? serverMessages;
+    private List<FieldError> otherErrors = [];
+    private bool busy;
+
+    private ModelChoice? SelectedModel => Models.FirstOrDefault(m => m.Name == Request.Model);
+
+    private int SizeMultiple => SelectedModel?.SizeMultiple ?? 32;
+
+    private DatasetSummary? SelectedDataset => Datasets.FirstOrDefault(d => d.Id == Request.DatasetId);
+
+    private string ImageSizeHint => $"Square; a multiple of {SizeMultiple}" + (SelectedModel is { } m ? $" for {m.Name}" : "");
+
+    private string? DatasetHint => SelectedDataset is { } d
+        ? $"{d.Cases} cases · {Format.SizeRange(d.MinWidth, d.MaxWidth, d.MinHeight, d.MaxHeight)} px · {d.Channels} channel(s)"
+        : null;
+
+    private string DatasetLabel(Guid? id) => Datasets.FirstOrDefault(d => d.Id == id)?.Name ?? "";
+
+    private static Dictionary<string, object?> Test(string id) => new() { ["data-testid"] = id };
+
+    protected override void OnParametersSet()
+    {
+        if (editContext?.Model == Request) return;
+        Detach();
+        editContext = new EditContext(Request);
+        ruleMessages = new ValidationMessageStore(editContext);
+        serverMessages = new ValidationMessageStore(editContext);
+        editContext.OnValidationRequested += OnValidationRequested;
+        editContext.OnFieldChanged += OnFieldChanged;
+    }
+
+    private void OnValidationRequested(object? sender, ValidationRequestedEventArgs e)
+    {
+        serverMessages!.Clear();
+        otherErrors = [];
+        CheckRules();
+    }
+
+    private void OnFieldChanged(object? sender, FieldChangedEventArgs e)
+    {
+        // A field the user edits loses the server's complaint about it; the size rule depends on size and model.
+        serverMessages!.Clear(e.FieldIdentifier);
+        if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.ImageSize) or nameof(LaunchRequest.Model))
+        {
+            CheckRules();
+            editContext!.NotifyValidationStateChanged();
+        }
+    }
+
+    private void CheckRules()
+    {
+        ruleMessages!.Clear();
+        var size = editContext!.Field(nameof(LaunchRequest.ImageSize));
+        if (Request.ImageSize > 0 && Request.ImageSize % SizeMultiple != 0)
+        {
+            var lower = Request.ImageSize / SizeMultiple * SizeMultiple;
+            var upper = lower + SizeMultiple;
+            var suggestion = lower >= 32 ? $"{lower} or {upper}" : upper.ToString(Invariant);
+            ruleMessages.Add(size, $"Image size must be a multiple of {SizeMultiple} for {Request.Model}: try {suggestion}.");
+        }
+        if (!string.IsNullOrEmpty(Request.Model) && SelectedModel is null)
+        {
+            ruleMessages.Add(editContext.Field(nameof(LaunchRequest.Model)), $"Unknown architecture “{Request.Model}”.");
+        }
+    }
+
+    private async Task SubmitAsync()
+    {
+        busy = true;
+        try
+        {
+            var result = await Launch(Request);
+            if (!result.Succeeded) ShowErrors(result.Errors);
+        }
+        catch (Exception ex)
+        {
+            otherErrors = [new FieldError("", ex is NotSupportedException ? "Launching is not available on this server yet." : ex.Message)];
+        }
+        finally
+        {
+            busy = false;
+        }
+    }
+
+    private void ShowErrors(IReadOnlyList<FieldError> errors)
+    {
+        serverMessages!.Clear();
+        otherErrors = [];
+        foreach (var error in errors)
+        {
+            if (IsFormField(error.Field)) serverMessages.Add(editContext!.Field(error.Field), error.Message);
+            else otherErrors.Add(error);
+        }
+        if (errors.Count == 0) otherErrors.Add(new FieldError("", "The server refused the request without saying why."));
+        editContext!.NotifyValidationStateChanged();
+    }
+
+    private static bool IsFormField(string field) => field is nameof(LaunchRequest.DatasetId) or nameof(LaunchRequest.Model)
+        or nameof(LaunchRequest.Name) or nameof(LaunchRequest.Epochs) or nameof(LaunchRequest.BatchSize)
+        or nameof(LaunchRequest.ImageSize) or nameof(LaunchRequest.LearningRate) or nameof(LaunchRequest.Seed);
+
+    private void Detach()
+    {
+        if (editContext is null) return;
+        editContext.OnValidationRequested -= OnValidationRequested;
+        editContext.OnFieldChanged -= OnFieldChanged;
+    }
+
+    public void Dispose() => Detach();
+}
