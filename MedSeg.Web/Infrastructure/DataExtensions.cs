@@ -11,7 +11,9 @@ public static class DataExtensions
         var database = builder.Configuration.Get<DatabaseOptions>(DatabaseOptions.Section);
         Directory.CreateDirectory(dataRoot);
         builder.Services.AddSingleton(new ArtifactStore(dataRoot));
-        builder.Services.AddDbContext<MedSegDbContext>(o => MedSegDatabase.Configure(o, database, dataRoot));
+        // The factory serves Blazor components (one context per operation: a circuit lives long and calls overlap);
+        // it also registers the scoped context that Identity, the hub and jobs use.
+        builder.Services.AddDbContextFactory<MedSegDbContext>(o => MedSegDatabase.Configure(o, database, dataRoot));
         return builder;
     }
 }

@@ -9,20 +9,25 @@ using Microsoft.EntityFrameworkCore;
 namespace MedSeg.Web.Features.Datasets;
 
 /// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases.</summary>
-public sealed class DatasetService(MedSegDbContext db, ArtifactStore store, ILogger<DatasetService> logger)
+public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, ILogger<DatasetService> logger)
 {
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(UserContext user, CancellationToken ct = default)
     {
-        var rows = await Visible(user).OrderByDescending(d => d.CreatedAt).ToListAsync(ct);
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = await Visible(db, user).OrderByDescending(d => d.CreatedAt).ToListAsync(ct);
         return [.. rows.Select(ToSummary)];
     }
 
-    public async Task<DatasetSummary?> GetAsync(Guid id, UserContext user, CancellationToken ct = default) =>
-        await Visible(user).FirstOrDefaultAsync(d => d.Id == id, ct) is { } d ? ToSummary(d) : null;
+    public async Task<DatasetSummary?> GetAsync(Guid id, UserContext user, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await Visible(db, user).FirstOrDefaultAsync(d => d.Id == id, ct) is { } d ? ToSummary(d) : null;
+    }
 
     public async Task<IReadOnlyList<DatasetCaseSummary>> ListCasesAsync(Guid datasetId, UserContext user, int skip, int take, CancellationToken ct = default)
     {
-        if (!await Visible(user).AnyAsync(d => d.Id == datasetId, ct)) return [];
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        if (!await Visible(db, user).AnyAsync(d => d.Id == datasetId, ct)) return [];
         return await db.DatasetCases.Where(c => c.DatasetId == datasetId)
             .OrderBy(c => c.Name).Skip(skip).Take(take)
             .Select(c => new DatasetCaseSummary(c.Id, c.Name, c.Width, c.Height, c.ForegroundFraction))
@@ -107,6 +112,7 @@ public sealed class DatasetService(MedSegDbContext db, ArtifactStore store, ILog
         Directory.Move(layout, target);
         try
         {
+            await using var db = await contexts.CreateDbContextAsync(CancellationToken.None);
             db.Datasets.Add(dataset);
             await db.SaveChangesAsync(CancellationToken.None);
         }
@@ -122,7 +128,8 @@ public sealed class DatasetService(MedSegDbContext db, ArtifactStore store, ILog
     /// <summary>A PNG rendition of a case for the browser; null when the case is not visible to the user.</summary>
     public async Task<byte[]?> RenderCaseAsync(Guid datasetId, Guid caseId, CaseRendition rendition, int size, UserContext user, CancellationToken ct = default)
     {
-        var c = await CaseAsync(datasetId, caseId, user, ct);
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var c = await CaseAsync(db, datasetId, caseId, user, ct);
         if (c is null) return null;
         var folder = store.DatasetDirectory(datasetId);
         var cache = Path.Combine(folder, "renditions", $"{caseId:N}-{rendition.ToString().ToLowerInvariant()}-{size}.png");
@@ -142,7 +149,7 @@ public sealed class DatasetService(MedSegDbContext db, ArtifactStore store, ILog
         return png;
     }
 
-    internal async Task<DatasetCase?> CaseAsync(Guid datasetId, Guid caseId, UserContext user, CancellationToken ct) =>
+    private static async Task<DatasetCase?> CaseAsync(MedSegDbContext db, Guid datasetId, Guid caseId, UserContext user, CancellationToken ct) =>
         await db.DatasetCases.Where(c => c.Id == caseId && c.DatasetId == datasetId && (user.IsAdmin || c.Dataset!.OwnerId == user.UserId))
             .FirstOrDefaultAsync(ct);
 
@@ -150,7 +157,7 @@ public sealed class DatasetService(MedSegDbContext db, ArtifactStore store, ILog
     public static string CaseUrl(Guid datasetId, Guid caseId, CaseRendition rendition, int size = 256) =>
         $"/api/datasets/{datasetId}/cases/{caseId}/{rendition.ToString().ToLowerInvariant()}.png?size={size}";
 
-    private IQueryable<Dataset> Visible(UserContext user) =>
+    private static IQueryable<Dataset> Visible(MedSegDbContext db, UserContext user) =>
         user.IsAdmin ? db.Datasets.AsNoTracking() : db.Datasets.AsNoTracking().Where(d => d.OwnerId == user.UserId);
 
     private static DatasetSummary ToSummary(Dataset d) => new(d.Id, d.Name, d.CaseCount, d.CreatedAt, d.OwnerId,

@@ -59,7 +59,7 @@ public sealed class ExperimentRecoveryService(IServiceScopeFactory scopes, Runni
                     .SetProperty(e => e.Error, "Resuming from the last checkpoint after the process running it stopped."), ct);
             if (claimed != 1) continue;
             var experiment = await db.Experiments.FirstAsync(e => e.Id == c.Id, ct);
-            await scope.ServiceProvider.GetRequiredService<ExperimentService>().EnqueueAsync(experiment, ct);
+            await scope.ServiceProvider.GetRequiredService<ExperimentService>().EnqueueAsync(db, experiment, ct);
             logger.LogWarning("Experiment {Id} ({Status}, runner {Runner}) is resumed from its last checkpoint", c.Id, c.Status, c.RunnerId);
             recovered++;
         }

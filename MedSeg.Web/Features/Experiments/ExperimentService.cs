@@ -18,7 +18,7 @@ namespace MedSeg.Web.Features.Experiments;
 public sealed record ModelChoice(string Name, string Description, int SizeMultiple);
 
 /// <summary>Experiments: launch (snapshot config and split, enqueue the job), list, details, review, cancel.</summary>
-public sealed class ExperimentService(MedSegDbContext db, ArtifactStore store, IBackgroundJobClient jobs,
+public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IBackgroundJobClient jobs,
     RunningExperiments running, IExperimentNotifier notifier, ILogger<ExperimentService> logger)
 {
     public const int PreviewCaseCount = 4;
@@ -37,13 +37,15 @@ public sealed class ExperimentService(MedSegDbContext db, ArtifactStore store, I
 
     public async Task<IReadOnlyList<ExperimentSummary>> ListAsync(UserContext user, CancellationToken ct = default)
     {
-        var rows = await Visible(user).Include(e => e.Dataset).OrderByDescending(e => e.CreatedAt).ToListAsync(ct);
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = await Visible(db, user).Include(e => e.Dataset).OrderByDescending(e => e.CreatedAt).ToListAsync(ct);
         return [.. rows.Select(ToSummary)];
     }
 
     public async Task<ExperimentDetail?> GetAsync(Guid id, UserContext user, CancellationToken ct = default)
     {
-        var e = await Visible(user).Include(x => x.Dataset).FirstOrDefaultAsync(x => x.Id == id, ct);
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var e = await Visible(db, user).Include(x => x.Dataset).FirstOrDefaultAsync(x => x.Id == id, ct);
         if (e is null) return null;
         var metrics = await db.EpochMetrics.AsNoTracking().Where(m => m.ExperimentId == id).OrderBy(m => m.Epoch).ToListAsync(ct);
         var counts = await db.ExperimentCases.Where(c => c.ExperimentId == id)
@@ -53,12 +55,13 @@ public sealed class ExperimentService(MedSegDbContext db, ArtifactStore store, I
             counts.FirstOrDefault(c => c.Key == CaseSplit.Validation)?.Count ?? 0,
             e.Error, e.StartedAt, e.FinishedAt,
             [.. metrics.Select(ToPoint)],
-            await LatestPreviewsAsync(e, ct));
+            await LatestPreviewsAsync(db, e, ct));
     }
 
     /// <summary>Validates the request (field errors), snapshots the experiment and enqueues the training job.</summary>
     public async Task<LaunchResult> LaunchAsync(LaunchRequest request, UserContext user, CancellationToken ct = default)
     {
+        await using var db = await contexts.CreateDbContextAsync(ct);
         var errors = new List<FieldError>();
         var results = new List<ValidationResult>();
         if (!Validator.TryValidateObject(request, new ValidationContext(request), results, validateAllProperties: true))
@@ -135,7 +138,7 @@ public sealed class ExperimentService(MedSegDbContext db, ArtifactStore store, I
         }));
         db.Experiments.Add(experiment);
         await db.SaveChangesAsync(ct);
-        await EnqueueAsync(experiment, ct);
+        await EnqueueAsync(db, experiment, ct);
         logger.LogInformation("Experiment {Id} launched: {Model}, {Train} train / {Val} validation cases",
             experiment.Id, model, train.Count, validation.Count);
         return new LaunchResult(experiment.Id, []);
@@ -153,7 +156,8 @@ public sealed class ExperimentService(MedSegDbContext db, ArtifactStore store, I
     /// <summary>Evaluated validation cases, worst Dice first; null when the experiment is not visible to the user.</summary>
     public async Task<IReadOnlyList<CaseResultView>?> GetCaseResultsAsync(Guid id, UserContext user, CancellationToken ct = default)
     {
-        var e = await Visible(user).FirstOrDefaultAsync(x => x.Id == id, ct);
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var e = await Visible(db, user).FirstOrDefaultAsync(x => x.Id == id, ct);
         if (e is null) return null;
         var cases = await db.ExperimentCases.AsNoTracking().Include(c => c.DatasetCase)
             .Where(c => c.ExperimentId == id && c.Split == CaseSplit.Validation && c.Dice != null)
@@ -168,7 +172,8 @@ public sealed class ExperimentService(MedSegDbContext db, ArtifactStore store, I
 
     public async Task<bool> CancelAsync(Guid id, UserContext user, CancellationToken ct = default)
     {
-        var e = await Visible(user).AsTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var e = await Visible(db, user).AsTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
         if (e is null) return false;
         if (e.Status is ExperimentStatus.Queued or ExperimentStatus.Running or ExperimentStatus.Interrupted)
         {
@@ -185,7 +190,8 @@ public sealed class ExperimentService(MedSegDbContext db, ArtifactStore store, I
     /// <summary>Re-enqueues an interrupted, failed or cancelled run; it continues from its last checkpoint.</summary>
     public async Task<bool> ResumeAsync(Guid id, UserContext user, CancellationToken ct = default)
     {
-        var e = await Visible(user).AsTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var e = await Visible(db, user).AsTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
         if (e is null) return false;
         if (e.Status is ExperimentStatus.Interrupted or ExperimentStatus.Failed or ExperimentStatus.Cancelled)
         {
@@ -193,7 +199,7 @@ public sealed class ExperimentService(MedSegDbContext db, ArtifactStore store, I
             e.Error = null;
             e.FinishedAt = null;
             await db.SaveChangesAsync(ct);
-            await EnqueueAsync(e, ct);
+            await EnqueueAsync(db, e, ct);
             await notifier.StatusChangedAsync(new StatusChangedMessage(id, e.Status, "Resumed from the last checkpoint."));
         }
         return true;
@@ -202,7 +208,8 @@ public sealed class ExperimentService(MedSegDbContext db, ArtifactStore store, I
     /// <summary>A PNG artifact of a run (path relative to the run folder) or a comparison rendition; null when not visible.</summary>
     public async Task<byte[]?> RenderArtifactAsync(Guid id, string path, int size, UserContext user, CancellationToken ct = default)
     {
-        var e = await Visible(user).FirstOrDefaultAsync(x => x.Id == id, ct);
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var e = await Visible(db, user).FirstOrDefaultAsync(x => x.Id == id, ct);
         if (e is null || !path.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) return null;
         var runDir = store.ExperimentDirectory(id);
         if (path.StartsWith("comparison/", StringComparison.Ordinal))
@@ -230,7 +237,7 @@ public sealed class ExperimentService(MedSegDbContext db, ArtifactStore store, I
         return size == 0 ? await File.ReadAllBytesAsync(file, ct) : await Task.Run(() => ImageRendering.MaskPng(file, size), ct);
     }
 
-    internal async Task EnqueueAsync(Experiment experiment, CancellationToken ct)
+    internal async Task EnqueueAsync(MedSegDbContext db, Experiment experiment, CancellationToken ct)
     {
         var jobId = jobs.Create<TrainExperimentJob>(j => j.RunAsync(experiment.Id, CancellationToken.None),
             new EnqueuedState(JobsExtensions.TrainingQueue));
@@ -242,7 +249,7 @@ public sealed class ExperimentService(MedSegDbContext db, ArtifactStore store, I
     public static string FileUrl(Guid experimentId, string relativePath, int size) =>
         $"/api/experiments/{experimentId}/files/{string.Join('/', relativePath.Split('/').Select(Uri.EscapeDataString))}?size={size}";
 
-    private async Task<IReadOnlyList<PreviewImage>> LatestPreviewsAsync(Experiment e, CancellationToken ct)
+    private async Task<IReadOnlyList<PreviewImage>> LatestPreviewsAsync(MedSegDbContext db, Experiment e, CancellationToken ct)
     {
         var previewsDir = Path.Combine(store.ExperimentDirectory(e.Id), "previews");
         if (!Directory.Exists(previewsDir)) return [];
@@ -264,7 +271,7 @@ public sealed class ExperimentService(MedSegDbContext db, ArtifactStore store, I
             DatasetService.CaseUrl(datasetId, caseId, CaseRendition.Mask, 256),
             FileUrl(experimentId, relativePath, 256));
 
-    private IQueryable<Experiment> Visible(UserContext user) =>
+    private static IQueryable<Experiment> Visible(MedSegDbContext db, UserContext user) =>
         user.IsAdmin ? db.Experiments.AsNoTracking() : db.Experiments.AsNoTracking().Where(e => e.OwnerId == user.UserId);
 
     internal static ExperimentSummary ToSummary(Experiment e) => new(e.Id, e.Name, e.Model, e.DatasetId, e.Dataset?.Name ?? "",
