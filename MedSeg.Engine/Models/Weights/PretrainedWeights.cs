@@ -23,9 +23,10 @@ public static class PretrainedWeights
     /// </summary>
     public static WeightLoadReport LoadInto(SegmentationModel model, string path, string? prefixMap = null)
     {
+        var map = prefixMap is null ? null : WeightKeyMap.Parse(prefixMap);
         using var file = StateDictFile.Read(path);
         var format = file.Container is null ? file.Format : $"{file.Format}, under '{file.Container}'";
-        return LoadInto(model, file, format, prefixMap is null ? null : WeightKeyMap.Parse(prefixMap));
+        return LoadInto(model, file, format, map);
     }
 
     /// <summary>As <see cref="LoadInto(SegmentationModel, string, string?)"/>, from tensors already read.</summary>
