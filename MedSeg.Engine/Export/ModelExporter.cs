@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using MedSeg.Engine.Models;
 using MedSeg.Engine.Models.Blocks;
@@ -21,7 +22,8 @@ public static class ModelExporter
     public const string SafetensorsFile = "model.safetensors";
     public const string ManifestFile = "model.json";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    // Relaxed escaping keeps "×" and "–" readable in model.json (it is a file, never embedded in HTML).
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The implementation each architecture's state-dict names follow (see docs/models.md).</summary>
     private static readonly Dictionary<string, string> References = new(StringComparer.OrdinalIgnoreCase)
