@@ -228,6 +228,30 @@ public sealed class WeightsTests : IDisposable
     }
 
     [Fact]
+    public void MmsegSegFormerCheckpointLoadsWholeOrWithAPrefixMapOnlyItsBackbone()
+    {
+        // mmseg's SegFormer keys are our whole-model keys; an ADE20K head has 150 output channels.
+        using var donor = ModelRegistry.Create("segformer", new ModelOptions(3, 150, "b0"));
+        Randomise(donor, 6);
+        var path = dir["segformer_ade.safetensors"];
+        Write(path, donor.state_dict());
+        using var whole = ModelRegistry.Create("segformer", new ModelOptions(3, 1, "b0"));
+        using var backboneOnly = ModelRegistry.Create("segformer", new ModelOptions(3, 1, "b0"));
+
+        var wholeReport = PretrainedWeights.LoadInto(whole, path);
+        var backboneReport = PretrainedWeights.LoadInto(backboneOnly, path, "backbone.=backbone.,!decode_head.");
+
+        Assert.Equal("identity", wholeReport.Mapping);
+        Assert.Equal(["decode_head.linear_pred.bias", "decode_head.linear_pred.weight"],
+            wholeReport.ShapeMismatches.Select(m => m.ModelKey).Order());
+        Assert.True(Same(whole.state_dict()["decode_head.linear_fuse.conv.weight"], donor.state_dict()["decode_head.linear_fuse.conv.weight"]));
+        Assert.True(backboneReport.IsComplete, backboneReport.ToString());
+        Assert.All(backboneReport.Ignored, i => Assert.StartsWith("decode_head.", i.FileKey));
+        Assert.All(backboneReport.Untouched, k => Assert.StartsWith("decode_head.", k));
+        Assert.Equal(donor.state_dict().Keys.Count(k => k.StartsWith("backbone.")), backboneReport.Loaded.Count);
+    }
+
+    [Fact]
     public void WholeModelStateDictLoadsByNameAndAPrefixMapStripsDataParallelNames()
     {
         using var source = ModelRegistry.Create("unext", new ModelOptions(3, 1, "s"));
