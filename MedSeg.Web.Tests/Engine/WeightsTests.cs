@@ -287,6 +287,24 @@ public sealed class WeightsTests : IDisposable
     }
 
     [Fact]
+    public void HalfPrecisionFileIsConvertedToTheModelsFloat32()
+    {
+        using var source = ModelRegistry.Create("unext", new ModelOptions(3, 1, "s"));
+        Randomise(source, 7);
+        var half = source.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.is_floating_point() ? kv.Value.to(float16) : kv.Value);
+        var path = dir["unext-fp16.safetensors"];
+        Write(path, half);
+        using var model = ModelRegistry.Create("unext", new ModelOptions(3, 1, "s"));
+
+        var report = PretrainedWeights.LoadInto(model, path);
+
+        Assert.True(report.IsComplete, report.ToString());
+        var loaded = model.state_dict()["encoder1.weight"];
+        Assert.Equal(ScalarType.Float32, loaded.dtype);
+        Assert.True(Same(loaded, half["encoder1.weight"].to(float32)));
+    }
+
+    [Fact]
     public void WrappedCheckpointIsUnwrapped()
     {
         using var source = ModelRegistry.Create("unext", new ModelOptions(3, 1, "s"));

@@ -25,13 +25,14 @@ public static class PretrainedWeights
     {
         var map = prefixMap is null ? null : WeightKeyMap.Parse(prefixMap);
         using var file = StateDictFile.Read(path);
-        var format = file.Container is null ? file.Format : $"{file.Format}, under '{file.Container}'";
-        return LoadInto(model, file, format, map);
+        return LoadInto(model, file, map);
     }
 
-    /// <summary>As <see cref="LoadInto(SegmentationModel, string, string?)"/>, from tensors already read.</summary>
-    public static WeightLoadReport LoadInto(SegmentationModel model, StateDict file, string format, WeightKeyMap? map)
+    /// <summary>As <see cref="LoadInto(SegmentationModel, string, string?)"/>, from tensors already read
+    /// (<paramref name="map"/> null: chosen as described there).</summary>
+    public static WeightLoadReport LoadInto(SegmentationModel model, StateDict file, WeightKeyMap? map = null)
     {
+        var format = file.Container is null ? file.Format : $"{file.Format}, under '{file.Container}'";
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var target = model.state_dict();

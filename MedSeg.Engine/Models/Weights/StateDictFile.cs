@@ -84,15 +84,20 @@ public static class StateDictFile
             // PyBridge says so when the file holds a pickled nn.Module (torch.save(model)) instead of its state dict.
             throw new NotSupportedException($"{path}: {e.Message}", e);
         }
+        catch (Exception e) when (e is Razorvine.Pickle.PickleException or InvalidCastException or InvalidOperationException)
+        {
+            throw new InvalidDataException(
+                $"{path} is a zip archive but not a torch.save state dict (a TorchScript file from torch.jit.save?): {e.Message}", e);
+        }
 
         var (found, container) = FindTensors(table);
         var tensors = new List<KeyValuePair<string, Tensor>>();
         foreach (DictionaryEntry e in found)
         {
-            if (e.Value is Tensor t) tensors.Add(new((string)e.Key, t));
+            if (e.Value is Tensor t) tensors.Add(new(e.Key.ToString()!, t));
         }
         // Tensors outside the chosen dictionary (EMA copies, optimizer state, ...) are not weights: free them now.
-        if (!ReferenceEquals(found, table)) DisposeTensors(table, except: found);
+        DisposeOthers(table, keep: found);
         tensors.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
         return new StateDict(path, "pytorch-zip", container, tensors);
     }
@@ -107,13 +112,12 @@ public static class StateDictFile
             $"No tensors found at the top level of the checkpoint nor under {string.Join("/", Containers)} (top-level keys: {keys}).");
     }
 
-    private static void DisposeTensors(Hashtable table, Hashtable except)
+    private static void DisposeOthers(Hashtable table, Hashtable keep)
     {
-        if (ReferenceEquals(table, except)) return;
         foreach (var v in table.Values)
         {
-            if (v is Tensor t) t.Dispose();
-            else if (v is Hashtable inner) DisposeTensors(inner, except);
+            if (v is Tensor t && !ReferenceEquals(table, keep)) t.Dispose();
+            else if (v is Hashtable inner) DisposeOthers(inner, keep);
         }
     }
 }
