@@ -1,4 +1,5 @@
 using MedSeg.Engine.Losses;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MedSeg.Web.Tests.Engine;
@@ -249,6 +250,37 @@ public sealed class LossTests
         Assert.Throws<ArgumentException>(() => LossFactory.Create("focal:x", LossMode.Binary, 1));
         Assert.Throws<ArgumentException>(() => LossFactory.Create("dice++ce", LossMode.Binary, 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => LossFactory.Create("dice", LossMode.Binary, 2));
+    }
+
+    [Fact]
+    public void LossesAndMetricUpdatesLeaveNoTensorAlive()
+    {
+        using var g = manual_seed(2);
+        using var logits = randn([2, 3, 8, 8], requires_grad: true);
+        using var half = randn([2, 3, 4, 4], requires_grad: true);
+        using var labels = randint(0, 3, [2, 8, 8]);
+        nn.Module<Tensor, Tensor, Tensor>[] losses =
+        [
+            new DiceLoss(LossMode.Multiclass, includeBackground: false, ignoreEmptyClasses: true, ignoreIndex: 2), new CrossEntropyLoss([1, 2, 3]),
+            new FocalLoss(LossMode.Multiclass, classWeights: [1, 2, 3]), new TverskyLoss(LossMode.Multiclass, gamma: 0.75),
+        ];
+        using var binary = new CompoundLoss((new BinaryCrossEntropyLoss(LossMode.Multilabel, [1.0, 2, 3], ignoreIndex: -1), 1), (new FocalLoss(LossMode.Multilabel, alpha: 0.25), 1));
+        using var multilabel = labels.unsqueeze(1).eq(arange(3).reshape(1, 3, 1, 1)).to_type(ScalarType.Float32);
+        using var deep = new DeepSupervisionLoss(LossFactory.Create("dice+ce", LossMode.Multiclass, 3), DeepSupervisionLoss.EqualWeights(2));
+        var accumulator = new MedSeg.Engine.Metrics.MetricAccumulator(new() { NumClasses = 3 });
+        void Step() // no outer dispose scope: anything a loss forgets to dispose stays alive
+        {
+            foreach (var loss in losses)
+                using (var value = loss.call(logits, labels)) value.backward();
+            using (var value = binary.call(logits, multilabel)) value.backward();
+            using (var value = deep.call([logits, half], labels)) value.backward();
+            using (var predicted = logits.argmax(1)) accumulator.Update(predicted, labels);
+        }
+        Step(); // warm-up
+        var liveBefore = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Step();
+        Assert.Equal(liveBefore, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        foreach (var loss in losses) loss.Dispose();
     }
 
     [Theory]
