@@ -11,6 +11,7 @@ internal static class SoftOverlapReduction
     public static (Tensor Tp, Tensor Fp, Tensor Fn) Counts(Tensor logits, Tensor target, LossMode mode, long? ignoreIndex)
     {
         var (p, t, valid) = LossInputs.Soft(logits, target, mode, ignoreIndex);
+        if (mode == LossMode.Binary) (p, t, valid) = (p.reshape(1, 1, -1), t.reshape(1, 1, -1), valid.reshape(1, 1, -1)); // any shape, one channel
         p = p * valid;
         var tp = LossInputs.SumPerChannel(p * t);
         var fp = LossInputs.SumPerChannel(p) - tp;

@@ -33,6 +33,11 @@ public sealed class LossTests
         using var dice = new DiceLoss(LossMode.Multiclass, smooth: 1e-6);
         Assert.InRange(Value(dice, perfect, labels), 0, 1e-5);
         Assert.InRange(Value(dice, disjoint, labels), 1 - 1e-5, 1);
+        // The original binary loss still takes any shape, as long as logits and target agree: (2·2 + 1) / (2 + 4 + 1) = 5/7 at p = ½.
+        using (var binary = new DiceLoss())
+        using (var flatLogits = zeros(4))
+        using (var flatTarget = ones(4))
+            Assert.Equal(1 - 5.0 / 7, Value(binary, flatLogits, flatTarget), 6);
         using var multilabel = new DiceLoss(LossMode.Multilabel, smooth: 1e-6);
         using var oneHot = nn.functional.one_hot(labels, 3).movedim([-1L], [1L]).to_type(ScalarType.Float32);
         Assert.InRange(Value(multilabel, perfect, oneHot), 0, 1e-5);
@@ -72,6 +77,12 @@ public sealed class LossTests
         using var partly = tensor(new float[] { 1, 0, -1, 1 }).reshape(1, 1, 2, 2);
         using var ignoring = new BinaryCrossEntropyLoss(LossMode.Binary, ignoreIndex: -1);
         Assert.Equal((Bce(0, 1) + Bce(2, 0) + Bce(3, 1)) / 3, Value(ignoring, logits, partly), 5);
+        // Multilabel, one positive weight per channel: the same four pixels as two channels of two, weights 2 and 5.
+        using var twoChannels = logits.reshape(1, 2, 1, 2);
+        using var twoTargets = target.reshape(1, 2, 1, 2);
+        using var perChannel = new BinaryCrossEntropyLoss(LossMode.Multilabel, [2.0, 5.0]);
+        double[] channelWeight = [2, 2, 5, 5];
+        Assert.Equal(Enumerable.Range(0, 4).Average(i => Bce(x[i], t[i], channelWeight[i])), Value(perChannel, twoChannels, twoTargets), 5);
         // N×H×W targets are accepted for N×1×H×W logits in Binary mode.
         using var flat = target.squeeze(1);
         Assert.Equal(Value(plain, logits, target), Value(plain, logits, flat), 6);
