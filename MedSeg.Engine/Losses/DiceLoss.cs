@@ -3,25 +3,45 @@ using static TorchSharp.torch;
 namespace MedSeg.Engine.Losses;
 
 /// <summary>
-/// Soft Dice loss for binary segmentation on logits: p = sigmoid(logits), loss = 1 − (2·Σp·t + smooth) / (Σp + Σt + smooth),
-/// sums over the whole batch (as segmentation_models_pytorch's binary mode). Target is 0/1, same shape as logits.
+/// Soft Dice loss on logits. Per channel c, over the whole batch (sums over N, H, W, as segmentation_models_pytorch):
+/// dice_c = (2·Σ p·t + smooth) / (Σ p + Σ t + smooth), loss = mean over channels of 1 − dice_c. p = sigmoid(logits) in
+/// Binary/Multilabel mode, softmax over C in Multiclass mode (target one-hot encoded).
+/// <para><c>new DiceLoss(smooth)</c> is the original binary loss (one channel, whole batch pooled) and stays as it was.</para>
 /// </summary>
-public sealed class DiceLoss(double smooth = 1.0) : nn.Module<Tensor, Tensor, Tensor>(nameof(DiceLoss))
+public sealed class DiceLoss : nn.Module<Tensor, Tensor, Tensor>
 {
-    public double Smooth { get; } = smooth;
+    /// <summary>Binary soft Dice: logits and 0/1 target of the same shape.</summary>
+    public DiceLoss(double smooth = 1.0) : this(LossMode.Binary, smooth) { }
+
+    /// <param name="mode">shape of logits and target, see <see cref="LossMode"/>.</param>
+    /// <param name="smooth">added to numerator and denominator; keeps an empty class with an empty prediction at loss 0.</param>
+    /// <param name="includeBackground">Multiclass/Multilabel: average channel 0 too (MONAI's include_background).</param>
+    /// <param name="ignoreEmptyClasses">leave channels whose truth is empty in the whole batch out of the mean
+    /// (segmentation_models_pytorch masks them); otherwise they still push their predictions towards 0 through the smoothing.</param>
+    /// <param name="ignoreIndex">target value of pixels that do not count (e.g. 255 for "unlabelled").</param>
+    public DiceLoss(LossMode mode, double smooth = 1.0, bool includeBackground = true, bool ignoreEmptyClasses = false, long? ignoreIndex = null)
+        : base(nameof(DiceLoss))
+    {
+        if (smooth < 0) throw new ArgumentOutOfRangeException(nameof(smooth), "Smoothing must not be negative.");
+        Mode = mode;
+        Smooth = smooth;
+        IncludeBackground = includeBackground;
+        IgnoreEmptyClasses = ignoreEmptyClasses;
+        IgnoreIndex = ignoreIndex;
+    }
+
+    public LossMode Mode { get; }
+    public double Smooth { get; }
+    public bool IncludeBackground { get; }
+    public bool IgnoreEmptyClasses { get; }
+    public long? IgnoreIndex { get; }
 
     public override Tensor forward(Tensor logits, Tensor target)
     {
-        if (!logits.shape.SequenceEqual(target.shape))
-            throw new ArgumentException($"Logits {Shape(logits)} and target {Shape(target)} must have the same shape.");
         using var scope = NewDisposeScope();
-        var p = logits.sigmoid();
-        var t = target.to_type(p.dtype);
-        var intersection = (p * t).sum();
-        var denominator = p.sum() + t.sum();
-        var dice = (2.0 * intersection + Smooth) / (denominator + Smooth);
-        return (1.0 - dice).MoveToOuterDisposeScope();
+        var (tp, fp, fn) = SoftOverlapReduction.Counts(logits, target, Mode, IgnoreIndex);
+        var dice = (2.0 * tp + Smooth) / (2.0 * tp + fp + fn + Smooth).clamp_min(1e-7);
+        var loss = SoftOverlapReduction.Mean(1.0 - dice, tp + fn, Mode, IncludeBackground, IgnoreEmptyClasses);
+        return loss.MoveToOuterDisposeScope();
     }
-
-    private static string Shape(Tensor t) => "(" + string.Join(", ", t.shape) + ")";
 }

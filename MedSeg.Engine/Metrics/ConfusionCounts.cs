@@ -9,6 +9,15 @@ public readonly record struct ConfusionCounts(long Tp, long Fp, long Fn, long Tn
     public long TruthPositives => Tp + Fn;
     public long PredictedPositives => Tp + Fp;
 
+    /// <summary>Which of truth and prediction have no foreground: the case of the empty policy (<see cref="EmptyReason"/>).</summary>
+    public EmptyReason Emptiness => (PredictedPositives == 0, TruthPositives == 0) switch
+    {
+        (true, true) => EmptyReason.BothEmpty,
+        (false, true) => EmptyReason.TruthEmpty,
+        (true, false) => EmptyReason.PredictionEmpty,
+        _ => EmptyReason.None,
+    };
+
     public static ConfusionCounts operator +(ConfusionCounts a, ConfusionCounts b) =>
         new(a.Tp + b.Tp, a.Fp + b.Fp, a.Fn + b.Fn, a.Tn + b.Tn);
 
@@ -22,6 +31,23 @@ public readonly record struct ConfusionCounts(long Tp, long Fp, long Fn, long Tn
         {
             var p = prediction[i] != 0;
             var t = truth[i] != 0;
+            if (p && t) tp++;
+            else if (p) fp++;
+            else if (t) fn++;
+        }
+        return new ConfusionCounts(tp, fp, fn, prediction.Length - tp - fp - fn);
+    }
+
+    /// <summary>Counts of one class <paramref name="label"/> from two equally long label maps (a pixel is positive where it equals the label).</summary>
+    public static ConfusionCounts FromLabels(ReadOnlySpan<byte> prediction, ReadOnlySpan<byte> truth, byte label)
+    {
+        if (prediction.Length != truth.Length)
+            throw new ArgumentException($"Prediction has {prediction.Length} pixels but the truth has {truth.Length}.");
+        long tp = 0, fp = 0, fn = 0;
+        for (var i = 0; i < prediction.Length; i++)
+        {
+            var p = prediction[i] == label;
+            var t = truth[i] == label;
             if (p && t) tp++;
             else if (p) fp++;
             else if (t) fn++;
