@@ -1,4 +1,5 @@
 using Hangfire;
+using Hangfire.AspNetCore;
 using Hangfire.Dashboard;
 using Hangfire.SqlServer;
 using Hangfire.Storage.SQLite;
@@ -22,25 +23,29 @@ public static class JobsExtensions
         var database = builder.Configuration.Get<DatabaseOptions>(DatabaseOptions.Section);
         var jobs = builder.Configuration.Get<JobsOptions>(JobsOptions.Section);
         // One storage instance per app, registered in DI (Hangfire's default hands out the process-wide
-        // JobStorage.Current, which two apps in one process, e.g. tests, would share).
-        JobStorage storage = MedSegDatabase.IsSqlServer(database)
-            ? new SqlServerStorage(database.ConnectionString, new SqlServerStorageOptions
-            {
-                PrepareSchemaIfNecessary = true,
-                QueuePollInterval = TimeSpan.FromSeconds(1),
-                SlidingInvisibilityTimeout = TimeSpan.FromMinutes(5),
-            })
-            : new SQLiteStorage(Path.Combine(dataRoot, "hangfire.db"), new SQLiteStorageOptions
-            {
-                QueuePollInterval = TimeSpan.FromSeconds(1),
-                InvisibilityTimeout = TimeSpan.FromDays(3),
-            });
-        builder.Services.AddSingleton(storage);
-        builder.Services.AddHangfire(cfg => cfg
+        // JobStorage.Current, which two apps in one process, e.g. tests, would share). Hangfire logs through a static
+        // provider: point it at this app's logger factory before the storage is created.
+        builder.Services.AddSingleton<JobStorage>(sp =>
+        {
+            GlobalConfiguration.Configuration.UseLogProvider(new AspNetCoreLogProvider(sp.GetRequiredService<ILoggerFactory>()));
+            return MedSegDatabase.IsSqlServer(database)
+                ? new SqlServerStorage(database.ConnectionString, new SqlServerStorageOptions
+                {
+                    PrepareSchemaIfNecessary = true,
+                    QueuePollInterval = TimeSpan.FromSeconds(1),
+                    SlidingInvisibilityTimeout = TimeSpan.FromMinutes(5),
+                })
+                : new SQLiteStorage(Path.Combine(dataRoot, "hangfire.db"), new SQLiteStorageOptions
+                {
+                    QueuePollInterval = TimeSpan.FromSeconds(1),
+                    InvisibilityTimeout = TimeSpan.FromDays(3),
+                });
+        });
+        builder.Services.AddHangfire((sp, cfg) => cfg
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
             .UseSimpleAssemblyNameTypeSerializer()
             .UseRecommendedSerializerSettings()
-            .UseStorage(storage));
+            .UseStorage(sp.GetRequiredService<JobStorage>()));
         if (jobs.RunServer)
         {
             builder.Services.AddHangfireServer(o =>
