@@ -1,0 +1,412 @@
+﻿IF OBJECT_ID(N'[__EFMigrationsHistory]') IS NULL
+BEGIN
+    CREATE TABLE [__EFMigrationsHistory] (
+        [MigrationId] nvarchar(150) NOT NULL,
+        [ProductVersion] nvarchar(32) NOT NULL,
+        CONSTRAINT [PK___EFMigrationsHistory] PRIMARY KEY ([MigrationId])
+    );
+END;
+GO
+
+BEGIN TRANSACTION;
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE TABLE [AspNetRoles] (
+        [Id] nvarchar(450) NOT NULL,
+        [Name] nvarchar(256) NULL,
+        [NormalizedName] nvarchar(256) NULL,
+        [ConcurrencyStamp] nvarchar(max) NULL,
+        CONSTRAINT [PK_AspNetRoles] PRIMARY KEY ([Id])
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE TABLE [AspNetUsers] (
+        [Id] nvarchar(450) NOT NULL,
+        [CreatedAt] bigint NOT NULL,
+        [UserName] nvarchar(256) NULL,
+        [NormalizedUserName] nvarchar(256) NULL,
+        [Email] nvarchar(256) NULL,
+        [NormalizedEmail] nvarchar(256) NULL,
+        [EmailConfirmed] bit NOT NULL,
+        [PasswordHash] nvarchar(max) NULL,
+        [SecurityStamp] nvarchar(max) NULL,
+        [ConcurrencyStamp] nvarchar(max) NULL,
+        [PhoneNumber] nvarchar(max) NULL,
+        [PhoneNumberConfirmed] bit NOT NULL,
+        [TwoFactorEnabled] bit NOT NULL,
+        [LockoutEnd] bigint NULL,
+        [LockoutEnabled] bit NOT NULL,
+        [AccessFailedCount] int NOT NULL,
+        CONSTRAINT [PK_AspNetUsers] PRIMARY KEY ([Id])
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE TABLE [AspNetRoleClaims] (
+        [Id] int NOT NULL IDENTITY,
+        [RoleId] nvarchar(450) NOT NULL,
+        [ClaimType] nvarchar(max) NULL,
+        [ClaimValue] nvarchar(max) NULL,
+        CONSTRAINT [PK_AspNetRoleClaims] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_AspNetRoleClaims_AspNetRoles_RoleId] FOREIGN KEY ([RoleId]) REFERENCES [AspNetRoles] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE TABLE [ApiTokens] (
+        [Id] uniqueidentifier NOT NULL,
+        [UserId] nvarchar(450) NOT NULL,
+        [TokenHash] nvarchar(64) NOT NULL,
+        [CreatedAt] bigint NOT NULL,
+        [LastUsedAt] bigint NULL,
+        CONSTRAINT [PK_ApiTokens] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_ApiTokens_AspNetUsers_UserId] FOREIGN KEY ([UserId]) REFERENCES [AspNetUsers] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE TABLE [AspNetUserClaims] (
+        [Id] int NOT NULL IDENTITY,
+        [UserId] nvarchar(450) NOT NULL,
+        [ClaimType] nvarchar(max) NULL,
+        [ClaimValue] nvarchar(max) NULL,
+        CONSTRAINT [PK_AspNetUserClaims] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_AspNetUserClaims_AspNetUsers_UserId] FOREIGN KEY ([UserId]) REFERENCES [AspNetUsers] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE TABLE [AspNetUserLogins] (
+        [LoginProvider] nvarchar(450) NOT NULL,
+        [ProviderKey] nvarchar(450) NOT NULL,
+        [ProviderDisplayName] nvarchar(max) NULL,
+        [UserId] nvarchar(450) NOT NULL,
+        CONSTRAINT [PK_AspNetUserLogins] PRIMARY KEY ([LoginProvider], [ProviderKey]),
+        CONSTRAINT [FK_AspNetUserLogins_AspNetUsers_UserId] FOREIGN KEY ([UserId]) REFERENCES [AspNetUsers] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE TABLE [AspNetUserRoles] (
+        [UserId] nvarchar(450) NOT NULL,
+        [RoleId] nvarchar(450) NOT NULL,
+        CONSTRAINT [PK_AspNetUserRoles] PRIMARY KEY ([UserId], [RoleId]),
+        CONSTRAINT [FK_AspNetUserRoles_AspNetRoles_RoleId] FOREIGN KEY ([RoleId]) REFERENCES [AspNetRoles] ([Id]) ON DELETE CASCADE,
+        CONSTRAINT [FK_AspNetUserRoles_AspNetUsers_UserId] FOREIGN KEY ([UserId]) REFERENCES [AspNetUsers] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE TABLE [AspNetUserTokens] (
+        [UserId] nvarchar(450) NOT NULL,
+        [LoginProvider] nvarchar(450) NOT NULL,
+        [Name] nvarchar(450) NOT NULL,
+        [Value] nvarchar(max) NULL,
+        CONSTRAINT [PK_AspNetUserTokens] PRIMARY KEY ([UserId], [LoginProvider], [Name]),
+        CONSTRAINT [FK_AspNetUserTokens_AspNetUsers_UserId] FOREIGN KEY ([UserId]) REFERENCES [AspNetUsers] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE TABLE [Datasets] (
+        [Id] uniqueidentifier NOT NULL,
+        [Name] nvarchar(200) NOT NULL,
+        [OwnerId] nvarchar(450) NOT NULL,
+        [CreatedAt] bigint NOT NULL,
+        [CaseCount] int NOT NULL,
+        [Classes] int NOT NULL,
+        [Channels] int NOT NULL,
+        [MinWidth] int NOT NULL,
+        [MaxWidth] int NOT NULL,
+        [MinHeight] int NOT NULL,
+        [MaxHeight] int NOT NULL,
+        [MeanForeground] float NOT NULL,
+        [ContentHash] nvarchar(64) NOT NULL,
+        [SizeBytes] bigint NOT NULL,
+        CONSTRAINT [PK_Datasets] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_Datasets_AspNetUsers_OwnerId] FOREIGN KEY ([OwnerId]) REFERENCES [AspNetUsers] ([Id]) ON DELETE NO ACTION
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE TABLE [DatasetCases] (
+        [Id] uniqueidentifier NOT NULL,
+        [DatasetId] uniqueidentifier NOT NULL,
+        [Name] nvarchar(400) NOT NULL,
+        [ImagePath] nvarchar(1000) NOT NULL,
+        [MaskPath] nvarchar(1000) NOT NULL,
+        [Width] int NOT NULL,
+        [Height] int NOT NULL,
+        [ForegroundFraction] float NOT NULL,
+        [ImageSha256] nvarchar(64) NOT NULL,
+        [MaskSha256] nvarchar(64) NOT NULL,
+        CONSTRAINT [PK_DatasetCases] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_DatasetCases_Datasets_DatasetId] FOREIGN KEY ([DatasetId]) REFERENCES [Datasets] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE TABLE [Experiments] (
+        [Id] uniqueidentifier NOT NULL,
+        [Name] nvarchar(200) NOT NULL,
+        [OwnerId] nvarchar(450) NOT NULL,
+        [DatasetId] uniqueidentifier NOT NULL,
+        [Model] nvarchar(64) NOT NULL,
+        [Epochs] int NOT NULL,
+        [BatchSize] int NOT NULL,
+        [ImageSize] int NOT NULL,
+        [LearningRate] float NOT NULL,
+        [Seed] int NOT NULL,
+        [ConfigJson] nvarchar(max) NOT NULL,
+        [Status] nvarchar(20) NOT NULL,
+        [CurrentEpoch] int NOT NULL,
+        [BestDice] float NULL,
+        [BestEpoch] int NULL,
+        [Error] nvarchar(max) NULL,
+        [JobId] nvarchar(100) NULL,
+        [RunnerId] nvarchar(200) NULL,
+        [HeartbeatAt] bigint NULL,
+        [CreatedAt] bigint NOT NULL,
+        [StartedAt] bigint NULL,
+        [FinishedAt] bigint NULL,
+        CONSTRAINT [PK_Experiments] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_Experiments_AspNetUsers_OwnerId] FOREIGN KEY ([OwnerId]) REFERENCES [AspNetUsers] ([Id]) ON DELETE NO ACTION,
+        CONSTRAINT [FK_Experiments_Datasets_DatasetId] FOREIGN KEY ([DatasetId]) REFERENCES [Datasets] ([Id]) ON DELETE NO ACTION
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE TABLE [EpochMetrics] (
+        [Id] bigint NOT NULL IDENTITY,
+        [ExperimentId] uniqueidentifier NOT NULL,
+        [Epoch] int NOT NULL,
+        [TrainLoss] float NOT NULL,
+        [ValidationLoss] float NOT NULL,
+        [ValidationDice] float NOT NULL,
+        [ValidationIoU] float NOT NULL,
+        [LearningRate] float NOT NULL,
+        [Seconds] float NOT NULL,
+        [At] bigint NOT NULL,
+        CONSTRAINT [PK_EpochMetrics] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_EpochMetrics_Experiments_ExperimentId] FOREIGN KEY ([ExperimentId]) REFERENCES [Experiments] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE TABLE [ExperimentCases] (
+        [Id] uniqueidentifier NOT NULL,
+        [ExperimentId] uniqueidentifier NOT NULL,
+        [DatasetCaseId] uniqueidentifier NOT NULL,
+        [Split] nvarchar(20) NOT NULL,
+        [IsPreview] bit NOT NULL,
+        [Dice] float NULL,
+        [IoU] float NULL,
+        [Precision] float NULL,
+        [Recall] float NULL,
+        [PredictionPath] nvarchar(1000) NULL,
+        CONSTRAINT [PK_ExperimentCases] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_ExperimentCases_DatasetCases_DatasetCaseId] FOREIGN KEY ([DatasetCaseId]) REFERENCES [DatasetCases] ([Id]) ON DELETE NO ACTION,
+        CONSTRAINT [FK_ExperimentCases_Experiments_ExperimentId] FOREIGN KEY ([ExperimentId]) REFERENCES [Experiments] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE UNIQUE INDEX [IX_ApiTokens_TokenHash] ON [ApiTokens] ([TokenHash]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE INDEX [IX_ApiTokens_UserId] ON [ApiTokens] ([UserId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE INDEX [IX_AspNetRoleClaims_RoleId] ON [AspNetRoleClaims] ([RoleId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    EXEC(N'CREATE UNIQUE INDEX [RoleNameIndex] ON [AspNetRoles] ([NormalizedName]) WHERE [NormalizedName] IS NOT NULL');
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE INDEX [IX_AspNetUserClaims_UserId] ON [AspNetUserClaims] ([UserId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE INDEX [IX_AspNetUserLogins_UserId] ON [AspNetUserLogins] ([UserId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE INDEX [IX_AspNetUserRoles_RoleId] ON [AspNetUserRoles] ([RoleId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE INDEX [EmailIndex] ON [AspNetUsers] ([NormalizedEmail]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    EXEC(N'CREATE UNIQUE INDEX [UserNameIndex] ON [AspNetUsers] ([NormalizedUserName]) WHERE [NormalizedUserName] IS NOT NULL');
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE UNIQUE INDEX [IX_DatasetCases_DatasetId_Name] ON [DatasetCases] ([DatasetId], [Name]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE INDEX [IX_Datasets_OwnerId] ON [Datasets] ([OwnerId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE UNIQUE INDEX [IX_EpochMetrics_ExperimentId_Epoch] ON [EpochMetrics] ([ExperimentId], [Epoch]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE INDEX [IX_ExperimentCases_DatasetCaseId] ON [ExperimentCases] ([DatasetCaseId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE UNIQUE INDEX [IX_ExperimentCases_ExperimentId_DatasetCaseId] ON [ExperimentCases] ([ExperimentId], [DatasetCaseId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE INDEX [IX_Experiments_DatasetId] ON [Experiments] ([DatasetId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE INDEX [IX_Experiments_OwnerId] ON [Experiments] ([OwnerId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    CREATE INDEX [IX_Experiments_Status] ON [Experiments] ([Status]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261128212840_Initial'
+)
+BEGIN
+    INSERT INTO [__EFMigrationsHistory] ([MigrationId], [ProductVersion])
+    VALUES (N'20261128212840_Initial', N'10.0.15');
+END;
+
+COMMIT;
+GO
+
