@@ -36,6 +36,20 @@ public sealed class MigrationTests
     }
 
     [Fact]
+    public void CommittedSqlServerScriptIsCurrent()
+    {
+        using var db = new SqlServerFactory().CreateDbContext([]);
+        var script = db.GetService<IMigrator>().GenerateScript(options: MigrationsSqlGenerationOptions.Idempotent);
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MedSeg.sln"))) dir = dir.Parent;
+        Assert.NotNull(dir);
+        var committed = File.ReadAllText(Path.Combine(dir.FullName, "docs", "sqlserver.sql"));
+        static string Normalize(string s) => s.Replace("\r\n", "\n").Trim().TrimStart('\uFEFF');
+        Assert.True(Normalize(committed) == Normalize(script),
+            "docs/sqlserver.sql is stale: dotnet ef migrations script --idempotent --project migrations/MedSeg.Migrations.SqlServer -o docs/sqlserver.sql");
+    }
+
+    [Fact]
     public void SqliteMigrationsApplyToAnEmptyFile()
     {
         var file = Path.Combine(Path.GetTempPath(), $"medseg-{Guid.NewGuid():N}.db");
