@@ -5,4 +5,7 @@ using MedSeg.Cli.Commands;
 return new CommandDispatcher([
     new ModelsCommand(),
     new InferenceBenchCommand(),
+    new EvaluateCommand(),
+    new PredictCommand(),
+    new ExportCommand(),
 ]).Run(args, Console.Out, Console.Error);
