@@ -6,7 +6,7 @@ namespace MedSeg.Engine.Inference;
 
 /// <summary>
 /// Folds eval-mode BatchNorm into the convolution that feeds it: W' = W·γ/√(σ²+ε) per output channel and
-/// b' = (b − μ)·γ/√(σ²+ε) + β. The BatchNorm is then made an exact identity (γ = √(1+ε)... see <see cref="MakeIdentity"/>),
+/// b' = (b − μ)·γ/√(σ²+ε) + β. The BatchNorm is then made an identity (mean 0, variance 1 − ε, γ 1, β 0),
 /// so the module's own forward still runs and gives the folded result. Only for inference: the model is put in eval mode
 /// and must not be trained afterwards (its BatchNorm statistics are gone).
 /// </summary>
