@@ -2,4 +2,10 @@ using MedSeg.Cli;
 using MedSeg.Cli.Commands;
 
 // medseg <command> [options]: one class per command; add train/evaluate/predict/bench by listing them here.
-return new CommandDispatcher([new ModelsCommand()]).Run(args, Console.Out, Console.Error);
+return new CommandDispatcher([
+    new ModelsCommand(),
+    new InferenceBenchCommand(),
+    new EvaluateCommand(),
+    new PredictCommand(),
+    new ExportCommand(),
+]).Run(args, Console.Out, Console.Error);

@@ -4,71 +4,138 @@ using MedSeg.Engine.Metrics;
 using MedSeg.Engine.Models;
 using MedSeg.Engine.Training;
 using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace MedSeg.Engine.Inference;
 
 /// <summary>
 /// A trained model loaded from a run directory (run.json + checkpoints/best.pt, else last.pt), ready to predict masks at
-/// the original image size. Not thread-safe: use one predictor per thread.
+/// the original image size. By default it runs the fast path (<see cref="InferenceOptions.FastPath"/>: BatchNorm folded,
+/// channels-last, under <c>inference_mode</c>). Binary models (1 class) are thresholded at run.json's threshold; multi-class
+/// models take the argmax of the softmax. Not thread-safe: use one predictor per thread.
 /// </summary>
 public sealed class Predictor : IDisposable
 {
     private readonly SegmentationModel model;
+    private readonly UNeXtFastPath? fastPath;
     private readonly Device device;
 
-    private Predictor(RunManifest manifest, SegmentationModel model, Device device, string checkpoint)
+    private Predictor(RunManifest manifest, SegmentationModel model, Device device, string checkpoint, InferenceOptions options)
     {
         Manifest = manifest;
         this.model = model;
         this.device = device;
         Checkpoint = checkpoint;
+        Options = options;
+        if (options.FastPath)
+        {
+            if (model is Models.UNeXt.UNeXt unext) fastPath = new UNeXtFastPath(unext);
+            else FoldedPairs = BatchNormFolding.Fold(model);
+        }
     }
 
     public RunManifest Manifest { get; }
 
+    public InferenceOptions Options { get; }
+
     /// <summary>The weights file that was loaded.</summary>
     public string Checkpoint { get; }
 
-    public static Predictor Load(string runDirectory, string device = "auto")
+    /// <summary>Conv → BatchNorm pairs folded in the module (models other than UNeXt, fast path on).</summary>
+    public IReadOnlyList<string> FoldedPairs { get; } = [];
+
+    /// <summary>Output classes of the model (1 = binary).</summary>
+    public int Classes => (int)Manifest.ModelOptions.Classes;
+
+    public static Predictor Load(string runDirectory, string device = "auto") => Load(runDirectory, device, null);
+
+    public static Predictor Load(string runDirectory, string device, InferenceOptions? options)
     {
+        options ??= InferenceOptions.Default;
+        if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize must be at least 1, got {options.BatchSize}.");
         var manifest = RunManifest.Read(runDirectory);
         Checkpoints.Recover(runDirectory, "best");
         Checkpoints.Recover(runDirectory, "last");
         var weights = new[] { "best", "last" }.Select(t => Checkpoints.Weights(runDirectory, t)).FirstOrDefault(File.Exists)
                       ?? throw new FileNotFoundException($"{runDirectory} has no checkpoint (checkpoints/best.pt or last.pt): the run has not finished an epoch.");
         var dev = Devices.Resolve(device);
+        if (options.Threads is int threads) set_num_threads(threads);
         var model = ModelRegistry.Create(manifest.Model, manifest.ModelOptions);
+        Predictor? predictor = null;
         try
         {
             model.load(weights);
             model.to(dev);
             model.eval();
+            predictor = new Predictor(manifest, model, dev, Path.GetFullPath(weights), options);
+            if (options.WarmUp) predictor.WarmUp();
+            return predictor;
         }
         catch
         {
-            model.Dispose();
+            if (predictor is not null) predictor.Dispose();
+            else model.Dispose();
             throw;
         }
-        return new Predictor(manifest, model, dev, Path.GetFullPath(weights));
     }
 
-    /// <summary>Predicts a 0/1 mask (one byte per pixel) at the image's original size.</summary>
-    public BinaryMask Predict(string imagePath)
+    /// <summary>Logits (N, Classes, H, W) of a prepared batch, through the fast path when it is on. Call under inference_mode.</summary>
+    public Tensor Forward(Tensor batch) => fastPath is not null ? fastPath.Forward(batch) : model.call(batch);
+
+    /// <summary>Probabilities (sigmoid for one class, softmax over classes otherwise), with flip TTA when it is on.</summary>
+    public Tensor Probabilities(Tensor batch)
     {
-        var image = Preprocessing.LoadImage(imagePath, Manifest.ImageSize, Manifest.ModelOptions.InChannels);
+        Tensor Once(Tensor x)
+        {
+            using var logits = Forward(x);
+            return Classes == 1 ? logits.sigmoid() : logits.softmax(1);
+        }
+        return Options.TestTimeAugmentation ? TestTimeAugmentation.Apply(batch, Once) : Once(batch);
+    }
+
+    /// <summary>Predicts a mask at the image's original size: 0/1 for binary models, label indices for multi-class ones.</summary>
+    public BinaryMask Predict(string imagePath) => PredictMany([imagePath])[0];
+
+    /// <summary>Predicts several images, <see cref="InferenceOptions.BatchSize"/> per forward pass (Resize mode: every image is
+    /// resized to the training size, so they always stack; SlidingWindow mode batches the windows of one image).</summary>
+    public IReadOnlyList<BinaryMask> PredictMany(IReadOnlyList<string> imagePaths, CancellationToken ct = default)
+    {
+        var results = new List<BinaryMask>(imagePaths.Count);
         using var _ = inference_mode();
-        using var scope = NewDisposeScope();
-        var x = tensor(image.Pixels, [1, image.Channels, image.Size, image.Size]).to(device);
-        var probabilities = model.call(x).sigmoid()[0, 0];
-        var mask = Preprocessing.ToOriginalSize(probabilities, image.OriginalWidth, image.OriginalHeight, Manifest.Threshold);
-        return new BinaryMask(image.OriginalWidth, image.OriginalHeight, mask);
+        if (Options.Mode == PredictionMode.SlidingWindow)
+        {
+            foreach (var path in imagePaths)
+            {
+                ct.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                var raster = ImageDecoder.DecodeFile(path);
+                var x = NativeInput(raster, (int)Manifest.ModelOptions.InChannels).to(device);
+                var p = SlidingWindow.Predict(x, Manifest.ImageSize, Probabilities, Options.BatchSize);
+                results.Add(ToMask(p[0], raster.Width, raster.Height));
+            }
+            return results;
+        }
+        foreach (var chunk in imagePaths.Chunk(Options.BatchSize))
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var images = chunk.Select(p => Preprocessing.LoadImage(p, Manifest.ImageSize, (int)Manifest.ModelOptions.InChannels)).ToArray();
+            var (c, s) = (images[0].Channels, images[0].Size);
+            var pixels = new float[images.Length * c * s * s];
+            for (var i = 0; i < images.Length; i++) images[i].Pixels.CopyTo(pixels, i * c * s * s);
+            var p = Probabilities(tensor(pixels, [images.Length, c, s, s]).to(device));
+            for (var i = 0; i < images.Length; i++) results.Add(ToMask(p[i], images[i].OriginalWidth, images[i].OriginalHeight));
+        }
+        return results;
     }
 
-    /// <summary>The predicted mask of one image as a 0/255 PNG at the image's original size.</summary>
-    public byte[] PredictPng(string imagePath)
+    /// <summary>The predicted mask of one image as a PNG at the image's original size: 0/255 for binary models, label indices otherwise.</summary>
+    public byte[] PredictPng(string imagePath) => EncodePng(Predict(imagePath));
+
+    /// <summary>0/255 for a binary model's 0/1 mask, the label indices unchanged for a multi-class model.</summary>
+    public byte[] EncodePng(BinaryMask mask)
     {
-        var mask = Predict(imagePath);
-        var pixels = mask.Pixels.Select(p => p != 0 ? (byte)255 : (byte)0).ToArray();
+        var pixels = Classes == 1 ? mask.Pixels.Select(p => p != 0 ? (byte)255 : (byte)0).ToArray() : mask.Pixels;
         return ImageDecoder.EncodePng(pixels, mask.Width, mask.Height, 1);
     }
 
@@ -80,22 +147,80 @@ public sealed class Predictor : IDisposable
     {
         Directory.CreateDirectory(outputDirectory);
         var results = new List<CasePrediction>(cases.Count);
-        foreach (var c in cases)
+        foreach (var chunk in cases.Chunk(Options.BatchSize))
         {
-            ct.ThrowIfCancellationRequested();
-            var predicted = Predict(c.ImagePath);
-            var truth = MaskReader.Read(c.MaskPath);
-            if (truth.Width != predicted.Width || truth.Height != predicted.Height)
-                throw new InvalidDataException(
-                    $"Case '{c.Name}': the mask is {truth.Width}×{truth.Height} but the image is {predicted.Width}×{predicted.Height}.");
-            var path = Path.GetFullPath(Path.Combine(outputDirectory, c.Name + ".png"));
-            Preprocessing.WriteMaskPng(predicted.Pixels, predicted.Width, predicted.Height, path);
-            var counts = ConfusionCounts.From(predicted.Pixels, truth.Pixels);
-            results.Add(new CasePrediction(c.Name, path, SegmentationMetrics.Dice(counts), SegmentationMetrics.IoU(counts),
-                SegmentationMetrics.Precision(counts), SegmentationMetrics.Recall(counts)));
+            var predictions = PredictMany(chunk.Select(c => c.ImagePath).ToArray(), ct);
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                var (c, predicted) = (chunk[i], predictions[i]);
+                var truth = MaskReader.Read(c.MaskPath);
+                if (truth.Width != predicted.Width || truth.Height != predicted.Height)
+                    throw new InvalidDataException(
+                        $"Case '{c.Name}': the mask is {truth.Width}×{truth.Height} but the image is {predicted.Width}×{predicted.Height}.");
+                var path = Path.GetFullPath(Path.Combine(outputDirectory, c.Name + ".png"));
+                Preprocessing.WriteMaskPng(predicted.Pixels, predicted.Width, predicted.Height, path);
+                var counts = ConfusionCounts.From(predicted.Pixels, truth.Pixels);
+                results.Add(new CasePrediction(c.Name, path, SegmentationMetrics.Dice(counts), SegmentationMetrics.IoU(counts),
+                    SegmentationMetrics.Precision(counts), SegmentationMetrics.Recall(counts)));
+            }
         }
         return results;
     }
 
-    public void Dispose() => model.Dispose();
+    /// <summary>
+    /// The image at its native resolution as the training pipeline prepares it, minus the resize: channel conversion
+    /// (grey → replicated, colour → luminance 0.299/0.587/0.114), then per-channel z-score (std below 1e-6 → 1). (1, C, H, W).
+    /// </summary>
+    public static Tensor NativeInput(Raster raster, int channels)
+    {
+        var (w, h, bands) = (raster.Width, raster.Height, raster.Bands);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = tensor(raster.Pixels, [1, h, w, bands]).permute(0, 3, 1, 2);
+        if (bands != channels)
+        {
+            if (bands == 1) x = x.expand(1, channels, h, w);
+            else if (bands == 3 && channels == 1) x = x[.., 0..1] * 0.299f + x[.., 1..2] * 0.587f + x[.., 2..3] * 0.114f;
+            else throw new InvalidDataException($"the image has {bands} channel(s) but the model takes {channels}.");
+        }
+        x = x.contiguous();
+        var mean = x.mean([2, 3], keepdim: true);
+        var std = x.std([2, 3], unbiased: false, keepdim: true);
+        std = where(std.lt(1e-6), ones_like(std), std);
+        return ((x - mean) / std).contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(K, h, w) probabilities → bilinear resize to width × height → threshold or argmax → optional largest component.</summary>
+    private BinaryMask ToMask(Tensor probabilities, int width, int height)
+    {
+        byte[] labels;
+        if (Classes == 1)
+        {
+            labels = Preprocessing.ToOriginalSize(probabilities[0], width, height, Manifest.Threshold);
+        }
+        else
+        {
+            using var scope = NewDisposeScope();
+            var p = probabilities.unsqueeze(0).to(float32).cpu();
+            if (p.shape[2] != height || p.shape[3] != width)
+                p = F.interpolate(p, [height, width], mode: InterpolationMode.Bilinear, align_corners: false);
+            labels = p.argmax(1).to(uint8).contiguous().data<byte>().ToArray();
+        }
+        if (Options.LargestComponent) Postprocessing.KeepLargestComponent(labels, width, height);
+        return new BinaryMask(width, height, labels);
+    }
+
+    private void WarmUp()
+    {
+        using var _ = inference_mode();
+        using var scope = NewDisposeScope();
+        var s = Manifest.ImageSize;
+        Forward(zeros(1, Manifest.ModelOptions.InChannels, s, s, device: device));
+    }
+
+    public void Dispose()
+    {
+        fastPath?.Dispose();
+        model.Dispose();
+    }
 }
