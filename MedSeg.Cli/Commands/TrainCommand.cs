@@ -94,6 +94,8 @@ public sealed partial class TrainCommand : ICommand
         };
         Checked("loss", () => { using var _ = LossFactory.Create(plan.Loss, LossMode.Binary, 1); return 0; });
         Checked("device", () => Devices.Resolve(plan.Device));
+        if (plan.Precision.Trim().ToLowerInvariant() is not ("fp32" or "bf16"))
+            throw new UsageException($"--precision: unknown precision '{plan.Precision}'. Use fp32 (bf16 is refused: TorchSharp 0.107 has no autocast).");
 
         output.WriteLine($"Scanning {Path.GetFullPath(data)}…");
         var report = DatasetScanner.Scan(data);
