@@ -29,6 +29,8 @@ public sealed class Trainer
     /// <summary>Decoded, resized cases are kept in memory up to this many bytes.</summary>
     public const long MemoryBudgetBytes = 6L << 30;
 
+    private static readonly Lock SeededInitialisation = new();
+
     public Task<TrainingResult> RunAsync(TrainingPlan plan, ITrainingObserver observer, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -107,8 +109,13 @@ public sealed class Trainer
             manifest.Write(run);
         }
 
-        manual_seed(plan.Seed);
-        using var model = ModelRegistry.Create(plan.Model, plan.ModelOptions);
+        SegmentationModel created;
+        lock (SeededInitialisation) // torch's generator is process-wide: two trainings must not interleave their draws here
+        {
+            manual_seed(plan.Seed);
+            created = ModelRegistry.Create(plan.Model, plan.ModelOptions);
+        }
+        using var model = created;
         model.CheckInputSize(plan.ImageSize, plan.ImageSize);
         model.to(device);
 

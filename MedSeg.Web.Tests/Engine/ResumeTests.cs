@@ -9,6 +9,7 @@ namespace MedSeg.Web.Tests.Engine;
 /// Exact resume: a run interrupted after epoch 1 (cancelled in-process, or its process killed mid-epoch 2) and started
 /// again on the same run directory reproduces the curve and the weights of an uninterrupted run with the same seed.
 /// </summary>
+[Collection(ResumeCollection.Name)]
 public sealed class ResumeTests(SmallDataset data) : IClassFixture<SmallDataset>
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
@@ -110,6 +111,14 @@ public sealed class ResumeTests(SmallDataset data) : IClassFixture<SmallDataset>
             Assert.True(diff < 1e-4, $"{name}: max |Δ| = {diff}");
         }
     }
+}
+
+/// <summary>Torch's random generator is process-wide: model initialisation in a test running in parallel would draw from
+/// it between a run's manual_seed and its own initialisation. The in-process resume test runs alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ResumeCollection
+{
+    public const string Name = "Exact resume (no parallel torch draws)";
 }
 
 /// <summary>Runs the <c>medseg</c> CLI of this build configuration as a child process (<c>dotnet medseg.dll …</c>).</summary>
