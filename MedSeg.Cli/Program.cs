@@ -1,11 +1,12 @@
 using MedSeg.Cli;
 using MedSeg.Cli.Commands;
 
-// medseg <command> [options]: one class per command; add train/evaluate/predict/bench by listing them here.
+// medseg <command> [options]: one class per command, listed here.
 return new CommandDispatcher([
     new ModelsCommand(),
-    new InferenceBenchCommand(),
+    new TrainCommand(),
     new EvaluateCommand(),
     new PredictCommand(),
     new ExportCommand(),
+    new InferenceBenchCommand(),
 ]).Run(args, Console.Out, Console.Error);

@@ -10,11 +10,18 @@ public sealed record CheckpointState(
     int BestEpoch,
     double BestValidationDice,
     int Seed,
-    /// <summary>Shuffling and flips use System.Random(seed, epoch); torch's generator is seeded with seed + epoch
-    /// at the start of each epoch, so the RNG state of an epoch is a function of these two numbers.</summary>
+    /// <summary>How every random draw derives from (seed, epoch, index): see <see cref="Trainer.RngScheme"/>.</summary>
     string RngScheme,
     IReadOnlyList<EpochSummary> History,
-    DateTimeOffset SavedUtc);
+    DateTimeOffset SavedUtc,
+    /// <summary>Learning rate of the saved epoch (the schedule is a function of the epoch; kept to check and show).</summary>
+    double? LearningRate = null,
+    /// <summary>Early stopping: best Dice it compares against, and epochs without improvement so far.</summary>
+    double? EarlyStoppingBest = null,
+    int EpochsWithoutImprovement = 0,
+    /// <summary>Null while the run can go on; EarlyStopped once it stopped early (a resume then does nothing),
+    /// TimeBudget when the last call ran out of time (a resume goes on).</summary>
+    StopReason? StopReason = null);
 
 /// <summary>
 /// Checkpoint files of a run: <c>checkpoints/last.pt</c> (weights, TorchSharp module.save format), <c>last.optim.pt</c>

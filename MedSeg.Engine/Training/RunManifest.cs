@@ -19,7 +19,9 @@ public sealed record RunManifest(
     int Epochs,
     int BatchSize,
     int Seed,
-    DateTimeOffset CreatedUtc)
+    DateTimeOffset CreatedUtc,
+    /// <summary>The plan's training options, exactly (null in run.json files written before they existed).</summary>
+    TrainingRecipe? Recipe = null)
 {
     public const string FileName = "run.json";
 
@@ -36,6 +38,29 @@ public sealed record RunManifest(
 
     public void Write(string runDirectory) =>
         AtomicFile.WriteAllText(Path.Combine(runDirectory, FileName), JsonSerializer.Serialize(this, Json));
+}
+
+/// <summary>The <see cref="TrainingPlan"/> options that shape the training curve, as given (names lowercase).</summary>
+public sealed record TrainingRecipe(
+    string Optimizer,
+    double WeightDecay,
+    string Schedule,
+    int WarmupEpochs,
+    double? GradientClipNorm,
+    string Loss,
+    int? EarlyStoppingPatience,
+    double MinDelta,
+    TimeSpan? TimeBudget,
+    string Precision,
+    string Device,
+    int? Threads,
+    int TrainCases,
+    int ValidationCases)
+{
+    public static TrainingRecipe From(TrainingPlan plan) => new(
+        Optimizers.Normalize(plan.Optimizer), plan.WeightDecay, Schedules.Normalize(plan.Schedule), plan.WarmupEpochs,
+        plan.GradientClipNorm, plan.Loss.Trim(), plan.EarlyStoppingPatience, plan.MinDelta, plan.TimeBudget,
+        plan.Precision.Trim().ToLowerInvariant(), plan.Device, plan.Threads, plan.Train.Count, plan.Validation.Count);
 }
 
 internal static class AtomicFile

@@ -9,18 +9,27 @@ using static TorchSharp.torch;
 namespace MedSeg.Engine.Training;
 
 /// <summary>
-/// Trains a binary segmentation model from a <see cref="TrainingPlan"/> on a dedicated thread: BCE + Dice loss, AdamW
-/// with a cosine schedule over epochs, random flips, validation every epoch (mean per-case Dice/IoU at threshold 0.5),
-/// previews, and a last + best checkpoint every epoch. A run directory that already holds a last checkpoint is resumed.
+/// Trains a binary segmentation model from a <see cref="TrainingPlan"/> on a dedicated thread: the plan's loss
+/// (default BCE + Dice), optimizer (AdamW or SGD), learning-rate schedule, optional gradient clipping, random flips,
+/// validation every epoch (mean per-case Dice/IoU at threshold 0.5), previews, a last + best checkpoint every epoch,
+/// optional early stopping and time budget. A run directory that already holds a last checkpoint is resumed, exactly:
+/// every random draw is a function of (seed, epoch, index), see <see cref="RngScheme"/>.
 /// </summary>
 public sealed class Trainer
 {
     public const double Threshold = 0.5;
+    /// <summary>Default of <see cref="TrainingPlan.WeightDecay"/>.</summary>
     public const double WeightDecay = 1e-4;
     /// <summary>The cosine schedule ends at this fraction of the initial learning rate.</summary>
-    public const double MinLearningRateFactor = 0.01;
+    public const double MinLearningRateFactor = Schedules.MinLearningRateFactor;
+    /// <summary>Recorded in each checkpoint.</summary>
+    public const string RngScheme =
+        "shuffle: System.Random(Seeds.Combine(seed, epoch)); flips of case i: System.Random(Seeds.Combine(seed, epoch, i)); " +
+        "torch.manual_seed(seed * 1000 + epoch) at each epoch start; model init: torch.manual_seed(seed)";
     /// <summary>Decoded, resized cases are kept in memory up to this many bytes.</summary>
     public const long MemoryBudgetBytes = 6L << 30;
+
+    private static readonly Lock SeededInitialisation = new();
 
     public Task<TrainingResult> RunAsync(TrainingPlan plan, ITrainingObserver observer, CancellationToken ct)
     {
@@ -61,15 +70,15 @@ public sealed class Trainer
     {
         Validate(plan);
         var device = Devices.Resolve(plan.Device);
+        CheckPrecision(plan.Precision, device);
         if (plan.Threads is int threads) set_num_threads(threads);
         var run = plan.RunDirectory;
         Directory.CreateDirectory(run);
 
+        var recipe = TrainingRecipe.From(plan);
         var manifest = new RunManifest(plan.Model.ToLowerInvariant(), plan.ModelOptions, plan.ImageSize, Threshold,
-            Preprocessing.Normalization, "bce+dice (BCE-with-logits + soft Dice, smooth 1, equal weights)",
-            $"AdamW (weight decay {WeightDecay})", plan.LearningRate,
-            $"cosine over epochs to {MinLearningRateFactor} × learning rate, set per epoch", plan.Epochs, plan.BatchSize,
-            plan.Seed, DateTimeOffset.UtcNow);
+            Preprocessing.Normalization, DescribeLoss(plan.Loss), Optimizers.Describe(plan.Optimizer, plan.WeightDecay),
+            plan.LearningRate, Schedules.Describe(plan), plan.Epochs, plan.BatchSize, plan.Seed, DateTimeOffset.UtcNow, recipe);
 
         var resumeState = Checkpoints.ReadState(run, "last");
         if (resumeState is not null)
@@ -79,6 +88,16 @@ public sealed class Trainer
                 throw new TrainingFailedException(
                     $"{run} holds a checkpoint of {previous.Model} {previous.ModelOptions} at {previous.ImageSize} px, " +
                     $"which does not match this plan ({manifest.Model} {manifest.ModelOptions} at {manifest.ImageSize} px). Use a new run directory.");
+            if (previous.Recipe is { } before && before.Optimizer != recipe.Optimizer)
+                throw new TrainingFailedException(
+                    $"{run} was trained with the {before.Optimizer} optimizer, whose state cannot continue as {recipe.Optimizer}. Use a new run directory.");
+            if (previous.Recipe is { } old && old with { TimeBudget = null, Device = "", Threads = null } != recipe with { TimeBudget = null, Device = "", Threads = null })
+                observer.OnLog($"Note: this plan's training options differ from run.json ({old} → {recipe}); the resumed curve will not match an uninterrupted run.");
+            if (resumeState.StopReason == StopReason.EarlyStopped)
+            {
+                observer.OnLog($"The run stopped early at epoch {resumeState.Epoch} (no validation Dice improvement for {resumeState.EpochsWithoutImprovement} epochs); nothing to do.");
+                return Result(run, resumeState) with { StopReason = StopReason.EarlyStopped };
+            }
             if (resumeState.Epoch >= plan.Epochs)
             {
                 observer.OnLog($"All {plan.Epochs} epochs are already in the checkpoint; nothing to do.");
@@ -90,8 +109,13 @@ public sealed class Trainer
             manifest.Write(run);
         }
 
-        manual_seed(plan.Seed);
-        using var model = ModelRegistry.Create(plan.Model, plan.ModelOptions);
+        SegmentationModel created;
+        lock (SeededInitialisation) // torch's generator is process-wide: two trainings must not interleave their draws here
+        {
+            manual_seed(plan.Seed);
+            created = ModelRegistry.Create(plan.Model, plan.ModelOptions);
+        }
+        using var model = created;
         model.CheckInputSize(plan.ImageSize, plan.ImageSize);
         model.to(device);
 
@@ -101,19 +125,30 @@ public sealed class Trainer
         var validation = CaseStore.Load(plan.Validation, plan.ImageSize, plan.ModelOptions.InChannels, ct);
         observer.OnLog($"Decoded in {clock.Elapsed.TotalSeconds:F1} s.");
 
-        using var optimizer = optim.AdamW(model.parameters(), lr: plan.LearningRate, weight_decay: WeightDecay);
-        using var criterion = new BceDiceLoss();
+        using var optimizer = Optimizers.Create(plan.Optimizer, model.parameters(), plan.LearningRate, plan.WeightDecay);
+        using var criterion = LossFactory.Create(plan.Loss, LossMode.Binary, 1);
 
         var history = new List<EpochSummary>();
         var (startEpoch, bestEpoch, bestDice) = (1, 0, double.NegativeInfinity);
+        EarlyStopping? stopping = plan.EarlyStoppingPatience is int patience ? new EarlyStopping(patience, plan.MinDelta) : null;
         if (resumeState is not null)
         {
             model.load(Checkpoints.Weights(run, "last"));
             if (File.Exists(Checkpoints.Optimizer(run, "last"))) optimizer.load_state_dict(Checkpoints.Optimizer(run, "last"));
             history.AddRange(resumeState.History);
             (startEpoch, bestEpoch, bestDice) = (resumeState.Epoch + 1, resumeState.BestEpoch, resumeState.BestValidationDice);
-            observer.OnLog($"Resuming from the checkpoint of epoch {resumeState.Epoch} (best Dice {bestDice:F4} at epoch {bestEpoch}).");
+            if (stopping is not null)
+                stopping = new EarlyStopping(stopping.Patience, stopping.MinDelta, resumeState.EarlyStoppingBest ?? double.NegativeInfinity,
+                    resumeState.EpochsWithoutImprovement);
+            observer.OnLog($"Resuming from the checkpoint of epoch {resumeState.Epoch} (best Dice {bestDice:F4} at epoch {bestEpoch}" +
+                (resumeState.LearningRate is double savedLr ? $", learning rate {savedLr:G4}" : "") + ").");
         }
+        observer.OnLog($"Optimizer {Optimizers.Describe(plan.Optimizer, plan.WeightDecay)}; learning rate {plan.LearningRate:G4}, {Schedules.Describe(plan)}; " +
+            $"loss {plan.Loss}; gradient clipping {(plan.GradientClipNorm is double clip ? $"at norm {clip:G4}" : "off")}; precision {plan.Precision}.");
+        if (stopping is not null)
+            observer.OnLog($"Early stopping after {stopping.Patience} epoch(s) without a validation Dice gain above {stopping.MinDelta:G4}" +
+                (stopping.EpochsWithoutImprovement > 0 ? $" ({stopping.EpochsWithoutImprovement} so far)." : "."));
+        if (plan.TimeBudget is TimeSpan budget) observer.OnLog($"Time budget {budget}: training stops after the epoch that exceeds it.");
 
         var batches = TrainingBatches(train.Count, plan.BatchSize);
         observer.OnStarted(new TrainingStarted(device.ToString(), model.ParameterCount(), startEpoch, plan.Epochs, batches, resumeState is not null));
@@ -122,15 +157,18 @@ public sealed class Trainer
         foreach (var missing in previewSet.Where(n => validation.IndexOf(n) < 0))
             observer.OnLog($"Preview case '{missing}' is not a validation case; no preview is written for it.");
 
+        var runClock = Stopwatch.StartNew();
+        var stopReason = StopReason.Completed;
         for (var epoch = startEpoch; epoch <= plan.Epochs; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
-            var lr = LearningRate(plan, epoch);
+            var lr = Schedules.LearningRate(plan, epoch);
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-            manual_seed(plan.Seed + epoch);
-            var random = new Random(HashCode.Combine(plan.Seed, epoch));
+            if (epoch == plan.WarmupEpochs + 1 && plan.WarmupEpochs > 0 && Schedules.Normalize(plan.Schedule) == "cosine")
+                observer.OnLog($"Warm-up done; cosine schedule from learning rate {lr:G4}.");
+            manual_seed(Seeds.Torch(plan.Seed, epoch));
 
-            var trainLoss = TrainEpoch(model, optimizer, criterion, train, plan.BatchSize, device, random, epoch, batches, observer, ct);
+            var trainLoss = TrainEpoch(model, optimizer, criterion, train, plan, device, epoch, batches, observer, ct);
             var (valLoss, valDice, valIoU) = ValidateEpoch(model, criterion, validation, plan, device, epoch, previewSet, observer, ct);
 
             var isBest = valDice > bestDice;
@@ -138,22 +176,70 @@ public sealed class Trainer
             var summary = new EpochSummary(epoch, trainLoss, valLoss, valDice, valIoU, lr, epochClock.Elapsed.TotalSeconds, isBest);
             history.Add(summary);
 
-            var state = new CheckpointState(epoch, bestEpoch, bestDice, plan.Seed, "System.Random(HashCode.Combine(seed, epoch)); torch.manual_seed(seed + epoch)",
-                [.. history], DateTimeOffset.UtcNow);
+            StopReason? stop = null;
+            string? why = null;
+            if (stopping is not null && stopping.Update(valDice) && epoch < plan.Epochs)
+            {
+                stop = StopReason.EarlyStopped;
+                why = $"Early stopping at epoch {epoch}: validation Dice has not improved by more than {stopping.MinDelta:G4} " +
+                      $"over {stopping.Best:F4} for {stopping.EpochsWithoutImprovement} epoch(s).";
+            }
+            else if (plan.TimeBudget is TimeSpan limit && runClock.Elapsed > limit && epoch < plan.Epochs)
+            {
+                stop = StopReason.TimeBudget;
+                why = $"Time budget of {limit} exceeded after epoch {epoch} ({runClock.Elapsed:hh\\:mm\\:ss} of training); " +
+                      "stopping. Run again on the same run directory to go on.";
+            }
+            else if (stopping is not null && stopping.EpochsWithoutImprovement > 0)
+            {
+                observer.OnLog($"No validation Dice improvement for {stopping.EpochsWithoutImprovement}/{stopping.Patience} epoch(s).");
+            }
+
+            var state = new CheckpointState(epoch, bestEpoch, bestDice, plan.Seed, RngScheme, [.. history], DateTimeOffset.UtcNow,
+                lr, stopping?.Best, stopping?.EpochsWithoutImprovement ?? 0, stop);
             if (isBest) Checkpoints.Save(run, "best", model, null, state);
             Checkpoints.Save(run, "last", model, optimizer, state);
             observer.OnEpoch(summary);
+            if (stop is StopReason reason)
+            {
+                observer.OnLog(why!);
+                stopReason = reason;
+                break;
+            }
         }
 
-        return Result(run, Checkpoints.ReadState(run, "last")!);
+        return Result(run, Checkpoints.ReadState(run, "last")!) with { StopReason = stopReason };
     }
 
-    private static double TrainEpoch(SegmentationModel model, OptimizerHelper optimizer, BceDiceLoss criterion, CaseStore train,
-        int batchSize, Device device, Random random, int epoch, int batches, ITrainingObserver observer, CancellationToken ct)
+    private static void CheckPrecision(string precision, Device device)
+    {
+        switch (precision.Trim().ToLowerInvariant())
+        {
+            case "fp32":
+                return;
+            case "bf16" when device.type != DeviceType.CUDA:
+                throw new ArgumentException("Precision 'bf16' is for CUDA devices only; on the CPU train in 'fp32'.");
+            case "bf16":
+                throw new ArgumentException(
+                    "Precision 'bf16' is not available: TorchSharp 0.107 exposes no autocast (mixed precision), and casting the whole model " +
+                    "to bfloat16 is not mixed precision. Use 'fp32'.");
+            default:
+                throw new ArgumentException($"Unknown precision '{precision}'. Use 'fp32' (or 'bf16' once TorchSharp offers autocast).");
+        }
+    }
+
+    private static string DescribeLoss(string spec) =>
+        spec.Trim().Equals("bce+dice", StringComparison.OrdinalIgnoreCase)
+            ? "bce+dice (BCE-with-logits + soft Dice, smooth 1, equal weights)"
+            : $"{spec.Trim()} (LossFactory spec, Binary mode)";
+
+    private static double TrainEpoch(SegmentationModel model, OptimizerHelper optimizer, nn.Module<Tensor, Tensor, Tensor> criterion,
+        CaseStore train, TrainingPlan plan, Device device, int epoch, int batches, ITrainingObserver observer, CancellationToken ct)
     {
         model.train();
+        var batchSize = plan.BatchSize;
         var order = Enumerable.Range(0, train.Count).ToArray();
-        random.Shuffle(order);
+        new Random(Seeds.Combine(plan.Seed, epoch)).Shuffle(order);
         double sum = 0;
         var count = 0;
         for (var b = 0; b < batches; b++)
@@ -161,7 +247,7 @@ public sealed class Trainer
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var indices = order.Skip(b * batchSize).Take(batchSize).ToArray();
-            var (x, y) = train.Batch(indices, random, device);
+            var (x, y) = TrainingBatch(train, indices, plan.Seed, epoch, device);
             var logits = model.call(x);
             var loss = criterion.call(logits, y);
             var value = loss.item<float>();
@@ -171,6 +257,7 @@ public sealed class Trainer
                     "(e.g. by 10×), check that the images are not constant, and resume from the last checkpoint or start a new run.");
             optimizer.zero_grad();
             loss.backward();
+            if (plan.GradientClipNorm is double maxNorm) nn.utils.clip_grad_norm_(model.parameters(), maxNorm);
             optimizer.step();
             sum += value * indices.Length;
             count += indices.Length;
@@ -179,7 +266,16 @@ public sealed class Trainer
         return sum / count;
     }
 
-    private static (double Loss, double Dice, double IoU) ValidateEpoch(SegmentationModel model, BceDiceLoss criterion,
+    /// <summary>Each case is flipped by its own generator, System.Random(Seeds.Combine(seed, epoch, case index)), so the
+    /// draws do not depend on batch composition or on where a run was resumed.</summary>
+    private static (Tensor Images, Tensor Masks) TrainingBatch(CaseStore train, int[] indices, int seed, int epoch, Device device)
+    {
+        var parts = indices.Select(i => train.Batch([i], new Random(Seeds.Combine(seed, epoch, i)), device)).ToArray();
+        if (parts.Length == 1) return parts[0];
+        return (cat(parts.Select(p => p.Images).ToArray(), 0), cat(parts.Select(p => p.Masks).ToArray(), 0));
+    }
+
+    private static (double Loss, double Dice, double IoU) ValidateEpoch(SegmentationModel model, nn.Module<Tensor, Tensor, Tensor> criterion,
         CaseStore validation, TrainingPlan plan, Device device, int epoch, HashSet<string> previews, ITrainingObserver observer,
         CancellationToken ct)
     {
@@ -221,12 +317,8 @@ public sealed class Trainer
         return (lossSum / n, diceSum / n, iouSum / n);
     }
 
-    /// <summary>Cosine from the plan's rate at epoch 1 towards <see cref="MinLearningRateFactor"/> × rate after the last epoch.</summary>
-    public static double LearningRate(TrainingPlan plan, int epoch)
-    {
-        var min = plan.LearningRate * MinLearningRateFactor;
-        return min + (plan.LearningRate - min) * 0.5 * (1 + Math.Cos(Math.PI * (epoch - 1) / plan.Epochs));
-    }
+    /// <summary>The plan's schedule at a 1-based epoch; see <see cref="Schedules"/>.</summary>
+    public static double LearningRate(TrainingPlan plan, int epoch) => Schedules.LearningRate(plan, epoch);
 
     private static TrainingResult Result(string run, CheckpointState state)
     {
@@ -245,6 +337,16 @@ public sealed class Trainer
         if (plan.BatchSize < 1) throw new ArgumentException("BatchSize must be at least 1.");
         if (plan.ImageSize < 1) throw new ArgumentException("ImageSize must be positive.");
         if (!(plan.LearningRate > 0) || double.IsInfinity(plan.LearningRate)) throw new ArgumentException("LearningRate must be a positive number.");
+        Optimizers.Normalize(plan.Optimizer);
+        Schedules.Normalize(plan.Schedule);
+        if (!(plan.WeightDecay >= 0) || double.IsInfinity(plan.WeightDecay)) throw new ArgumentException("WeightDecay must be 0 or a positive number.");
+        if (plan.WarmupEpochs < 0 || plan.WarmupEpochs >= plan.Epochs && plan.WarmupEpochs > 0)
+            throw new ArgumentException($"WarmupEpochs must be between 0 and Epochs − 1 ({plan.Epochs - 1}); got {plan.WarmupEpochs}.");
+        if (plan.GradientClipNorm is double c && !(c > 0 && double.IsFinite(c))) throw new ArgumentException("GradientClipNorm must be a positive number (or null = off).");
+        if (plan.EarlyStoppingPatience is < 1) throw new ArgumentException("EarlyStoppingPatience must be at least 1 epoch (or null = off).");
+        if (!(plan.MinDelta >= 0)) throw new ArgumentException("MinDelta must not be negative.");
+        if (plan.TimeBudget is { } t && t <= TimeSpan.Zero) throw new ArgumentException("TimeBudget must be positive (or null = off).");
+        using (LossFactory.Create(plan.Loss, LossMode.Binary, 1)) { } // throws with the valid names and syntax
         if (plan.Train.Count == 0) throw new ArgumentException("The plan has no training cases.");
         if (plan.Validation.Count == 0) throw new ArgumentException("The plan has no validation cases; validation picks the best checkpoint.");
         var bytes = (long)(plan.Train.Count + plan.Validation.Count) * plan.ImageSize * plan.ImageSize * (4L * plan.ModelOptions.InChannels + 1);

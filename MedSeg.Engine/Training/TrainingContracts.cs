@@ -26,6 +26,34 @@ public sealed record TrainingPlan
     public string Device { get; init; } = "auto";
     /// <summary>Torch intra-op threads; null keeps libtorch's default.</summary>
     public int? Threads { get; init; }
+
+    /// <summary>"adamw" or "sgd" (momentum 0.99, Nesterov, as nnU-Net); see <see cref="Optimizers"/>.</summary>
+    public string Optimizer { get; init; } = "adamw";
+    public double WeightDecay { get; init; } = 1e-4;
+    /// <summary>"cosine" (with <see cref="WarmupEpochs"/>), "poly" (nnU-Net) or "constant"; see <see cref="Schedules"/>.</summary>
+    public string Schedule { get; init; } = "cosine";
+    /// <summary>Linear warm-up epochs before the cosine schedule; 0 = none.</summary>
+    public int WarmupEpochs { get; init; }
+    /// <summary>Clip the global gradient L2 norm to this value; null = off (nnU-Net uses 12).</summary>
+    public double? GradientClipNorm { get; init; }
+    /// <summary>A <see cref="Losses.LossFactory"/> spec in Binary mode, e.g. "bce+dice" (default), "dice+ce", "focal".</summary>
+    public string Loss { get; init; } = "bce+dice";
+    /// <summary>Stop after this many epochs without a validation-Dice improvement above <see cref="MinDelta"/>; null = off.</summary>
+    public int? EarlyStoppingPatience { get; init; }
+    public double MinDelta { get; init; }
+    /// <summary>Stop after the epoch during which this much training time (in this call) has passed; null = off.</summary>
+    public TimeSpan? TimeBudget { get; init; }
+    /// <summary>"fp32". "bf16" is refused: TorchSharp 0.107 has no autocast (see docs/training.md).</summary>
+    public string Precision { get; init; } = "fp32";
+}
+
+/// <summary>Why a run stopped.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<StopReason>))]
+public enum StopReason
+{
+    Completed,
+    EarlyStopped,
+    TimeBudget,
 }
 
 /// <summary>Events the trainer reports. Implementations must be cheap and thread-safe; the web adapts them to SignalR.</summary>
@@ -45,7 +73,11 @@ public sealed record EpochSummary(int Epoch, double TrainLoss, double Validation
     double ValidationIoU, double LearningRate, double Seconds, bool IsBest);
 /// <summary><paramref name="Path"/> is absolute; <paramref name="RelativePath"/> is relative to the run directory.</summary>
 public sealed record PreviewWritten(int Epoch, string CaseName, string Path, string RelativePath);
-public sealed record TrainingResult(int EpochsCompleted, int BestEpoch, double BestValidationDice, string BestCheckpoint, string LastCheckpoint);
+public sealed record TrainingResult(int EpochsCompleted, int BestEpoch, double BestValidationDice, string BestCheckpoint, string LastCheckpoint)
+{
+    /// <summary>Completed (all epochs), EarlyStopped or TimeBudget.</summary>
+    public StopReason StopReason { get; init; } = StopReason.Completed;
+}
 
 /// <summary>An observer that ignores everything (tests, CLI without progress).</summary>
 public sealed class NullTrainingObserver : ITrainingObserver

@@ -1,0 +1,291 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using MedSeg.Engine.Data;
+using MedSeg.Engine.Losses;
+using MedSeg.Engine.Models;
+using MedSeg.Engine.Training;
+
+namespace MedSeg.Cli.Commands;
+
+/// <summary><c>medseg train</c>: scans a dataset folder (images/ + masks/), splits it by seed as the web does, and trains
+/// into a run directory, resuming it when it already holds a checkpoint.</summary>
+public sealed partial class TrainCommand : ICommand
+{
+    public const int PreviewCount = 4;
+
+    public string Name => "train";
+
+    public string Summary => "Train a model on a folder with images/ and masks/ (resumes a run directory with a checkpoint)";
+
+    public IReadOnlyList<CommandOption> Options { get; } =
+    [
+        new("data", "Dataset folder with images/ and masks/ (same file names)", ValueName: "DIR"),
+        new("model", $"Architecture: {string.Join(", ", ModelRegistry.Names)}", ValueName: "NAME"),
+        new("out", "Run directory (checkpoints, previews, run.json); resumed when it holds a checkpoint", ValueName: "RUNDIR"),
+        new("variant", "Model variant (see 'medseg models --all-variants')", ValueName: "NAME"),
+        new("epochs", "Epochs", "50"),
+        new("size", "Training size in pixels (square; a multiple of the model's size multiple)", "256"),
+        new("batch", "Batch size", "8"),
+        new("lr", "Initial learning rate", "1e-3", ValueName: "X"),
+        new("seed", "Seed of the split, initialisation, shuffling and flips", "1"),
+        new("optimizer", $"Optimizer: {string.Join(", ", Optimizers.Names)} (sgd: momentum 0.99, Nesterov)", "adamw", ValueName: "NAME"),
+        new("weight-decay", "Weight decay", "1e-4", ValueName: "X"),
+        new("schedule", $"Learning-rate schedule: {string.Join(", ", Schedules.Names)}", "cosine", ValueName: "NAME"),
+        new("warmup", "Linear warm-up epochs before the cosine schedule", "0"),
+        new("clip", "Clip the gradient norm at X (nnU-Net: 12); 0 = off", "0", ValueName: "X"),
+        new("patience", "Early stopping after N epochs without validation Dice gain; 0 = off", "0"),
+        new("min-delta", "Smallest validation Dice gain that counts for early stopping", "0", ValueName: "X"),
+        new("time-budget", "Stop after the epoch that exceeds this time, e.g. 2h, 90m, 1h30m, 01:30:00", ValueName: "TIME"),
+        new("loss", $"Loss spec (terms joined by '+', e.g. bce+dice, dice+ce, focal:2, tversky:0.3,0.7); names: {string.Join(", ", LossFactory.Names)}", "bce+dice", ValueName: "SPEC"),
+        new("val-fraction", "Fraction of the cases used for validation", "0.2", ValueName: "X"),
+        new("device", "auto, cpu, cuda or cuda:N", "auto", ValueName: "DEVICE"),
+        new("threads", "Torch CPU threads (default: libtorch's choice)"),
+        new("precision", "fp32 (bf16 is refused: TorchSharp 0.107 has no autocast)", "fp32", ValueName: "P"),
+        new("progress-file", "Write 'epoch batch batches' to this file after every batch (for scripts)", ValueName: "FILE"),
+    ];
+
+    public int Execute(ParsedOptions options, TextWriter output, TextWriter error)
+    {
+        var data = Required(options, "data");
+        var model = Required(options, "model");
+        var run = Required(options, "out");
+        if (!ModelRegistry.Contains(model))
+            throw new UsageException($"--model: unknown model '{model}'. Registered models: {string.Join(", ", ModelRegistry.Names)}.");
+        var epochs = options.GetInt("epochs", 50, max: 100_000);
+        var warmup = options.GetInt("warmup", 0, min: 0, max: 100_000);
+        var patience = options.GetInt("patience", 0, min: 0, max: 100_000);
+        var threads = options.Get("threads") is null ? (int?)null : options.GetInt("threads", 1, max: 1024);
+        var fraction = GetDouble(options, "val-fraction", 0.2);
+        if (!(fraction > 0 && fraction < 1)) throw new UsageException($"--val-fraction must be between 0 and 1 (exclusive); got {fraction}.");
+        var clip = GetDouble(options, "clip", 0);
+        if (clip < 0) throw new UsageException("--clip must be 0 (off) or positive.");
+        var minDelta = GetDouble(options, "min-delta", 0);
+        if (minDelta < 0) throw new UsageException("--min-delta must not be negative.");
+        var weightDecay = GetDouble(options, "weight-decay", 1e-4);
+        if (weightDecay < 0) throw new UsageException("--weight-decay must not be negative.");
+        var lr = GetDouble(options, "lr", 1e-3);
+        if (!(lr > 0)) throw new UsageException("--lr must be positive.");
+        if (warmup >= epochs && warmup > 0) throw new UsageException($"--warmup must be below --epochs ({epochs}); got {warmup}.");
+
+        var plan = new TrainingPlan
+        {
+            Model = model,
+            ModelOptions = new ModelOptions(InChannels: 3, Classes: 1, Variant: options.Get("variant")),
+            Epochs = epochs,
+            BatchSize = options.GetInt("batch", 8, max: 4096),
+            ImageSize = options.GetInt("size", 256, min: 16, max: 4096),
+            LearningRate = lr,
+            Seed = options.GetInt("seed", 1, min: 0),
+            Train = [],
+            Validation = [],
+            RunDirectory = Path.GetFullPath(run),
+            Device = options.Get("device") ?? "auto",
+            Threads = threads,
+            Optimizer = Checked("optimizer", () => Optimizers.Normalize(options.Get("optimizer") ?? "adamw")),
+            WeightDecay = weightDecay,
+            Schedule = Checked("schedule", () => Schedules.Normalize(options.Get("schedule") ?? "cosine")),
+            WarmupEpochs = warmup,
+            GradientClipNorm = clip > 0 ? clip : null,
+            Loss = options.Get("loss") ?? "bce+dice",
+            EarlyStoppingPatience = patience > 0 ? patience : null,
+            MinDelta = minDelta,
+            TimeBudget = options.Get("time-budget") is { } budget ? ParseDuration(budget) : null,
+            Precision = options.Get("precision") ?? "fp32",
+        };
+        Checked("loss", () => { using var _ = LossFactory.Create(plan.Loss, LossMode.Binary, 1); return 0; });
+        Checked("device", () => Devices.Resolve(plan.Device));
+        if (plan.Precision.Trim().ToLowerInvariant() is not ("fp32" or "bf16"))
+            throw new UsageException($"--precision: unknown precision '{plan.Precision}'. Use fp32 (bf16 is refused: TorchSharp 0.107 has no autocast).");
+
+        output.WriteLine($"Scanning {Path.GetFullPath(data)}…");
+        var report = DatasetScanner.Scan(data);
+        if (report.Problems.Count > 0 || report.Pairs.Count == 0)
+        {
+            foreach (var p in report.Problems) error.WriteLine(p.File.Length > 0 ? $"{p.File}: {p.Problem}" : p.Problem);
+            if (report.Problems.Count == 0) error.WriteLine($"{data} holds no image/mask pairs.");
+            error.WriteLine($"medseg train: the dataset has {report.Problems.Count} problem(s); fix them and run again.");
+            return ExitCodes.Failure;
+        }
+        if (report.Pairs.Count < 2)
+        {
+            error.WriteLine("medseg train: the dataset needs at least 2 cases (one to train, one to validate).");
+            return ExitCodes.Failure;
+        }
+        var (train, validation) = DatasetSplit.Split(report.Pairs, p => p.Name, plan.Seed, fraction);
+        static TrainingCase ToCase(ScannedPair p) => new(p.Name, p.ImagePath, p.MaskPath);
+        plan = plan with
+        {
+            Train = [.. train.Select(ToCase)],
+            Validation = [.. validation.Select(ToCase)],
+            PreviewCases = [.. validation.Select(p => p.Name).Order(StringComparer.Ordinal).Take(PreviewCount)],
+        };
+        output.WriteLine($"{report.Pairs.Count} cases: {train.Count} training, {validation.Count} validation (seed {plan.Seed}, fraction {fraction.ToString(CultureInfo.InvariantCulture)}).");
+        if (Checkpoints.ReadState(plan.RunDirectory, "last") is { } state)
+            output.WriteLine($"{plan.RunDirectory} holds a checkpoint of epoch {state.Epoch}: resuming.");
+
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        var tty = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        var observer = new ConsoleObserver(output, tty, options.Get("progress-file"));
+        try
+        {
+            var result = new Trainer().RunAsync(plan, observer, cts.Token).GetAwaiter().GetResult();
+            observer.EndLine();
+            var how = result.StopReason switch
+            {
+                StopReason.EarlyStopped => "stopped early",
+                StopReason.TimeBudget => "stopped at the time budget",
+                _ => "completed",
+            };
+            output.WriteLine($"Training {how} after epoch {result.EpochsCompleted}: best validation Dice {result.BestValidationDice:F4} at epoch {result.BestEpoch}.");
+            output.WriteLine($"Best checkpoint: {result.BestCheckpoint}");
+            return ExitCodes.Success;
+        }
+        catch (OperationCanceledException)
+        {
+            observer.EndLine();
+            error.WriteLine("medseg train: cancelled; run the same command again to resume from the last completed epoch.");
+            return ExitCodes.Failure;
+        }
+        catch (ArgumentException e)
+        {
+            observer.EndLine();
+            throw new UsageException(e.Message);
+        }
+        catch (Exception e) when (e is TrainingFailedException or IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            observer.EndLine();
+            error.WriteLine($"medseg train: {e.Message}");
+            return ExitCodes.Failure;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static string Required(ParsedOptions options, string name) =>
+        options.Get(name) is { Length: > 0 } v ? v : throw new UsageException($"--{name} is required.");
+
+    private static T Checked<T>(string option, Func<T> check)
+    {
+        try
+        {
+            return check();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--{option}: {e.Message}");
+        }
+    }
+
+    private static double GetDouble(ParsedOptions options, string name, double defaultValue)
+    {
+        var text = options.Get(name);
+        if (text is null) return defaultValue;
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
+            ? v
+            : throw new UsageException($"--{name} takes a number; got '{text}'.");
+    }
+
+    /// <summary>"2h", "90m", "45s", "1h30m", "1.5h" or a TimeSpan such as "01:30:00".</summary>
+    public static TimeSpan ParseDuration(string text)
+    {
+        var t = text.Trim().ToLowerInvariant();
+        var match = DurationPattern().Match(t);
+        TimeSpan value;
+        if (match.Success && t.Length > 0)
+        {
+            value = TimeSpan.Zero;
+            foreach (Capture part in match.Groups["part"].Captures)
+            {
+                var unit = part.Value[^1];
+                var number = double.Parse(part.Value[..^1], CultureInfo.InvariantCulture);
+                value += unit switch { 'h' => TimeSpan.FromHours(number), 'm' => TimeSpan.FromMinutes(number), _ => TimeSpan.FromSeconds(number) };
+            }
+        }
+        else if (!TimeSpan.TryParse(t, CultureInfo.InvariantCulture, out value))
+        {
+            throw new UsageException($"--time-budget takes a duration such as 2h, 90m, 1h30m or 01:30:00; got '{text}'.");
+        }
+        return value > TimeSpan.Zero ? value : throw new UsageException("--time-budget must be positive.");
+    }
+
+    [GeneratedRegex(@"^(?<part>\d+(\.\d+)?[hms])+$")]
+    private static partial Regex DurationPattern();
+
+    /// <summary>Prints progress: an in-place line per batch on a terminal, a line per epoch always.</summary>
+    private sealed class ConsoleObserver(TextWriter output, bool tty, string? progressFile) : ITrainingObserver
+    {
+        private readonly Lock gate = new();
+        private bool inLine;
+        private int epochs;
+
+        public void OnStarted(TrainingStarted e)
+        {
+            epochs = e.Epochs;
+            lock (gate)
+                output.WriteLine($"Device {e.Device}, {e.Parameters / 1e6:F2} M parameters, {e.BatchesPerEpoch} batches per epoch, " +
+                                 (e.Resumed ? $"resuming at epoch {e.StartEpoch} of {e.Epochs}." : $"{e.Epochs} epochs."));
+        }
+
+        public void OnBatch(BatchProgress e)
+        {
+            if (progressFile is not null)
+            {
+                try
+                {
+                    File.WriteAllText(progressFile, $"{e.Epoch} {e.Batch} {e.Batches}\n");
+                }
+                catch (IOException)
+                {
+                    // A reader holds the file; the next batch writes again.
+                }
+            }
+            if (!tty) return;
+            lock (gate)
+            {
+                output.Write($"\repoch {e.Epoch}/{epochs}  batch {e.Batch}/{e.Batches}  loss {e.Loss:F4}   ");
+                inLine = true;
+            }
+        }
+
+        public void OnEpoch(EpochSummary e)
+        {
+            lock (gate)
+            {
+                EndLineLocked();
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {e.Epoch,4}/{epochs}  train loss {e.TrainLoss:F4}  val loss {e.ValidationLoss:F4}  Dice {e.ValidationDice:F4}  IoU {e.ValidationIoU:F4}  lr {e.LearningRate:0.###e+0}  {e.Seconds,6:F1} s{(e.IsBest ? "  *best" : "")}"));
+            }
+        }
+
+        public void OnPreview(PreviewWritten e) { }
+
+        public void OnLog(string message)
+        {
+            lock (gate)
+            {
+                EndLineLocked();
+                output.WriteLine(message);
+            }
+        }
+
+        public void EndLine()
+        {
+            lock (gate) EndLineLocked();
+        }
+
+        private void EndLineLocked()
+        {
+            if (!inLine) return;
+            output.WriteLine();
+            inLine = false;
+        }
+    }
+}
