@@ -8,6 +8,7 @@ using MedSeg.Data.Entities;
 using MedSeg.Data.Files;
 using MedSeg.Engine.Data;
 using MedSeg.Engine.Models;
+using MedSeg.Engine.Training;
 using MedSeg.Web.Features.Datasets;
 using MedSeg.Web.Infrastructure;
 using Microsoft.EntityFrameworkCore;
@@ -144,14 +145,9 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         return new LaunchResult(experiment.Id, []);
     }
 
-    /// <summary>The fixed 80/20 split: names sorted ordinally, shuffled with the experiment's seed.</summary>
-    internal static (List<DatasetCase> Train, List<DatasetCase> Validation) Split(IEnumerable<DatasetCase> cases, int seed)
-    {
-        var ordered = cases.OrderBy(c => c.Name, StringComparer.Ordinal).ToArray();
-        new Random(seed).Shuffle(ordered);
-        var validationCount = Math.Clamp((int)Math.Round(ordered.Length * ValidationFraction), 1, ordered.Length - 1);
-        return ([.. ordered.Skip(validationCount)], [.. ordered.Take(validationCount)]);
-    }
+    /// <summary>The fixed 80/20 split, the engine's rule (the CLI's <c>medseg train</c> splits the same way).</summary>
+    internal static (IReadOnlyList<DatasetCase> Train, IReadOnlyList<DatasetCase> Validation) Split(IEnumerable<DatasetCase> cases, int seed) =>
+        DatasetSplit.Split(cases, c => c.Name, seed, ValidationFraction);
 
     /// <summary>Evaluated validation cases, worst Dice first; null when the experiment is not visible to the user.</summary>
     public async Task<IReadOnlyList<CaseResultView>?> GetCaseResultsAsync(Guid id, UserContext user, CancellationToken ct = default)

@@ -46,7 +46,8 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             var observer = new JobTrainingObserver(experimentId, experiment.DatasetId, experiment.Epochs, notifier, scopes, logger);
             await observer.LoadPreviewCasesAsync(db, cancellationToken);
             var result = await new Trainer().RunAsync(plan, observer, cts.Token);
-            logger.LogInformation("Experiment {Id} trained: best Dice {Dice:F4} at epoch {Epoch}", experimentId, result.BestValidationDice, result.BestEpoch);
+            logger.LogInformation("Experiment {Id} trained ({Reason}): best Dice {Dice:F4} at epoch {Epoch}",
+                experimentId, result.StopReason, result.BestValidationDice, result.BestEpoch);
             await EvaluateAsync(experiment, plan, cts.Token);
             await FinishAsync(experimentId, ExperimentStatus.Completed, null);
         }
