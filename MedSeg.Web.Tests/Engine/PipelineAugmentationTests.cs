@@ -32,7 +32,8 @@ public sealed class PipelineAugmentationTests
         Assert.Same(AugmentationOptions.Light, AugmentationOptions.Parse(" light "));
         Assert.Same(AugmentationOptions.None, AugmentationOptions.Parse("none"));
         var e = Assert.Throws<ArgumentException>(() => AugmentationOptions.Parse("heavy"));
-        Assert.Contains("none, light, strong", e.Message);
+        Assert.Contains("none, flips, light, strong", e.Message);
+        Assert.Same(AugmentationOptions.Flips, AugmentationOptions.Parse("FLIPS"));
         Assert.Throws<ArgumentException>(() => new Augmenter(AugmentationOptions.Light with { FlipXProbability = 1.5 }));
         Assert.False(AugmentationOptions.Strong.ElasticProbability > 0);
     }

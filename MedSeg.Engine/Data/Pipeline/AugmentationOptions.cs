@@ -60,6 +60,10 @@ public sealed record AugmentationOptions
 
     public static readonly AugmentationOptions None = new() { Name = "none" };
 
+    /// <summary>Horizontal and vertical flips with probability ½ each: what the trainer did before the pipeline
+    /// (the random draws differ: they now come from <see cref="PipelineRandom"/>).</summary>
+    public static readonly AugmentationOptions Flips = new() { Name = "flips", FlipXProbability = 0.5, FlipYProbability = 0.5 };
+
     /// <summary>Flips, 90° rotations, mild brightness/contrast.</summary>
     public static readonly AugmentationOptions Light = new()
     {
@@ -83,12 +87,13 @@ public sealed record AugmentationOptions
         BlurProbability = 0.2, BlurSigmaMin = 0.5, BlurSigmaMax = 1.0,
     };
 
-    public static IReadOnlyList<string> PresetNames { get; } = ["none", "light", "strong"];
+    public static IReadOnlyList<string> PresetNames { get; } = ["none", "flips", "light", "strong"];
 
     /// <summary>A preset by name (case-insensitive); an unknown name throws and lists the presets.</summary>
     public static AugmentationOptions Parse(string name) => name?.Trim().ToLowerInvariant() switch
     {
         "none" or "" => None,
+        "flips" => Flips,
         "light" => Light,
         "strong" => Strong,
         _ => throw new ArgumentException($"Unknown augmentation preset '{name}'. Presets: {string.Join(", ", PresetNames)} " +
