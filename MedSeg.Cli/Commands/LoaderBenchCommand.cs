@@ -30,6 +30,7 @@ public sealed class LoaderBenchCommand : ICommand
         new("batches", "Batches to time", "50"),
         new("resize", "Resize policy: stretch or letterbox", "stretch", ValueName: "POLICY"),
         new("cache", "Decode every case into memory first (CaseStore), then time the loader on the cache", IsFlag: true),
+        new("limit", "Use only the first N cases (ordinal file order)", ValueName: "N"),
         new("model", "Model whose training step is timed", "unext", ValueName: "NAME"),
         new("steps", "Training steps to time (after one warm-up step)", "5"),
         new("threads", "Torch intra-op threads (default: libtorch's)", ValueName: "N"),
@@ -58,6 +59,7 @@ public sealed class LoaderBenchCommand : ICommand
         if (options.Get("threads") is not null) set_num_threads(options.GetInt("threads", 1, max: 256));
 
         var cases = Pairs(data);
+        if (options.Get("limit") is not null) cases = cases.Take(options.GetInt("limit", int.MaxValue)).ToList();
         if (cases.Count == 0)
         {
             error.WriteLine($"no image/mask pairs found under {data} (expected images/X.* and masks/X.*).");
@@ -80,6 +82,8 @@ public sealed class LoaderBenchCommand : ICommand
         {
             source = new DiskCaseSource(cases, size, 3, preprocessing);
         }
+
+        if (options.Has("cache")) AugmentationCost(source, output);
 
         // Loader: as many epochs as needed for the requested number of batches.
         var kept = new List<LoadedBatch>();
@@ -133,6 +137,29 @@ public sealed class LoaderBenchCommand : ICommand
             model, kept[0].Count, size, step, stepSeconds.Count, consumption));
         output.WriteLine(string.Format(inv, "ratio loader/consumption = {0:F2}× (target ≥ 3×)", loaderRate / consumption));
         return ExitCodes.Success;
+    }
+
+    /// <summary>Milliseconds per image of each preset on one thread (read from the cache + augment), over up to 32 cases.</summary>
+    private static void AugmentationCost(ICaseSource source, TextWriter output)
+    {
+        var (c, s) = (source.Channels, source.Size);
+        var (image, mask) = (new float[c * s * s], new byte[s * s]);
+        var (outImage, outMask) = (new float[c * s * s], new float[s * s]);
+        var n = Math.Min(32, source.Count);
+        var parts = new List<string>();
+        foreach (var name in AugmentationOptions.PresetNames)
+        {
+            var augmenter = new Augmenter(AugmentationOptions.Parse(name));
+            var clock = Stopwatch.StartNew();
+            for (var epoch = 0; epoch < 3; epoch++)
+            for (var i = 0; i < n; i++)
+            {
+                source.Read(i, image, mask);
+                augmenter.Apply(image, mask, c, s, PipelineRandom.For(1, epoch, i), outImage, outMask);
+            }
+            parts.Add(string.Format(CultureInfo.InvariantCulture, "{0} {1:F2}", name, clock.Elapsed.TotalMilliseconds / (3 * n)));
+        }
+        output.WriteLine($"augmentation, ms per image on one thread (cache read + augment): {string.Join(", ", parts)}");
     }
 
     /// <summary>images/X.* paired with masks/X.* by file name without extension (no decoding: the loader decodes).</summary>

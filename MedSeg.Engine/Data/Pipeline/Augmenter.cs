@@ -62,8 +62,15 @@ public sealed class Augmenter
         // Intensity decisions and transforms (image only).
         if (random.NextDouble() < o.NoiseProbability)
         {
-            var std = Math.Sqrt(Uniform(random, 0, o.NoiseVarianceMax));
-            for (var i = 0; i < outImage.Length; i++) outImage[i] += (float)(std * Gaussian(random));
+            var std = (float)Math.Sqrt(Uniform(random, 0, o.NoiseVarianceMax));
+            for (var i = 0; i < outImage.Length; i += 2)
+            {
+                // Box–Muller, both values of each pair.
+                var r = std * MathF.Sqrt(-2f * MathF.Log(1f - (float)random.NextDouble()));
+                var (noiseSin, noiseCos) = MathF.SinCos(2 * MathF.PI * (float)random.NextDouble());
+                outImage[i] += r * noiseCos;
+                if (i + 1 < outImage.Length) outImage[i + 1] += r * noiseSin;
+            }
         }
         if (random.NextDouble() < o.BlurProbability) Blur(outImage, channels, size, Uniform(random, o.BlurSigmaMin, o.BlurSigmaMax));
         if (random.NextDouble() < o.BrightnessProbability)
@@ -90,7 +97,8 @@ public sealed class Augmenter
                 var (min, max, _) = Stats(p);
                 var range = max - min;
                 if (!(range > 1e-7f)) continue;
-                for (var i = 0; i < p.Length; i++) p[i] = (float)(Math.Pow((p[i] - min) / range, gamma) * range + min);
+                var g = (float)gamma;
+                for (var i = 0; i < p.Length; i++) p[i] = MathF.Pow((p[i] - min) / range, g) * range + min;
             }
         }
     }
@@ -100,6 +108,11 @@ public sealed class Augmenter
     {
         var plane = size * size;
         var centre = (size - 1) / 2.0;
+        if (!resample)
+        {
+            Permute(image, mask, channels, size, outImage, outMask, (int)m00, (int)m01, (int)m10, (int)m11);
+            return;
+        }
         var edge = options.Border == BorderMode.Edge;
         var grid = options.ElasticGrid;
         var toGrid = size > 1 ? (grid - 1) / (double)(size - 1) : 0;
@@ -112,13 +125,6 @@ public sealed class Augmenter
                 var sx = centre + m00 * u + m01 * v;
                 var sy = centre + m10 * u + m11 * v;
                 var dst = y * size + x;
-                if (!resample)
-                {
-                    var src = (int)Math.Round(sy) * size + (int)Math.Round(sx);
-                    for (var c = 0; c < channels; c++) outImage[c * plane + dst] = image[c * plane + src];
-                    outMask[dst] = mask[src] != 0 ? 1f : 0f;
-                    continue;
-                }
                 if (elastic)
                 {
                     var (gx, gy) = (x * toGrid, y * toGrid);
@@ -137,6 +143,18 @@ public sealed class Augmenter
                 var x0 = (int)Math.Floor(sx);
                 var y0 = (int)Math.Floor(sy);
                 var (wx, wy) = ((float)(sx - x0), (float)(sy - y0));
+                if (x0 >= 0 && y0 >= 0 && x0 < size - 1 && y0 < size - 1)
+                {
+                    var i00 = y0 * size + x0;
+                    for (var c = 0; c < channels; c++)
+                    {
+                        var p = image.Slice(c * plane, plane);
+                        var top = p[i00] * (1 - wx) + p[i00 + 1] * wx;
+                        var bottom = p[i00 + size] * (1 - wx) + p[i00 + size + 1] * wx;
+                        outImage[c * plane + dst] = top * (1 - wy) + bottom * wy;
+                    }
+                    continue;
+                }
                 for (var c = 0; c < channels; c++)
                 {
                     var p = image.Slice(c * plane, plane);
@@ -144,6 +162,36 @@ public sealed class Augmenter
                     var bottom = Sample(p, size, x0, y0 + 1, edge) * (1 - wx) + Sample(p, size, x0 + 1, y0 + 1, edge) * wx;
                     outImage[c * plane + dst] = top * (1 - wy) + bottom * wy;
                 }
+            }
+        }
+    }
+
+    /// <summary>Flips and quarter turns: an exact pixel permutation. The map (u, v) → M·(u, v) about the centre has
+    /// integer entries, so source x = x0 + m00·x + m01·y (and likewise y) with integer x0, y0.</summary>
+    private static void Permute(ReadOnlySpan<float> image, ReadOnlySpan<byte> mask, int channels, int size, Span<float> outImage,
+        Span<float> outMask, int m00, int m01, int m10, int m11)
+    {
+        var plane = size * size;
+        if (m00 == 1 && m01 == 0 && m10 == 0 && m11 == 1)
+        {
+            image.CopyTo(outImage);
+            for (var i = 0; i < plane; i++) outMask[i] = mask[i] != 0 ? 1f : 0f;
+            return;
+        }
+        var last = size - 1;
+        // centre·(1 − m00 − m01) with centre = last/2: integer because the entries are 0/±1 with one non-zero per row.
+        var x0 = (last - (m00 + m01) * last) / 2;
+        var y0 = (last - (m10 + m11) * last) / 2;
+        for (var y = 0; y < size; y++)
+        {
+            var sx = x0 + m01 * y;
+            var sy = y0 + m11 * y;
+            var row = y * size;
+            for (var x = 0; x < size; x++, sx += m00, sy += m10)
+            {
+                var src = sy * size + sx;
+                outMask[row + x] = mask[src] != 0 ? 1f : 0f;
+                for (var c = 0; c < channels; c++) outImage[c * plane + row + x] = image[c * plane + src];
             }
         }
     }
@@ -163,26 +211,41 @@ public sealed class Augmenter
         var radius = Math.Max(1, (int)Math.Ceiling(3 * sigma));
         if (kernel.Length != 2 * radius + 1) kernel = new float[2 * radius + 1];
         double sum = 0;
-        for (var k = -radius; k <= radius; k++) sum += kernel[k + radius] = (float)Math.Exp(-k * k / (2 * sigma * sigma));
-        for (var k = 0; k < kernel.Length; k++) kernel[k] /= (float)sum;
+        for (var j = -radius; j <= radius; j++) sum += kernel[j + radius] = (float)Math.Exp(-j * j / (2 * sigma * sigma));
+        for (var j = 0; j < kernel.Length; j++) kernel[j] /= (float)sum;
         var plane = size * size;
         if (scratch.Length < plane) scratch = new float[plane];
+        var k = kernel.AsSpan();
+        var t = scratch.AsSpan(0, plane);
         for (var c = 0; c < channels; c++)
         {
             var p = image.Slice(c * plane, plane);
             for (var y = 0; y < size; y++)
-            for (var x = 0; x < size; x++)
             {
-                float acc = 0;
-                for (var k = -radius; k <= radius; k++) acc += kernel[k + radius] * p[y * size + Math.Clamp(x + k, 0, size - 1)];
-                scratch[y * size + x] = acc;
+                var row = p.Slice(y * size, size);
+                for (var x = 0; x < size; x++)
+                {
+                    float acc = 0;
+                    if (x >= radius && x < size - radius)
+                    {
+                        var window = row.Slice(x - radius, k.Length);
+                        for (var j = 0; j < k.Length; j++) acc += k[j] * window[j];
+                    }
+                    else
+                        for (var j = -radius; j <= radius; j++) acc += k[j + radius] * row[Math.Clamp(x + j, 0, size - 1)];
+                    t[y * size + x] = acc;
+                }
             }
+            p.Clear();
             for (var y = 0; y < size; y++)
-            for (var x = 0; x < size; x++)
             {
-                float acc = 0;
-                for (var k = -radius; k <= radius; k++) acc += kernel[k + radius] * scratch[Math.Clamp(y + k, 0, size - 1) * size + x];
-                p[y * size + x] = acc;
+                var dst = p.Slice(y * size, size);
+                for (var j = -radius; j <= radius; j++)
+                {
+                    var src = t.Slice(Math.Clamp(y + j, 0, size - 1) * size, size);
+                    var w = k[j + radius];
+                    for (var x = 0; x < size; x++) dst[x] += w * src[x]; // row-wise: contiguous, vectorizable
+                }
             }
         }
     }
