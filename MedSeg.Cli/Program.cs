@@ -9,4 +9,5 @@ return new CommandDispatcher([
     new PredictCommand(),
     new ExportCommand(),
     new InferenceBenchCommand(),
+    new LoaderBenchCommand(),
 ]).Run(args, Console.Out, Console.Error);

@@ -1,9 +1,11 @@
+using MedSeg.Engine.Data.Pipeline;
 using static TorchSharp.torch;
 
 namespace MedSeg.Engine.Training;
 
-/// <summary>Cases decoded once (in parallel) and kept in memory at the training size; builds batches with random flips.</summary>
-internal sealed class CaseStore
+/// <summary>Cases decoded once (in parallel) and kept in memory at the training size; builds batches with random flips.
+/// Also the in-memory <see cref="ICaseSource"/> of <see cref="BatchLoader"/>.</summary>
+internal sealed class CaseStore : ICaseSource
 {
     private readonly PreparedImage[] images;
     private readonly byte[][] masks;
@@ -22,8 +24,24 @@ internal sealed class CaseStore
     public int Count => Cases.Count;
     public int IndexOf(string name) => byName.TryGetValue(name, out var i) ? i : -1;
     public (int Width, int Height) OriginalSize(int i) => (images[i].OriginalWidth, images[i].OriginalHeight);
+    /// <summary>Where case i's content sits in the square (letterbox offsets), for <see cref="Preprocessing.ToOriginalSize(Tensor, LetterboxGeometry, double)"/>.</summary>
+    public LetterboxGeometry Geometry(int i) => images[i].Geometry;
+    public int Channels => Count == 0 ? 0 : images[0].Channels;
+    public int Size => Count == 0 ? 0 : images[0].Size;
 
-    public static CaseStore Load(IReadOnlyList<TrainingCase> cases, int size, int channels, CancellationToken ct)
+    public void Read(int index, Span<float> image, Span<byte> mask)
+    {
+        images[index].Pixels.AsSpan().CopyTo(image);
+        masks[index].AsSpan().CopyTo(mask);
+    }
+
+    public static CaseStore Load(IReadOnlyList<TrainingCase> cases, int size, int channels, CancellationToken ct) =>
+        Load(cases, size, channels, PreprocessingOptions.Default, ct);
+
+    /// <summary>Bytes the store holds for <paramref name="count"/> cases (float image + byte mask).</summary>
+    public static long Bytes(int count, int size, int channels) => (long)count * size * size * (4L * channels + 1);
+
+    public static CaseStore Load(IReadOnlyList<TrainingCase> cases, int size, int channels, PreprocessingOptions options, CancellationToken ct)
     {
         var images = new PreparedImage[cases.Count];
         var masks = new byte[cases.Count][];
@@ -32,8 +50,8 @@ internal sealed class CaseStore
             var c = cases[i];
             try
             {
-                images[i] = Preprocessing.LoadImage(c.ImagePath, size, channels);
-                var (mask, w, h) = Preprocessing.LoadMask(c.MaskPath, size);
+                images[i] = Preprocessing.LoadImage(c.ImagePath, size, channels, options);
+                var (mask, w, h) = Preprocessing.LoadMask(c.MaskPath, size, options.Resize);
                 if (w != images[i].OriginalWidth || h != images[i].OriginalHeight)
                     throw new InvalidDataException(
                         $"the mask is {w}×{h} but the image is {images[i].OriginalWidth}×{images[i].OriginalHeight}.");

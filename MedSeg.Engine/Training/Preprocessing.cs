@@ -1,11 +1,17 @@
 using MedSeg.Engine.Data;
+using MedSeg.Engine.Data.Pipeline;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
 namespace MedSeg.Engine.Training;
 
 /// <summary>An image ready for the model: (C, S, S) floats, plus its original size.</summary>
-public sealed record PreparedImage(float[] Pixels, int Channels, int Size, int OriginalWidth, int OriginalHeight);
+public sealed record PreparedImage(float[] Pixels, int Channels, int Size, int OriginalWidth, int OriginalHeight)
+{
+    /// <summary>Where the content sits in the square (the whole square for <see cref="ResizePolicy.Stretch"/>);
+    /// pass it to <see cref="Preprocessing.ToOriginalSize(Tensor, LetterboxGeometry, double)"/>.</summary>
+    public LetterboxGeometry Geometry { get; init; } = LetterboxGeometry.Stretched(OriginalWidth, OriginalHeight, Size);
+}
 
 /// <summary>
 /// The one image pipeline shared by the trainer and the predictor (recorded in run.json as <see cref="Normalization"/>):
@@ -24,9 +30,24 @@ public static class Preprocessing
 
     public static PreparedImage LoadImage(string path, int size, int channels) => Prepare(ImageDecoder.DecodeFile(path), size, channels);
 
-    public static PreparedImage Prepare(Raster raster, int size, int channels)
+    /// <summary><see cref="LoadImage(string, int, int)"/> with a resize policy and normalization of choice.</summary>
+    public static PreparedImage LoadImage(string path, int size, int channels, PreprocessingOptions options) =>
+        Prepare(ImageDecoder.DecodeFile(path), size, channels, options);
+
+    public static PreparedImage Prepare(Raster raster, int size, int channels) => Prepare(raster, size, channels, PreprocessingOptions.Default);
+
+    /// <summary>
+    /// Decoded raster → (C, S, S): channel conversion, antialiased bilinear resize (to S×S, or for
+    /// <see cref="ResizePolicy.Letterbox"/> to the scaled content size), normalization of the content, then zero padding
+    /// around letterboxed content. Stored sample values reach float unchanged (16-bit stays 16-bit).
+    /// </summary>
+    public static PreparedImage Prepare(Raster raster, int size, int channels, PreprocessingOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        var normalization = options.EffectiveNormalization;
+        normalization.Validate();
         var (w, h, bands) = (raster.Width, raster.Height, raster.Bands);
+        var geometry = options.Resize == ResizePolicy.Letterbox ? LetterboxGeometry.For(w, h, size) : LetterboxGeometry.Stretched(w, h, size);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var x = tensor(raster.Pixels, [1, h, w, bands]).permute(0, 3, 1, 2);
@@ -39,13 +60,59 @@ public static class Preprocessing
                 throw new InvalidDataException($"the image has {bands} channel(s) but the model takes {channels}.");
         }
         x = x.contiguous();
-        if (h != size || w != size)
-            x = F.interpolate(x, [size, size], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
-        var mean = x.mean([2, 3], keepdim: true);
-        var std = x.std([2, 3], unbiased: false, keepdim: true);
-        std = where(std.lt(1e-6), ones_like(std), std);
-        x = (x - mean) / std;
-        return new PreparedImage(x.contiguous().data<float>().ToArray(), channels, size, w, h);
+        if (h != geometry.ScaledHeight || w != geometry.ScaledWidth)
+            x = F.interpolate(x, [geometry.ScaledHeight, geometry.ScaledWidth], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
+        x = Normalize(x, normalization, channels);
+        if (geometry.ScaledWidth != size || geometry.ScaledHeight != size)
+        {
+            var (left, top) = (geometry.OffsetX, geometry.OffsetY);
+            x = F.pad(x, [left, size - geometry.ScaledWidth - left, top, size - geometry.ScaledHeight - top], TorchSharp.PaddingModes.Constant, 0);
+        }
+        return new PreparedImage(x.contiguous().data<float>().ToArray(), channels, size, w, h) { Geometry = geometry };
+    }
+
+    /// <summary>Normalizes a (1, C, H, W) float tensor per channel.</summary>
+    private static Tensor Normalize(Tensor x, IntensityNormalization n, int channels)
+    {
+        Tensor PerChannel(IReadOnlyList<double> values) =>
+            tensor(Enumerable.Range(0, channels).Select(c => (float)IntensityNormalization.At(values, c)).ToArray(), [1, channels, 1, 1]);
+        Tensor Floor(Tensor std) => where(std.lt(IntensityNormalization.StdFloor), ones_like(std), std);
+        switch (n.Mode)
+        {
+            case NormalizationMode.PerImageZScore:
+                var mean = x.mean([2, 3], keepdim: true);
+                var std = Floor(x.std([2, 3], unbiased: false, keepdim: true));
+                return (x - mean) / std;
+            case NormalizationMode.DatasetZScore:
+                return (x - PerChannel(n.Mean!)) / Floor(PerChannel(n.Std!));
+            case NormalizationMode.CtWindow:
+                var (low, high) = (PerChannel(n.Low!), PerChannel(n.High!));
+                x = maximum(minimum(x, high), low);
+                return n.Mean is null ? (x - low) / (high - low) : (x - PerChannel(n.Mean)) / Floor(PerChannel(n.Std!));
+            default:
+                return x;
+        }
+    }
+
+    /// <summary>What run.json records for these options: <see cref="Normalization"/> for the default pipeline.</summary>
+    public static NormalizationInfo Describe(PreprocessingOptions options)
+    {
+        if (options.IsDefault) return Normalization;
+        var n = options.EffectiveNormalization;
+        static string List(IReadOnlyList<double>? v) => v is null ? "-" : string.Join("/", v.Select(d => d.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)));
+        var (method, description) = n.Mode switch
+        {
+            NormalizationMode.PerImageZScore => ("zscore-per-image-per-channel", Normalization.Description),
+            NormalizationMode.DatasetZScore => ("zscore-dataset-per-channel", $"(x − mean) / std per channel with mean {List(n.Mean)}, std {List(n.Std)}"),
+            NormalizationMode.CtWindow when n.Mean is null => ("window-to-unit", $"clip to [{List(n.Low)}, {List(n.High)}] per channel, then scale to [0, 1]"),
+            NormalizationMode.CtWindow => ("window-zscore", $"clip to [{List(n.Low)}, {List(n.High)}] per channel, then (x − mean) / std with mean {List(n.Mean)}, std {List(n.Std)}"),
+            _ => ("none", "stored sample values unchanged"),
+        };
+        var resize = options.Resize == ResizePolicy.Letterbox
+            ? "letterbox: longest side to S, bilinear (antialiased), align_corners=false, centred, padded with 0 after normalization"
+            : Normalization.ImageResize;
+        var maskResize = options.Resize == ResizePolicy.Letterbox ? "nearest, letterboxed, padded with background" : Normalization.MaskResize;
+        return new NormalizationInfo(method, description, resize, maskResize, Normalization.ChannelConversion);
     }
 
     /// <summary>A binary mask (0/1 bytes) resized with nearest neighbour to S×S, with its original size.</summary>
@@ -53,6 +120,25 @@ public static class Preprocessing
     {
         var mask = MaskReader.Read(path);
         return (ImageRendering.ResizeNearest(mask.Pixels, mask.Width, mask.Height, size, size), mask.Width, mask.Height);
+    }
+
+    /// <summary><see cref="LoadMask(string, int)"/> under a resize policy (letterbox: nearest to the content size, padded with 0).</summary>
+    public static (byte[] Pixels, int OriginalWidth, int OriginalHeight) LoadMask(string path, int size, ResizePolicy resize)
+    {
+        if (resize == ResizePolicy.Stretch) return LoadMask(path, size);
+        var mask = MaskReader.Read(path);
+        return (Letterbox(mask.Pixels, LetterboxGeometry.For(mask.Width, mask.Height, size)), mask.Width, mask.Height);
+    }
+
+    /// <summary>A 0/1 mask at its original size placed into the letterbox square (nearest resize, background padding).</summary>
+    public static byte[] Letterbox(byte[] mask, LetterboxGeometry g)
+    {
+        var content = ImageRendering.ResizeNearest(mask, g.OriginalWidth, g.OriginalHeight, g.ScaledWidth, g.ScaledHeight);
+        if (g.ScaledWidth == g.Size && g.ScaledHeight == g.Size) return content;
+        var result = new byte[g.Size * g.Size];
+        for (var y = 0; y < g.ScaledHeight; y++)
+            Array.Copy(content, y * g.ScaledWidth, result, (y + g.OffsetY) * g.Size + g.OffsetX, g.ScaledWidth);
+        return result;
     }
 
     /// <summary>Probabilities (S×S) → bilinear resize to the original size → threshold → 0/1 bytes.</summary>
@@ -64,6 +150,21 @@ public static class Preprocessing
         if (p.shape[2] != height || p.shape[3] != width)
             p = F.interpolate(p, [height, width], mode: InterpolationMode.Bilinear, align_corners: false);
         return p.ge(threshold).to(uint8).contiguous().data<byte>().ToArray();
+    }
+
+    /// <summary>The exact inverse of the resize policy for a prediction: crop the letterbox padding (nothing for a stretched
+    /// image), bilinear resize back to the original size, threshold → 0/1 bytes.</summary>
+    public static byte[] ToOriginalSize(Tensor probabilities, LetterboxGeometry geometry, double threshold)
+    {
+        ArgumentNullException.ThrowIfNull(geometry);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var p = probabilities.reshape(1, 1, probabilities.shape[^2], probabilities.shape[^1]).to(float32).cpu();
+        if (p.shape[2] != geometry.Size || p.shape[3] != geometry.Size)
+            throw new ArgumentException($"the prediction is {p.shape[3]}×{p.shape[2]} but the geometry is for {geometry.Size}×{geometry.Size}.");
+        if (geometry.ScaledWidth != geometry.Size || geometry.ScaledHeight != geometry.Size)
+            p = p[.., .., geometry.OffsetY..(geometry.OffsetY + geometry.ScaledHeight), geometry.OffsetX..(geometry.OffsetX + geometry.ScaledWidth)];
+        return ToOriginalSize(p, geometry.OriginalWidth, geometry.OriginalHeight, threshold);
     }
 
     /// <summary>Writes a 0/1 mask as a 0/255 grey PNG, atomically (temporary file, then rename).</summary>
