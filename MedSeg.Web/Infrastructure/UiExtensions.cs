@@ -2,6 +2,7 @@ using MedSeg.Web.Components;
 using MedSeg.Web.Features.Account;
 using MedSeg.Web.Features.Datasets;
 using MedSeg.Web.Features.Experiments;
+using MedSeg.Web.Features.Predictions;
 using MudBlazor.Services;
 
 namespace MedSeg.Web.Infrastructure;
@@ -18,6 +19,7 @@ public static class UiExtensions
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddDatasetsFeature();
         builder.Services.AddExperimentsFeature();
+        builder.Services.AddPredictionsFeature();
         var maxUpload = builder.Configuration.Get<UploadOptions>(UploadOptions.Section).MaxBytes;
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = maxUpload);
         builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(o => o.MultipartBodyLengthLimit = maxUpload);
@@ -41,6 +43,7 @@ public static class UiExtensions
         app.MapAccountApi();
         app.MapDatasetsApi();
         app.MapExperimentsApi();
+        app.MapPredictionsApi();
         app.MapHub<ExperimentHub>(ExperimentHub.Url);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

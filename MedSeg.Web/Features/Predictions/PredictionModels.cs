@@ -1,0 +1,63 @@
+using MedSeg.Engine.Data;
+
+namespace MedSeg.Web.Features.Predictions;
+
+public enum PredictionRunStatus
+{
+    Queued,
+    Running,
+    Completed,
+    Failed,
+}
+
+/// <summary>One input image of a run: its name (the file stem, also the mask's name), where it lies under input/, its size.</summary>
+public sealed record PredictionImage(string Name, string File, int Width, int Height);
+
+/// <summary>The state of a prediction run, kept as <c>status.json</c> in the run folder (written atomically).</summary>
+public sealed record PredictionRunState(
+    Guid Id,
+    Guid ExperimentId,
+    DateTime Created,
+    PredictionRunStatus Status,
+    bool TestTimeAugmentation,
+    bool LargestComponent,
+    IReadOnlyList<PredictionImage> Images,
+    int Done = 0,
+    string? Error = null,
+    DateTime? Finished = null)
+{
+    public bool IsActive => Status is PredictionRunStatus.Queued or PredictionRunStatus.Running;
+}
+
+/// <summary>A run as the list shows it.</summary>
+public sealed record PredictionRunSummary(Guid Id, DateTime Created, PredictionRunStatus Status, int Images, int Done, string? Error,
+    bool TestTimeAugmentation, bool LargestComponent, DateTime? Finished);
+
+/// <summary>A run with its images and, once done, the URLs of its renditions and of the masks archive.</summary>
+public sealed record PredictionRunDetail(PredictionRunSummary Summary, IReadOnlyList<PredictedImageView> Results, string? MasksUrl);
+
+public sealed record PredictedImageView(string Name, int Width, int Height, string ImageUrl, string MaskUrl, string OverlayUrl, bool HasMask);
+
+public sealed record PredictionAccepted(Guid Id);
+
+/// <summary>What <see cref="PredictionService.StartAsync"/> made of an upload.</summary>
+public abstract record StartPredictionResult
+{
+    public sealed record Started(Guid RunId) : StartPredictionResult;
+
+    public sealed record NotFound : StartPredictionResult;
+
+    public sealed record NotCompleted(string Status) : StartPredictionResult;
+
+    public sealed record Refused(IReadOnlyList<DatasetProblem> Problems) : StartPredictionResult;
+}
+
+/// <summary>One uploaded file: a zip of images, or an image itself.</summary>
+public sealed record PredictionUpload(string FileName, Func<Stream> Open);
+
+public enum PredictionRendition
+{
+    Image,
+    Mask,
+    Overlay,
+}

@@ -1,0 +1,213 @@
+using Hangfire;
+using MedSeg.Data;
+using MedSeg.Data.Entities;
+using MedSeg.Data.Files;
+using MedSeg.Engine.Data;
+using MedSeg.Web.Features.Datasets;
+using Microsoft.EntityFrameworkCore;
+
+namespace MedSeg.Web.Features.Predictions;
+
+/// <summary>
+/// Prediction runs of a trained experiment: take an upload of images (validate everything, store nothing when refused),
+/// queue a <see cref="PredictJob"/>, and read the run's status, masks and renditions back.
+/// </summary>
+public sealed class PredictionService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, PredictionRunFiles runs,
+    IBackgroundJobClient jobs, ILogger<PredictionService> logger)
+{
+    public async Task<StartPredictionResult> StartAsync(Guid experimentId, IReadOnlyList<PredictionUpload> uploads, bool tta, bool largestComponent,
+        UserContext user, CancellationToken ct = default)
+    {
+        var status = await StatusAsync(experimentId, user, ct);
+        if (status is null) return new StartPredictionResult.NotFound();
+        if (status != ExperimentStatus.Completed) return new StartPredictionResult.NotCompleted(status.Value.ToString());
+
+        var staging = store.CreateStagingDirectory();
+        try
+        {
+            var layout = Path.Combine(staging, "run");
+            var input = PredictionRunFiles.InputDirectory(layout);
+            Directory.CreateDirectory(input);
+            var problems = await UnpackAsync(uploads, input, ct);
+            if (problems.Count > 0) return new StartPredictionResult.Refused(problems);
+            var (images, scanProblems) = await Task.Run(() => Scan(input, ct), ct);
+            if (scanProblems.Count > 0) return new StartPredictionResult.Refused(scanProblems);
+
+            var runId = Guid.NewGuid();
+            PredictionRunFiles.WriteTo(layout, new PredictionRunState(runId, experimentId, DateTime.UtcNow, PredictionRunStatus.Queued,
+                tta, largestComponent, images));
+            var target = runs.RunDirectory(experimentId, runId);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            Directory.Move(layout, target);
+            try
+            {
+                jobs.Enqueue<PredictJob>(j => j.RunAsync(experimentId, runId, CancellationToken.None));
+            }
+            catch
+            {
+                TryDelete(target);
+                throw;
+            }
+            logger.LogInformation("Prediction run {Run} of experiment {Experiment} queued with {Images} images", runId, experimentId, images.Count);
+            return new StartPredictionResult.Started(runId);
+        }
+        finally
+        {
+            TryDelete(staging);
+        }
+    }
+
+    /// <summary>Runs of an experiment, newest first; null when the experiment is not visible to the user.</summary>
+    public async Task<IReadOnlyList<PredictionRunSummary>?> ListAsync(Guid experimentId, UserContext user, CancellationToken ct = default)
+    {
+        if (await StatusAsync(experimentId, user, ct) is null) return null;
+        return [.. runs.ReadAll(experimentId).Select(ToSummary)];
+    }
+
+    public async Task<PredictionRunDetail?> GetAsync(Guid experimentId, Guid runId, UserContext user, CancellationToken ct = default)
+    {
+        if (await StatusAsync(experimentId, user, ct) is null) return null;
+        return runs.Read(experimentId, runId) is { } state ? ToDetail(state) : null;
+    }
+
+    /// <summary>The masks archive of a completed run; null when not visible or not there yet.</summary>
+    public async Task<string?> MasksZipAsync(Guid experimentId, Guid runId, UserContext user, CancellationToken ct = default)
+    {
+        if (await StatusAsync(experimentId, user, ct) is null) return null;
+        var file = Path.Combine(runs.RunDirectory(experimentId, runId), PredictionRunFiles.MasksZip);
+        return File.Exists(file) ? file : null;
+    }
+
+    /// <summary>A PNG of an input image, its predicted mask (0/255) or both overlaid; null when missing or not visible.</summary>
+    public async Task<byte[]?> RenderAsync(Guid experimentId, Guid runId, string name, PredictionRendition rendition, int size,
+        UserContext user, CancellationToken ct = default)
+    {
+        if (await StatusAsync(experimentId, user, ct) is null) return null;
+        var runDir = runs.RunDirectory(experimentId, runId);
+        var image = PredictionRunFiles.ReadFrom(runDir)?.Images.FirstOrDefault(i => i.Name == name);
+        if (image is null) return null;
+        var imagePath = ArtifactStore.Resolve(PredictionRunFiles.InputDirectory(runDir), image.File);
+        var maskPath = PredictionRunFiles.MaskFile(runDir, image.Name);
+        if (rendition != PredictionRendition.Image && !File.Exists(maskPath)) return null;
+        return await Task.Run(() => rendition switch
+        {
+            PredictionRendition.Image => ImageRendering.ImagePng(imagePath, size),
+            PredictionRendition.Mask => ImageRendering.MaskPng(maskPath, size),
+            _ => ImageRendering.OverlayPng(imagePath, maskPath, size),
+        }, ct);
+    }
+
+    public static string RenditionUrl(Guid experimentId, Guid runId, string name, PredictionRendition rendition, int size = 256) =>
+        $"/api/experiments/{experimentId}/predictions/{runId}/images/{Uri.EscapeDataString(name)}.png?kind={rendition.ToString().ToLowerInvariant()}&size={size}";
+
+    public static string MasksUrl(Guid experimentId, Guid runId) => $"/api/experiments/{experimentId}/predictions/{runId}/masks.zip";
+
+    /// <summary>Puts every upload under <paramref name="input"/>: zips are unpacked, images copied by file name.</summary>
+    private static async Task<IReadOnlyList<DatasetProblem>> UnpackAsync(IReadOnlyList<PredictionUpload> uploads, string input, CancellationToken ct)
+    {
+        if (uploads.Count == 0)
+        {
+            return [new DatasetProblem("(upload)", "No file was uploaded: send a 'file' field holding a .zip of images, or one or more 'files' fields holding images.")];
+        }
+        foreach (var upload in uploads)
+        {
+            var fileName = Path.GetFileName(upload.FileName.Replace('\\', '/'));
+            await using var stream = upload.Open();
+            if (fileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+            {
+                var problems = await ZipExtractor.ExtractAsync(stream, input, ct);
+                if (problems.Count > 0) return problems;
+                continue;
+            }
+            if (fileName.Length == 0 || fileName.StartsWith('.'))
+            {
+                return [new DatasetProblem(upload.FileName, "The file has no usable name; name it like the image it holds (e.g. case-01.png).")];
+            }
+            var target = Path.Combine(input, fileName);
+            if (File.Exists(target)) return [new DatasetProblem(fileName, "Two uploaded files have this name; rename one of them.")];
+            await using var output = File.Create(target);
+            await stream.CopyToAsync(output, ct);
+        }
+        return [];
+    }
+
+    /// <summary>Decodes every file; reports each non-image, unreadable file and duplicate name (all of them, not the first).</summary>
+    internal static (IReadOnlyList<PredictionImage> Images, IReadOnlyList<DatasetProblem> Problems) Scan(string input, CancellationToken ct)
+    {
+        var images = new List<PredictionImage>();
+        var problems = new List<DatasetProblem>();
+        var byName = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var path in Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            ct.ThrowIfCancellationRequested();
+            var rel = Path.GetRelativePath(input, path).Replace('\\', '/');
+            if (!ImageDecoder.Extensions.Contains(Path.GetExtension(path)))
+            {
+                problems.Add(new DatasetProblem(rel, "not an image: only PNG, JPEG, TIFF and BMP files are read; remove it from the archive."));
+                continue;
+            }
+            var name = Path.GetFileNameWithoutExtension(path);
+            if (byName.TryGetValue(name, out var other))
+            {
+                problems.Add(new DatasetProblem(rel, $"has the same name as {other}; masks are named by the image's name, so rename one of them."));
+                continue;
+            }
+            byName[name] = rel;
+            try
+            {
+                var bytes = File.ReadAllBytes(path);
+                if (bytes.Length == 0)
+                {
+                    problems.Add(new DatasetProblem(rel, "the file is empty (0 bytes); upload it again or remove it."));
+                    continue;
+                }
+                var raster = ImageDecoder.Decode(bytes);
+                images.Add(new PredictionImage(name, rel, raster.Width, raster.Height));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                problems.Add(new DatasetProblem(rel, $"unreadable: {e.Message} Re-export the file or remove it."));
+            }
+        }
+        if (problems.Count == 0 && images.Count == 0)
+        {
+            problems.Add(new DatasetProblem("(archive)", "No images were found: upload PNG, JPEG, TIFF or BMP files, or a .zip of them."));
+        }
+        return (images, problems);
+    }
+
+    private async Task<ExperimentStatus?> StatusAsync(Guid experimentId, UserContext user, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Experiments.AsNoTracking()
+            .Where(e => e.Id == experimentId && (user.IsAdmin || e.OwnerId == user.UserId))
+            .Select(e => (ExperimentStatus?)e.Status).FirstOrDefaultAsync(ct);
+    }
+
+    internal static PredictionRunSummary ToSummary(PredictionRunState s) =>
+        new(s.Id, s.Created, s.Status, s.Images.Count, s.Done, s.Error, s.TestTimeAugmentation, s.LargestComponent, s.Finished);
+
+    private PredictionRunDetail ToDetail(PredictionRunState s)
+    {
+        var runDir = runs.RunDirectory(s.ExperimentId, s.Id);
+        var results = s.Images.Select(i => new PredictedImageView(i.Name, i.Width, i.Height,
+            RenditionUrl(s.ExperimentId, s.Id, i.Name, PredictionRendition.Image),
+            RenditionUrl(s.ExperimentId, s.Id, i.Name, PredictionRendition.Mask),
+            RenditionUrl(s.ExperimentId, s.Id, i.Name, PredictionRendition.Overlay),
+            File.Exists(PredictionRunFiles.MaskFile(runDir, i.Name)))).ToList();
+        var zip = s.Status == PredictionRunStatus.Completed ? MasksUrl(s.ExperimentId, s.Id) : null;
+        return new PredictionRunDetail(ToSummary(s), results, zip);
+    }
+
+    private void TryDelete(string dir)
+    {
+        try
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning(e, "Could not delete {Dir}", dir);
+        }
+    }
+}
