@@ -117,6 +117,26 @@ public sealed class WalkingSkeletonTests
         }
         await WaitForImagesAsync(page, "[data-testid=pane-image], [data-testid=pane-truth], [data-testid=pane-prediction]");
         await ShotAsync(page, "review");
+
+        // Predict new images with the trained model: upload a zip, get masks back.
+        await page.GoBackAsync();
+        await page.WaitForURLAsync(new Regex("/experiments/[0-9a-f-]{36}$"));
+        await InteractiveAsync(page);
+        await page.Locator("[data-testid=predict-link]").ClickAsync();
+        await page.WaitForURLAsync(new Regex("/predict$"));
+        await InteractiveAsync(page);
+        var imagesZip = Path.Combine(Path.GetDirectoryName(zipPath)!, "new-images.zip");
+        using (var zip = System.IO.Compression.ZipFile.Open(imagesZip, System.IO.Compression.ZipArchiveMode.Create))
+        {
+            var random = new Random(11);
+            for (var i = 0; i < 3; i++) SyntheticDataset.Add(zip, $"new-{i}.png", SyntheticDataset.Case(random, 96, 80).Image);
+        }
+        await page.Locator("[data-testid=predict-file]").SetInputFilesAsync(imagesZip);
+        await page.Locator("[data-testid=predict-submit]").ClickAsync();
+        await Assertions.Expect(page.Locator("[data-testid=predict-result]")).ToHaveCountAsync(3, new() { Timeout = 120_000 });
+        await Assertions.Expect(page.Locator("[data-testid=predict-download]")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        await WaitForImagesAsync(page, "[data-testid=predict-result]");
+        await ShotAsync(page, "predict");
     }
 
     /// <summary>Waits for the Blazor circuit: before it, the prerendered inputs are replaced and typed values lost.</summary>
