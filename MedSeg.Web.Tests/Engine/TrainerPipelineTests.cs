@@ -55,7 +55,8 @@ public sealed class TrainerPipelineTests
 
         // The predictor (exact path: no BatchNorm folding) gives the masks the trainer wrote as epoch-1 previews.
         using var predictor = Predictor.Load(plan.RunDirectory, "cpu", InferenceOptions.Default with { FastPath = false, WarmUp = false });
-        Assert.Equal(recorded, predictor.Preprocessing);
+        Assert.Equal(JsonSerializer.Serialize(recorded), JsonSerializer.Serialize(predictor.Preprocessing)); // lists compare by reference
+        Assert.Equal(expected.Mean!, predictor.Preprocessing.EffectiveNormalization.Mean!);
         // One batch of both cases, as the trainer's validation batch.
         var predictions = predictor.PredictMany([.. validation.Select(c => c.ImagePath)]);
         foreach (var (c, predicted) in validation.Zip(predictions))
