@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using MedSeg.Engine.Data;
+using MedSeg.Engine.Data.Pipeline;
 using MedSeg.Engine.Losses;
 using MedSeg.Engine.Models;
 using MedSeg.Engine.Training;
@@ -27,7 +28,11 @@ public sealed partial class TrainCommand : ICommand
         new("size", "Training size in pixels (square; a multiple of the model's size multiple)", "256"),
         new("batch", "Batch size", "8"),
         new("lr", "Initial learning rate", "1e-3", ValueName: "X"),
-        new("seed", "Seed of the split, initialisation, shuffling and flips", "1"),
+        new("seed", "Seed of the split, initialisation, shuffling and augmentation", "1"),
+        new("augment", $"Augmentation preset: {string.Join(", ", AugmentationOptions.PresetNames)} (flips: h/v flips; light: + 90° turns, brightness/contrast; strong: nnU-Net-like)", "flips", ValueName: "NAME"),
+        new("resize", $"Resize policy: {string.Join(", ", PipelineNames.ResizeNames)} (letterbox keeps the aspect ratio and pads)", "stretch", ValueName: "NAME"),
+        new("normalize", $"Intensity normalization: {string.Join(", ", PipelineNames.NormalizationNames)} (dataset/ct: statistics of the training cases, stored in run.json)", "per-image", ValueName: "NAME"),
+        new("workers", "Data loader worker threads (parallel decode/augmentation)", "2"),
         new("optimizer", $"Optimizer: {string.Join(", ", Optimizers.Names)} (sgd: momentum 0.99, Nesterov)", "adamw", ValueName: "NAME"),
         new("weight-decay", "Weight decay", "1e-4", ValueName: "X"),
         new("schedule", $"Learning-rate schedule: {string.Join(", ", Schedules.Names)}", "cosine", ValueName: "NAME"),
@@ -91,6 +96,11 @@ public sealed partial class TrainCommand : ICommand
             MinDelta = minDelta,
             TimeBudget = options.Get("time-budget") is { } budget ? ParseDuration(budget) : null,
             Precision = options.Get("precision") ?? "fp32",
+            Augmentation = Checked("augment", () => AugmentationOptions.Parse(options.Get("augment") ?? "flips")),
+            Preprocessing = new PreprocessingOptions(
+                Checked("resize", () => PipelineNames.ParseResize(options.Get("resize") ?? "stretch")),
+                Checked("normalize", () => PipelineNames.ParseNormalization(options.Get("normalize") ?? "per-image"))),
+            LoaderWorkers = options.GetInt("workers", 2, min: 1, max: 64),
         };
         Checked("loss", () => { using var _ = LossFactory.Create(plan.Loss, LossMode.Binary, 1); return 0; });
         Checked("device", () => Devices.Resolve(plan.Device));

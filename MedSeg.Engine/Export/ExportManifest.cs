@@ -24,7 +24,11 @@ public sealed record ExportManifest(
     /// <summary>run.json of the run, unchanged (optimizer, learning rate, epochs, seed, ...).</summary>
     RunManifest Run,
     string TorchSharpVersion,
-    DateTimeOffset ExportedUtc);
+    DateTimeOffset ExportedUtc,
+    /// <summary>The run's resize policy and normalization as parameters (run.json's recipe; the default pipeline for older
+    /// runs): <c>Resize</c> Stretch or Letterbox (see <c>LetterboxGeometry</c>), <c>Normalization</c> mode and per-channel values.
+    /// <see cref="Preprocessing"/> spells out the default pipeline; for any other, this is the exact description.</summary>
+    Data.Pipeline.PreprocessingOptions? PreprocessingOptions = null);
 
 /// <param name="Name">Registry name (<c>unext</c>, <c>segformer</c>, ...).</param>
 /// <param name="Variant">The resolved variant (the architecture's default when run.json has none).</param>

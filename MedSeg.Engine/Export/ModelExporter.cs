@@ -95,7 +95,7 @@ public static class ModelExporter
         var architecture = new ExportedArchitecture(run.Model.ToLowerInvariant(), variant, options.InChannels, options.Classes,
             model.SizeMultiple, model.ParameterCount(), References.GetValueOrDefault(run.Model, "MedSeg.Engine (no external reference)"));
         var input = new ExportedInput(run.ImageSize, run.ImageSize, "NCHW", "float32", options.InChannels == 1 ? "grey" : "RGB");
-        var preprocessing = run.Normalization.Method == Training.Preprocessing.Normalization.Method
+        var preprocessing = run.PreprocessingOptions.IsDefault && run.Normalization.Method == Training.Preprocessing.Normalization.Method
             ? new ExportedPreprocessing(
                 PixelValues: "the stored sample values as float (0–255 for 8-bit images, 0–65535 for 16-bit; no division by 255, the z-score makes the scale irrelevant); alpha dropped",
                 GreyToColour: "replicate the grey band to every channel",
@@ -119,7 +119,7 @@ public static class ModelExporter
             .ToList();
         return new ExportManifest(FormatVersion, architecture, input, run.Normalization, preprocessing, output, checkpoint,
             new ExportedFiles(TorchSharpFile, PyTorchFile, SafetensorsFile, ManifestFile), tensors, run,
-            typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "unknown", DateTimeOffset.UtcNow);
+            typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "unknown", DateTimeOffset.UtcNow, run.PreprocessingOptions);
     }
 
     /// <summary>PyTorch's name for a dtype (<c>float32</c>, <c>int64</c>, ...).</summary>

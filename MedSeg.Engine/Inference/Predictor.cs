@@ -1,5 +1,6 @@
 using TorchSharp;
 using MedSeg.Engine.Data;
+using MedSeg.Engine.Data.Pipeline;
 using MedSeg.Engine.Metrics;
 using MedSeg.Engine.Models;
 using MedSeg.Engine.Training;
@@ -35,6 +36,10 @@ public sealed class Predictor : IDisposable
     }
 
     public RunManifest Manifest { get; }
+
+    /// <summary>How images are prepared: run.json's recorded resize policy and normalization (with the values the trainer
+    /// resolved), or the default pipeline for runs that predate them.</summary>
+    public PreprocessingOptions Preprocessing => Manifest.PreprocessingOptions;
 
     public InferenceOptions Options { get; }
 
@@ -109,9 +114,9 @@ public sealed class Predictor : IDisposable
                 ct.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 var raster = ImageDecoder.DecodeFile(path);
-                var x = NativeInput(raster, (int)Manifest.ModelOptions.InChannels).to(device);
+                var x = NativeInput(raster, (int)Manifest.ModelOptions.InChannels, Preprocessing.EffectiveNormalization).to(device);
                 var p = SlidingWindow.Predict(x, Manifest.ImageSize, Probabilities, Options.BatchSize);
-                results.Add(ToMask(p[0], raster.Width, raster.Height));
+                results.Add(ToMask(p[0], LetterboxGeometry.Stretched(raster.Width, raster.Height, (int)p.shape[^1])));
             }
             return results;
         }
@@ -119,12 +124,12 @@ public sealed class Predictor : IDisposable
         {
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var images = chunk.Select(p => Preprocessing.LoadImage(p, Manifest.ImageSize, (int)Manifest.ModelOptions.InChannels)).ToArray();
+            var images = chunk.Select(p => Training.Preprocessing.LoadImage(p, Manifest.ImageSize, (int)Manifest.ModelOptions.InChannels, Preprocessing)).ToArray();
             var (c, s) = (images[0].Channels, images[0].Size);
             var pixels = new float[images.Length * c * s * s];
             for (var i = 0; i < images.Length; i++) images[i].Pixels.CopyTo(pixels, i * c * s * s);
             var p = Probabilities(tensor(pixels, [images.Length, c, s, s]).to(device));
-            for (var i = 0; i < images.Length; i++) results.Add(ToMask(p[i], images[i].OriginalWidth, images[i].OriginalHeight));
+            for (var i = 0; i < images.Length; i++) results.Add(ToMask(p[i], images[i].Geometry));
         }
         return results;
     }
@@ -158,7 +163,7 @@ public sealed class Predictor : IDisposable
                     throw new InvalidDataException(
                         $"Case '{c.Name}': the mask is {truth.Width}×{truth.Height} but the image is {predicted.Width}×{predicted.Height}.");
                 var path = Path.GetFullPath(Path.Combine(outputDirectory, c.Name + ".png"));
-                Preprocessing.WriteMaskPng(predicted.Pixels, predicted.Width, predicted.Height, path);
+                Training.Preprocessing.WriteMaskPng(predicted.Pixels, predicted.Width, predicted.Height, path);
                 var counts = ConfusionCounts.From(predicted.Pixels, truth.Pixels);
                 results.Add(new CasePrediction(c.Name, path, SegmentationMetrics.Dice(counts), SegmentationMetrics.IoU(counts),
                     SegmentationMetrics.Precision(counts), SegmentationMetrics.Recall(counts)));
@@ -171,8 +176,13 @@ public sealed class Predictor : IDisposable
     /// The image at its native resolution as the training pipeline prepares it, minus the resize: channel conversion
     /// (grey → replicated, colour → luminance 0.299/0.587/0.114), then per-channel z-score (std below 1e-6 → 1). (1, C, H, W).
     /// </summary>
-    public static Tensor NativeInput(Raster raster, int channels)
+    public static Tensor NativeInput(Raster raster, int channels) => NativeInput(raster, channels, IntensityNormalization.PerImageZScore);
+
+    /// <summary><see cref="NativeInput(Raster, int)"/> with the run's normalization (run.json) instead of the per-image z-score.</summary>
+    public static Tensor NativeInput(Raster raster, int channels, IntensityNormalization normalization)
     {
+        ArgumentNullException.ThrowIfNull(normalization);
+        normalization.Validate();
         var (w, h, bands) = (raster.Width, raster.Height, raster.Bands);
         using var scope = NewDisposeScope();
         using var _ = no_grad();
@@ -184,24 +194,25 @@ public sealed class Predictor : IDisposable
             else throw new InvalidDataException($"the image has {bands} channel(s) but the model takes {channels}.");
         }
         x = x.contiguous();
-        var mean = x.mean([2, 3], keepdim: true);
-        var std = x.std([2, 3], unbiased: false, keepdim: true);
-        std = where(std.lt(1e-6), ones_like(std), std);
-        return ((x - mean) / std).contiguous().MoveToOuterDisposeScope();
+        return Training.Preprocessing.Normalize(x, normalization, channels).contiguous().MoveToOuterDisposeScope();
     }
 
-    /// <summary>(K, h, w) probabilities → bilinear resize to width × height → threshold or argmax → optional largest component.</summary>
-    private BinaryMask ToMask(Tensor probabilities, int width, int height)
+    /// <summary>(K, S, S) probabilities → crop the letterbox padding (if any) → bilinear resize to the original size →
+    /// threshold or argmax → optional largest component.</summary>
+    private BinaryMask ToMask(Tensor probabilities, LetterboxGeometry geometry)
     {
+        var (width, height) = (geometry.OriginalWidth, geometry.OriginalHeight);
         byte[] labels;
         if (Classes == 1)
         {
-            labels = Preprocessing.ToOriginalSize(probabilities[0], width, height, Manifest.Threshold);
+            labels = Training.Preprocessing.ToOriginalSize(probabilities[0], geometry, Manifest.Threshold);
         }
         else
         {
             using var scope = NewDisposeScope();
             var p = probabilities.unsqueeze(0).to(float32).cpu();
+            if (geometry.ScaledWidth != geometry.Size || geometry.ScaledHeight != geometry.Size)
+                p = p[.., .., geometry.OffsetY..(geometry.OffsetY + geometry.ScaledHeight), geometry.OffsetX..(geometry.OffsetX + geometry.ScaledWidth)];
             if (p.shape[2] != height || p.shape[3] != width)
                 p = F.interpolate(p, [height, width], mode: InterpolationMode.Bilinear, align_corners: false);
             labels = p.argmax(1).to(uint8).contiguous().data<byte>().ToArray();

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace MedSeg.Engine.Training;
 
-/// <summary>Cases decoded once (in parallel) and kept in memory at the training size; builds batches with random flips.
+/// <summary>Cases decoded once (in parallel) and kept in memory at the training size; builds un-augmented batches (validation).
 /// Also the in-memory <see cref="ICaseSource"/> of <see cref="BatchLoader"/>.</summary>
 internal sealed class CaseStore : ICaseSource
 {
@@ -65,33 +65,20 @@ internal sealed class CaseStore : ICaseSource
         return new CaseStore(cases, images, masks);
     }
 
-    /// <summary>(B, C, S, S) images and (B, 1, S, S) 0/1 float masks; with a random source each case is flipped
-    /// horizontally and vertically with probability ½ each.</summary>
-    public (Tensor Images, Tensor Masks) Batch(int[] indices, Random? random, Device device)
+    /// <summary>(B, C, S, S) images and (B, 1, S, S) 0/1 float masks, as prepared (no augmentation: validation).
+    /// Training batches come from <see cref="BatchLoader"/>.</summary>
+    public (Tensor Images, Tensor Masks) Batch(int[] indices, Device device)
     {
-        var c = images[indices[0]].Channels;
-        var s = images[indices[0]].Size;
-        var plane = s * s;
+        var c = Channels;
+        var plane = Size * Size;
         var x = new float[indices.Length * c * plane];
         var y = new float[indices.Length * plane];
         for (var b = 0; b < indices.Length; b++)
         {
-            var img = images[indices[b]].Pixels;
+            images[indices[b]].Pixels.AsSpan().CopyTo(x.AsSpan(b * c * plane, c * plane));
             var mask = masks[indices[b]];
-            var flipX = random is not null && random.Next(2) == 1;
-            var flipY = random is not null && random.Next(2) == 1;
-            for (var row = 0; row < s; row++)
-            {
-                var srcRow = flipY ? s - 1 - row : row;
-                for (var col = 0; col < s; col++)
-                {
-                    var src = srcRow * s + (flipX ? s - 1 - col : col);
-                    var dst = row * s + col;
-                    for (var k = 0; k < c; k++) x[(b * c + k) * plane + dst] = img[k * plane + src];
-                    y[b * plane + dst] = mask[src];
-                }
-            }
+            for (var i = 0; i < plane; i++) y[b * plane + i] = mask[i];
         }
-        return (tensor(x, [indices.Length, c, s, s]).to(device), tensor(y, [indices.Length, 1, s, s]).to(device));
+        return (tensor(x, [indices.Length, c, Size, Size]).to(device), tensor(y, [indices.Length, 1, Size, Size]).to(device));
     }
 }

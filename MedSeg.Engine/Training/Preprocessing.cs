@@ -72,7 +72,7 @@ public static class Preprocessing
     }
 
     /// <summary>Normalizes a (1, C, H, W) float tensor per channel.</summary>
-    private static Tensor Normalize(Tensor x, IntensityNormalization n, int channels)
+    internal static Tensor Normalize(Tensor x, IntensityNormalization n, int channels)
     {
         Tensor PerChannel(IReadOnlyList<double> values) =>
             tensor(Enumerable.Range(0, channels).Select(c => (float)IntensityNormalization.At(values, c)).ToArray(), [1, channels, 1, 1]);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MedSeg.Engine.Data.Pipeline;
 using MedSeg.Engine.Models;
 
 namespace MedSeg.Engine.Training;
@@ -24,6 +25,10 @@ public sealed record RunManifest(
     TrainingRecipe? Recipe = null)
 {
     public const string FileName = "run.json";
+
+    /// <summary>The preprocessing the run was trained with (resolved normalization values included); the default pipeline
+    /// for run.json files written before it was recorded.</summary>
+    public PreprocessingOptions PreprocessingOptions => Recipe?.Preprocessing ?? PreprocessingOptions.Default;
 
     internal static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
@@ -55,12 +60,21 @@ public sealed record TrainingRecipe(
     string Device,
     int? Threads,
     int TrainCases,
-    int ValidationCases)
+    int ValidationCases,
+    /// <summary>Training augmentation (null in run.json files written before it was recorded: flips).</summary>
+    AugmentationOptions? Augmentation = null,
+    /// <summary>Resize policy + normalization with resolved values (null in older run.json files: the default pipeline).</summary>
+    PreprocessingOptions? Preprocessing = null)
 {
-    public static TrainingRecipe From(TrainingPlan plan) => new(
+    /// <summary>The recipe of a plan whose preprocessing has been resolved (<paramref name="preprocessing"/>: no missing
+    /// dataset statistics).</summary>
+    public static TrainingRecipe From(TrainingPlan plan, PreprocessingOptions preprocessing) => new(
         Optimizers.Normalize(plan.Optimizer), plan.WeightDecay, Schedules.Normalize(plan.Schedule), plan.WarmupEpochs,
         plan.GradientClipNorm, plan.Loss.Trim(), plan.EarlyStoppingPatience, plan.MinDelta, plan.TimeBudget,
-        plan.Precision.Trim().ToLowerInvariant(), plan.Device, plan.Threads, plan.Train.Count, plan.Validation.Count);
+        plan.Precision.Trim().ToLowerInvariant(), plan.Device, plan.Threads, plan.Train.Count, plan.Validation.Count,
+        plan.Augmentation, preprocessing);
+
+    public static TrainingRecipe From(TrainingPlan plan) => From(plan, plan.Preprocessing);
 }
 
 internal static class AtomicFile

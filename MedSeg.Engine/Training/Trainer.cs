@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Text.Json;
+using MedSeg.Engine.Data.Pipeline;
 using MedSeg.Engine.Losses;
 using MedSeg.Engine.Metrics;
 using MedSeg.Engine.Models;
@@ -10,7 +12,8 @@ namespace MedSeg.Engine.Training;
 
 /// <summary>
 /// Trains a binary segmentation model from a <see cref="TrainingPlan"/> on a dedicated thread: the plan's loss
-/// (default BCE + Dice), optimizer (AdamW or SGD), learning-rate schedule, optional gradient clipping, random flips,
+/// (default BCE + Dice), optimizer (AdamW or SGD), learning-rate schedule, optional gradient clipping, the plan's augmentation
+/// and preprocessing (training batches from a <see cref="Data.Pipeline.BatchLoader"/>),
 /// validation every epoch (mean per-case Dice/IoU at threshold 0.5), previews, a last + best checkpoint every epoch,
 /// optional early stopping and time budget. A run directory that already holds a last checkpoint is resumed, exactly:
 /// every random draw is a function of (seed, epoch, index), see <see cref="RngScheme"/>.
@@ -24,7 +27,7 @@ public sealed class Trainer
     public const double MinLearningRateFactor = Schedules.MinLearningRateFactor;
     /// <summary>Recorded in each checkpoint.</summary>
     public const string RngScheme =
-        "shuffle: System.Random(Seeds.Combine(seed, epoch)); flips of case i: System.Random(Seeds.Combine(seed, epoch, i)); " +
+        "shuffle: PipelineRandom.EpochOrder(seed, epoch, n); augmentation of case i: PipelineRandom.For(seed, epoch, i); " +
         "torch.manual_seed(seed * 1000 + epoch) at each epoch start; model init: torch.manual_seed(seed)";
     /// <summary>Decoded, resized cases are kept in memory up to this many bytes.</summary>
     public const long MemoryBudgetBytes = 6L << 30;
@@ -75,15 +78,16 @@ public sealed class Trainer
         var run = plan.RunDirectory;
         Directory.CreateDirectory(run);
 
-        var recipe = TrainingRecipe.From(plan);
+        var resumeState = Checkpoints.ReadState(run, "last");
+        var previous = resumeState is not null ? RunManifest.Read(run) : null;
+        var preprocessing = ResolvePreprocessing(plan, previous, observer, ct);
+        var recipe = TrainingRecipe.From(plan, preprocessing);
         var manifest = new RunManifest(plan.Model.ToLowerInvariant(), plan.ModelOptions, plan.ImageSize, Threshold,
-            Preprocessing.Normalization, DescribeLoss(plan.Loss), Optimizers.Describe(plan.Optimizer, plan.WeightDecay),
+            Preprocessing.Describe(preprocessing), DescribeLoss(plan.Loss), Optimizers.Describe(plan.Optimizer, plan.WeightDecay),
             plan.LearningRate, Schedules.Describe(plan), plan.Epochs, plan.BatchSize, plan.Seed, DateTimeOffset.UtcNow, recipe);
 
-        var resumeState = Checkpoints.ReadState(run, "last");
-        if (resumeState is not null)
+        if (previous is not null && resumeState is not null)
         {
-            var previous = RunManifest.Read(run);
             if (previous.Model != manifest.Model || previous.ModelOptions != manifest.ModelOptions || previous.ImageSize != manifest.ImageSize)
                 throw new TrainingFailedException(
                     $"{run} holds a checkpoint of {previous.Model} {previous.ModelOptions} at {previous.ImageSize} px, " +
@@ -91,7 +95,7 @@ public sealed class Trainer
             if (previous.Recipe is { } before && before.Optimizer != recipe.Optimizer)
                 throw new TrainingFailedException(
                     $"{run} was trained with the {before.Optimizer} optimizer, whose state cannot continue as {recipe.Optimizer}. Use a new run directory.");
-            if (previous.Recipe is { } old && old with { TimeBudget = null, Device = "", Threads = null } != recipe with { TimeBudget = null, Device = "", Threads = null })
+            if (previous.Recipe is { } old && CurveKey(old) != CurveKey(recipe))
                 observer.OnLog($"Note: this plan's training options differ from run.json ({old} → {recipe}); the resumed curve will not match an uninterrupted run.");
             if (resumeState.StopReason == StopReason.EarlyStopped)
             {
@@ -121,9 +125,20 @@ public sealed class Trainer
 
         observer.OnLog($"Decoding {plan.Train.Count} training and {plan.Validation.Count} validation cases at {plan.ImageSize}×{plan.ImageSize}…");
         var clock = Stopwatch.StartNew();
-        var train = CaseStore.Load(plan.Train, plan.ImageSize, plan.ModelOptions.InChannels, ct);
-        var validation = CaseStore.Load(plan.Validation, plan.ImageSize, plan.ModelOptions.InChannels, ct);
-        observer.OnLog($"Decoded in {clock.Elapsed.TotalSeconds:F1} s.");
+        var channels = plan.ModelOptions.InChannels;
+        var validation = CaseStore.Load(plan.Validation, plan.ImageSize, channels, preprocessing, ct);
+        var budgetLeft = MemoryBudgetBytes - CaseStore.Bytes(plan.Validation.Count, plan.ImageSize, channels);
+        var train = CaseSources.Open(plan.Train, plan.ImageSize, channels, preprocessing, budgetLeft, ct);
+        observer.OnLog(train is CaseStore
+            ? $"Decoded in {clock.Elapsed.TotalSeconds:F1} s (training cases cached in memory)."
+            : $"Decoded the validation cases in {clock.Elapsed.TotalSeconds:F1} s; the training cases exceed the memory budget and are decoded on the fly by {plan.LoaderWorkers} worker(s).");
+        var described = Preprocessing.Describe(preprocessing);
+        observer.OnLog($"Augmentation {plan.Augmentation.Name}; resize {preprocessing.Resize}; normalization {described.Method} ({described.Description}).");
+        using var loader = new BatchLoader(train, new BatchLoaderOptions
+        {
+            BatchSize = plan.BatchSize, Workers = plan.LoaderWorkers, Prefetch = plan.LoaderPrefetch,
+            Augmentation = plan.Augmentation, Seed = plan.Seed, DropSingletonTail = true,
+        });
 
         using var optimizer = Optimizers.Create(plan.Optimizer, model.parameters(), plan.LearningRate, plan.WeightDecay);
         using var criterion = LossFactory.Create(plan.Loss, LossMode.Binary, 1);
@@ -168,7 +183,7 @@ public sealed class Trainer
                 observer.OnLog($"Warm-up done; cosine schedule from learning rate {lr:G4}.");
             manual_seed(Seeds.Torch(plan.Seed, epoch));
 
-            var trainLoss = TrainEpoch(model, optimizer, criterion, train, plan, device, epoch, batches, observer, ct);
+            var trainLoss = TrainEpoch(model, optimizer, criterion, loader, plan, device, epoch, batches, observer, ct);
             var (valLoss, valDice, valIoU) = ValidateEpoch(model, criterion, validation, plan, device, epoch, previewSet, observer, ct);
 
             var isBest = valDice > bestDice;
@@ -211,6 +226,37 @@ public sealed class Trainer
         return Result(run, Checkpoints.ReadState(run, "last")!) with { StopReason = stopReason };
     }
 
+    /// <summary>
+    /// The plan's preprocessing with every value it needs: a dataset z-score or CT window given without statistics gets
+    /// them from a <see cref="DatasetFingerprint"/> of the training cases (or, on resume, from run.json, so a resumed run
+    /// normalizes exactly as it started).
+    /// </summary>
+    public static PreprocessingOptions ResolvePreprocessing(TrainingPlan plan, RunManifest? previous, ITrainingObserver observer, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(observer);
+        var options = plan.Preprocessing ?? throw new ArgumentException("The plan's Preprocessing must not be null.");
+        var n = options.EffectiveNormalization;
+        var missing = n.Mode switch
+        {
+            NormalizationMode.DatasetZScore => n.Mean is null || n.Std is null,
+            NormalizationMode.CtWindow => n.Low is null || n.High is null,
+            _ => false,
+        };
+        if (!missing) return options;
+        if (previous?.Recipe?.Preprocessing is { } prior && prior.Resize == options.Resize && prior.EffectiveNormalization.Mode == n.Mode)
+            return prior;
+        if (plan.Train.Count == 0) return options; // Validate reports the empty plan
+        observer.OnLog($"Computing the dataset fingerprint of {plan.Train.Count} training cases for the {n.Mode} normalization…");
+        var fingerprint = DatasetFingerprint.Compute(plan.Train, channels: plan.ModelOptions.InChannels, ct: ct);
+        var resolved = n.Mode == NormalizationMode.DatasetZScore ? fingerprint.DatasetZScore() : fingerprint.CtWindow();
+        return options with { Normalization = resolved };
+    }
+
+    /// <summary>The recipe fields that shape the curve, as JSON (lists compare by value).</summary>
+    private static string CurveKey(TrainingRecipe recipe) =>
+        JsonSerializer.Serialize(recipe with { TimeBudget = null, Device = "", Threads = null }, RunManifest.Json);
+
     private static void CheckPrecision(string precision, Device device)
     {
         switch (precision.Trim().ToLowerInvariant())
@@ -234,20 +280,17 @@ public sealed class Trainer
             : $"{spec.Trim()} (LossFactory spec, Binary mode)";
 
     private static double TrainEpoch(SegmentationModel model, OptimizerHelper optimizer, nn.Module<Tensor, Tensor, Tensor> criterion,
-        CaseStore train, TrainingPlan plan, Device device, int epoch, int batches, ITrainingObserver observer, CancellationToken ct)
+        BatchLoader loader, TrainingPlan plan, Device device, int epoch, int batches, ITrainingObserver observer, CancellationToken ct)
     {
         model.train();
-        var batchSize = plan.BatchSize;
-        var order = Enumerable.Range(0, train.Count).ToArray();
-        new Random(Seeds.Combine(plan.Seed, epoch)).Shuffle(order);
         double sum = 0;
         var count = 0;
-        for (var b = 0; b < batches; b++)
+        var b = 0;
+        foreach (var batch in loader.Epoch(epoch, PipelineRandom.EpochOrder(plan.Seed, epoch, loader.Source.Count), ct))
         {
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var indices = order.Skip(b * batchSize).Take(batchSize).ToArray();
-            var (x, y) = TrainingBatch(train, indices, plan.Seed, epoch, device);
+            var (x, y) = batch.ToTensors(device);
             var logits = model.call(x);
             var loss = criterion.call(logits, y);
             var value = loss.item<float>();
@@ -259,20 +302,12 @@ public sealed class Trainer
             loss.backward();
             if (plan.GradientClipNorm is double maxNorm) nn.utils.clip_grad_norm_(model.parameters(), maxNorm);
             optimizer.step();
-            sum += value * indices.Length;
-            count += indices.Length;
-            observer.OnBatch(new BatchProgress(epoch, b + 1, batches, sum / count));
+            sum += value * batch.Count;
+            count += batch.Count;
+            b++;
+            observer.OnBatch(new BatchProgress(epoch, b, batches, sum / count));
         }
         return sum / count;
-    }
-
-    /// <summary>Each case is flipped by its own generator, System.Random(Seeds.Combine(seed, epoch, case index)), so the
-    /// draws do not depend on batch composition or on where a run was resumed.</summary>
-    private static (Tensor Images, Tensor Masks) TrainingBatch(CaseStore train, int[] indices, int seed, int epoch, Device device)
-    {
-        var parts = indices.Select(i => train.Batch([i], new Random(Seeds.Combine(seed, epoch, i)), device)).ToArray();
-        if (parts.Length == 1) return parts[0];
-        return (cat(parts.Select(p => p.Images).ToArray(), 0), cat(parts.Select(p => p.Masks).ToArray(), 0));
     }
 
     private static (double Loss, double Dice, double IoU) ValidateEpoch(SegmentationModel model, nn.Module<Tensor, Tensor, Tensor> criterion,
@@ -288,7 +323,7 @@ public sealed class Trainer
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var indices = Enumerable.Range(start, Math.Min(plan.BatchSize, validation.Count - start)).ToArray();
-            var (x, y) = validation.Batch(indices, null, device);
+            var (x, y) = validation.Batch(indices, device);
             var logits = model.call(x);
             var loss = criterion.call(logits, y).item<float>();
             if (!float.IsFinite(loss))
@@ -305,8 +340,9 @@ public sealed class Trainer
                 iouSum += SegmentationMetrics.IoU(counts);
                 var c = validation.Cases[indices[i]];
                 if (!previews.Contains(c.Name)) continue;
-                var (w, h) = validation.OriginalSize(indices[i]);
-                var mask = Preprocessing.ToOriginalSize(probabilities[i, 0], w, h, Threshold);
+                var geometry = validation.Geometry(indices[i]);
+                var (w, h) = (geometry.OriginalWidth, geometry.OriginalHeight);
+                var mask = Preprocessing.ToOriginalSize(probabilities[i, 0], geometry, Threshold);
                 var relative = $"{previewFolder}/{c.Name}.png";
                 var path = Path.Combine(plan.RunDirectory, relative);
                 Preprocessing.WriteMaskPng(mask, w, h, path);
@@ -347,11 +383,15 @@ public sealed class Trainer
         if (!(plan.MinDelta >= 0)) throw new ArgumentException("MinDelta must not be negative.");
         if (plan.TimeBudget is { } t && t <= TimeSpan.Zero) throw new ArgumentException("TimeBudget must be positive (or null = off).");
         using (LossFactory.Create(plan.Loss, LossMode.Binary, 1)) { } // throws with the valid names and syntax
+        ArgumentNullException.ThrowIfNull(plan.Augmentation);
+        plan.Augmentation.Validate();
+        if (plan.LoaderWorkers < 1) throw new ArgumentException("LoaderWorkers must be at least 1.");
+        if (plan.LoaderPrefetch < 1) throw new ArgumentException("LoaderPrefetch must be at least 1.");
         if (plan.Train.Count == 0) throw new ArgumentException("The plan has no training cases.");
         if (plan.Validation.Count == 0) throw new ArgumentException("The plan has no validation cases; validation picks the best checkpoint.");
-        var bytes = (long)(plan.Train.Count + plan.Validation.Count) * plan.ImageSize * plan.ImageSize * (4L * plan.ModelOptions.InChannels + 1);
+        var bytes = CaseStore.Bytes(plan.Validation.Count, plan.ImageSize, plan.ModelOptions.InChannels);
         if (bytes > MemoryBudgetBytes)
             throw new ArgumentException(
-                $"The resized dataset needs {bytes / (1 << 20)} MiB of memory, over the {MemoryBudgetBytes >> 20} MiB budget; lower ImageSize or use fewer cases.");
+                $"The resized validation cases need {bytes / (1 << 20)} MiB of memory, over the {MemoryBudgetBytes >> 20} MiB budget; lower ImageSize or use fewer cases.");
     }
 }

@@ -1,3 +1,4 @@
+using MedSeg.Engine.Data.Pipeline;
 using MedSeg.Engine.Models;
 
 namespace MedSeg.Engine.Training;
@@ -45,6 +46,18 @@ public sealed record TrainingPlan
     public TimeSpan? TimeBudget { get; init; }
     /// <summary>"fp32". "bf16" is refused: TorchSharp 0.107 has no autocast (see docs/training.md).</summary>
     public string Precision { get; init; } = "fp32";
+
+    /// <summary>Training-time augmentation (<see cref="AugmentationOptions.Parse"/>: none, flips, light, strong); default flips
+    /// (h/v flips ½ each, the trainer's historical recipe).</summary>
+    public AugmentationOptions Augmentation { get; init; } = AugmentationOptions.Flips;
+    /// <summary>Resize policy and intensity normalization for training, validation, previews and (via run.json) prediction.
+    /// A <see cref="NormalizationMode.DatasetZScore"/> or <see cref="NormalizationMode.CtWindow"/> without values is resolved
+    /// from a <see cref="DatasetFingerprint"/> of the training cases and the resolved values are stored in run.json.</summary>
+    public PreprocessingOptions Preprocessing { get; init; } = PreprocessingOptions.Default;
+    /// <summary><see cref="BatchLoader"/> worker threads (decode/augment in parallel).</summary>
+    public int LoaderWorkers { get; init; } = 2;
+    /// <summary>At most this many training batches exist at once (see <see cref="BatchLoaderOptions.Prefetch"/>).</summary>
+    public int LoaderPrefetch { get; init; } = 3;
 }
 
 /// <summary>Why a run stopped.</summary>

@@ -70,6 +70,58 @@ public sealed class ExperimentsApiTests : IClassFixture<ExperimentsApiTests.App>
     }
 
     [Fact]
+    public async Task LaunchRefusesUnknownAugmentationLossOptimizerScheduleAndPatienceWithTheValidValues()
+    {
+        var (client, datasetId) = await DatasetAsync(4);
+        var response = await client.PostAsJsonAsync("/api/experiments", new
+        {
+            datasetId, model = "unext", epochs = 3, batchSize = 2, imageSize = 32, learningRate = 0.001,
+            augmentation = "wild", loss = "dice+magic", optimizer = "adam", schedule = "step", earlyStoppingPatience = 5,
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        var augmentation = errors.GetProperty("augmentation")[0].GetString()!;
+        Assert.Contains("wild", augmentation);
+        Assert.All(new[] { "none", "flips", "light", "strong" }, name => Assert.Contains(name, augmentation));
+        var loss = errors.GetProperty("loss")[0].GetString()!;
+        Assert.Contains("dice+magic", loss);
+        Assert.All(new[] { "bce", "dice", "focal", "tversky" }, name => Assert.Contains(name, loss));
+        Assert.Contains("sgd", errors.GetProperty("optimizer")[0].GetString());
+        Assert.Contains("poly", errors.GetProperty("schedule")[0].GetString());
+        Assert.Contains("0 for off", errors.GetProperty("earlyStoppingPatience")[0].GetString());
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<MedSegDbContext>();
+            Assert.False(await db.Experiments.AnyAsync(e => e.DatasetId == datasetId));
+        }
+    }
+
+    [Fact]
+    public void LaunchOptionsSnapshotRoundTripsAndOldConfigJsonKeepsTheOldRecipe()
+    {
+        var config = new ExperimentConfig
+        {
+            Model = "unext", Epochs = 3, BatchSize = 2, ImageSize = 64, LearningRate = 1e-3, Seed = 4,
+            Augmentation = "strong", Optimizer = "sgd", Schedule = "poly", Loss = "dice+focal", EarlyStoppingPatience = 2,
+        };
+        var back = ExperimentConfig.Parse(config.Serialize());
+        Assert.Equal(config with { Split = null, Dataset = null }, back with { Split = null, Dataset = null });
+        var plan = back.ApplyTo(new MedSeg.Engine.Training.TrainingPlan
+        {
+            Model = "unext", Epochs = 3, BatchSize = 2, ImageSize = 64, LearningRate = 1e-3, Train = [], Validation = [], RunDirectory = ".",
+        });
+        Assert.Equal(("strong", "sgd", "poly", "dice+focal", (int?)2), (plan.Augmentation.Name, plan.Optimizer, plan.Schedule, plan.Loss, plan.EarlyStoppingPatience));
+
+        // ConfigJson as written before the options existed: the recipe those experiments trained with (flips, no early stop).
+        const string old = """{"model":"unext","modelOptions":{"InChannels":3,"Classes":1,"Variant":null},"Epochs":2,"BatchSize":4,"ImageSize":32,"LearningRate":0.001,"Seed":1,"loss":"bce+dice","optimizer":"adamw","schedule":"cosine","split":{"validationFraction":0.2,"rule":"shuffle(sorted names, seed)"},"dataset":{"Id":"7f1c2a34-0000-0000-0000-000000000001","Name":"discs","ContentHash":"abc","CaseCount":4}}""";
+        var parsed = ExperimentConfig.Parse(old);
+        Assert.Equal(("flips", "adamw", "cosine", "bce+dice", 0, 2, 32), (parsed.Augmentation, parsed.Optimizer, parsed.Schedule, parsed.Loss,
+            parsed.EarlyStoppingPatience, parsed.Epochs, parsed.ImageSize));
+        Assert.Equal("discs", parsed.Dataset!.Name);
+        Assert.Equal("light", new LaunchRequest().Augmentation);
+    }
+
+    [Fact]
     public async Task LaunchedExperimentTrainsStoresMetricsAndScoresEveryValidationCase()
     {
         var (client, datasetId) = await DatasetAsync(10);

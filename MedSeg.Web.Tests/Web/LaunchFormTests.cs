@@ -34,12 +34,38 @@ public class LaunchFormTests
     [InlineData("launch-size")]
     [InlineData("launch-lr")]
     [InlineData("launch-seed")]
+    [InlineData("launch-augment")]
+    [InlineData("launch-optimizer")]
+    [InlineData("launch-schedule")]
+    [InlineData("launch-loss")]
+    [InlineData("launch-patience")]
     public async Task EveryFieldsTestIdIsOnTheInputItself(string testId)
     {
         await using var ctx = BunitSetup.NewContext();
         var cut = Render(ctx, new LaunchRequest(), _ => throw new InvalidOperationException());
         Assert.Single(cut.FindAll($"input[data-testid={testId}]"));
     }
+
+    [Fact]
+    public async Task LaunchFormTrainingOptionsDefaultToLightAdamwCosineBceDiceAndNoEarlyStop()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var cut = Render(ctx, new LaunchRequest(), _ => throw new InvalidOperationException());
+        Assert.Equal("light", cut.Find("input[data-testid=launch-augment]").GetAttribute("value"));
+        Assert.Equal("adamw", cut.Find("input[data-testid=launch-optimizer]").GetAttribute("value"));
+        Assert.Equal("cosine", cut.Find("input[data-testid=launch-schedule]").GetAttribute("value"));
+        Assert.Equal("bce+dice", cut.Find("input[data-testid=launch-loss]").GetAttribute("value"));
+        Assert.Equal("0", cut.Find("input[data-testid=launch-patience]").GetAttribute("value"));
+        Assert.Contains("recommended", cut.Markup);
+    }
+
+    [Theory]
+    [InlineData(332, 1920, 332, 1072, 32, 256)] // Kvasir-SEG: ~890 px, capped for the CPU
+    [InlineData(48, 48, 48, 48, 32, 64)]
+    [InlineData(100, 100, 100, 100, 16, 96)]
+    [InlineData(10, 10, 10, 10, 32, 32)]
+    public void LaunchFormSuggestsAnImageSizeFromTheDatasetSizes(int minW, int maxW, int minH, int maxH, int multiple, int expected) =>
+        Assert.Equal(expected, LaunchOptions.SuggestImageSize(minW, maxW, minH, maxH, multiple));
 
     [Fact]
     public async Task InputsShowTheRequestsValuesAndTheChosenDataset()

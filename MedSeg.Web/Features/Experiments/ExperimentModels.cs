@@ -30,6 +30,23 @@ public sealed class LaunchRequest
 
     [Range(0, int.MaxValue)]
     public int Seed { get; set; } = 1;
+
+    /// <summary>Augmentation preset: none, flips, light (default), strong. Null = default.</summary>
+    public string? Augmentation { get; set; } = LaunchOptions.DefaultAugmentation;
+
+    /// <summary>adamw (default) or sgd. Null = default.</summary>
+    public string? Optimizer { get; set; } = LaunchOptions.DefaultOptimizer;
+
+    /// <summary>cosine (default), poly or constant. Null = default.</summary>
+    public string? Schedule { get; set; } = LaunchOptions.DefaultSchedule;
+
+    /// <summary>A loss spec: bce+dice (default), dice+focal, tversky, … (LossFactory names joined by '+'). Null = default.</summary>
+    [StringLength(200)]
+    public string? Loss { get; set; } = LaunchOptions.DefaultLoss;
+
+    /// <summary>Stop after this many epochs without validation-Dice gain; 0 = off (default).</summary>
+    [Range(0, 1000, ErrorMessage = "Early-stopping patience must be between 0 (off) and 1000 epochs.")]
+    public int EarlyStoppingPatience { get; set; }
 }
 
 /// <summary>A field-level validation failure (field name as in <see cref="LaunchRequest"/>, camelCase in the API).</summary>

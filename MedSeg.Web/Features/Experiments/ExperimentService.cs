@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
-using System.Text.Json;
 using Hangfire;
 using Hangfire.States;
 using MedSeg.Data;
@@ -84,6 +83,17 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
                     $"{request.Model} needs an image size that is a multiple of {m}: try {lower} or {lower + m}."));
             }
         }
+        var augmentation = Option(request.Augmentation, LaunchOptions.DefaultAugmentation);
+        var optimizer = Option(request.Optimizer, LaunchOptions.DefaultOptimizer);
+        var schedule = Option(request.Schedule, LaunchOptions.DefaultSchedule);
+        var loss = Option(request.Loss, LaunchOptions.DefaultLoss);
+        if (LaunchOptions.CheckAugmentation(augmentation) is { } badAugmentation) errors.Add(new FieldError(nameof(LaunchRequest.Augmentation), badAugmentation));
+        if (LaunchOptions.CheckOptimizer(optimizer) is { } badOptimizer) errors.Add(new FieldError(nameof(LaunchRequest.Optimizer), badOptimizer));
+        if (LaunchOptions.CheckSchedule(schedule) is { } badSchedule) errors.Add(new FieldError(nameof(LaunchRequest.Schedule), badSchedule));
+        if (LaunchOptions.CheckLoss(loss) is { } badLoss) errors.Add(new FieldError(nameof(LaunchRequest.Loss), badLoss));
+        if (request.EarlyStoppingPatience >= request.Epochs && request.EarlyStoppingPatience > 0 && request.Epochs > 0)
+            errors.Add(new FieldError(nameof(LaunchRequest.EarlyStoppingPatience),
+                $"Early-stopping patience must be below the number of epochs ({request.Epochs}), or 0 for off."));
         Dataset? dataset = null;
         if (request.DatasetId is { } datasetId)
         {
@@ -116,21 +126,23 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             LearningRate = request.LearningRate,
             Seed = request.Seed,
             Status = ExperimentStatus.Queued,
-            ConfigJson = JsonSerializer.Serialize(new
+            ConfigJson = new ExperimentConfig
             {
-                model,
-                modelOptions = new ModelOptions(InChannels: 3, Classes: 1),
-                request.Epochs,
-                request.BatchSize,
-                request.ImageSize,
-                request.LearningRate,
-                request.Seed,
-                loss = "bce+dice",
-                optimizer = "adamw",
-                schedule = "cosine",
-                split = new { validationFraction = ValidationFraction, rule = "shuffle(sorted names, seed)" },
-                dataset = new { dataset.Id, dataset.Name, dataset.ContentHash, dataset.CaseCount },
-            }),
+                Model = model,
+                ModelOptions = new ModelOptions(InChannels: 3, Classes: 1),
+                Epochs = request.Epochs,
+                BatchSize = request.BatchSize,
+                ImageSize = request.ImageSize,
+                LearningRate = request.LearningRate,
+                Seed = request.Seed,
+                Augmentation = augmentation,
+                Optimizer = optimizer,
+                Schedule = schedule,
+                Loss = loss,
+                EarlyStoppingPatience = request.EarlyStoppingPatience,
+                Split = new SplitConfig(ValidationFraction, "shuffle(sorted names, seed)"),
+                Dataset = new DatasetRef(dataset.Id, dataset.Name, dataset.ContentHash, dataset.CaseCount),
+            }.Serialize(),
         };
         experiment.Cases.AddRange(train.Select(c => new ExperimentCase { Id = Guid.NewGuid(), DatasetCaseId = c.Id, Split = CaseSplit.Train }));
         experiment.Cases.AddRange(validation.Select(c => new ExperimentCase
@@ -146,6 +158,10 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
     }
 
     /// <summary>The fixed 80/20 split, the engine's rule (the CLI's <c>medseg train</c> splits the same way).</summary>
+    /// <summary>A launch option trimmed and lowercased (loss specs keep their case-insensitive syntax); null/blank = default.</summary>
+    private static string Option(string? value, string fallback) =>
+        string.IsNullOrWhiteSpace(value) ? fallback : value.Trim().ToLowerInvariant();
+
     internal static (IReadOnlyList<DatasetCase> Train, IReadOnlyList<DatasetCase> Validation) Split(IEnumerable<DatasetCase> cases, int seed) =>
         DatasetSplit.Split(cases, c => c.Name, seed, ValidationFraction);
 

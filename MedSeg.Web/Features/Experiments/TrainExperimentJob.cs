@@ -84,7 +84,8 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
         TrainingCase ToCase(ExperimentCase c) => new(c.DatasetCase!.Name,
             ArtifactStore.Resolve(folder, c.DatasetCase.ImagePath), ArtifactStore.Resolve(folder, c.DatasetCase.MaskPath));
         var ordered = cases.OrderBy(c => c.DatasetCase!.Name, StringComparer.Ordinal).ToList();
-        return new TrainingPlan
+        var config = ExperimentConfig.Parse(experiment.ConfigJson);
+        return config.ApplyTo(new TrainingPlan
         {
             Model = experiment.Model,
             ModelOptions = new ModelOptions(InChannels: 3, Classes: 1),
@@ -99,7 +100,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             RunDirectory = store.ExperimentDirectory(experiment.Id),
             Device = training.Value.Device,
             Threads = training.Value.Threads > 0 ? training.Value.Threads : null,
-        };
+        });
     }
 
     private async Task EvaluateAsync(Experiment experiment, TrainingPlan plan, CancellationToken ct)

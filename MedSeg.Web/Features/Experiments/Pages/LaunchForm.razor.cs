@@ -17,11 +17,16 @@ public sealed partial class LaunchForm : IDisposable
     /// <summary>Launches the experiment; the form shows the returned field errors (the caller navigates on success).</summary>
     [Parameter, EditorRequired] public Func<LaunchRequest, Task<LaunchResult>> Launch { get; set; } = default!;
 
+    /// <summary>Cap of the image size suggested from a dataset (256 suits CPU training).</summary>
+    [Parameter] public int MaxSuggestedSize { get; set; } = LaunchOptions.CpuMaxSuggestedSize;
+
     private EditContext? editContext;
     private ValidationMessageStore? ruleMessages;
     private ValidationMessageStore? serverMessages;
     private List<FieldError> otherErrors = [];
     private bool busy;
+    private bool sizeEdited;
+    private int? suggestedSize;
 
     private ModelChoice? SelectedModel => Models.FirstOrDefault(m => m.Name == Request.Model);
 
@@ -29,7 +34,23 @@ public sealed partial class LaunchForm : IDisposable
 
     private DatasetSummary? SelectedDataset => Datasets.FirstOrDefault(d => d.Id == Request.DatasetId);
 
-    private string ImageSizeHint => $"Square; a multiple of {SizeMultiple}" + (SelectedModel is { } m ? $" for {m.Name}" : "");
+    private string ImageSizeHint => $"Square; a multiple of {SizeMultiple}" + (SelectedModel is { } m ? $" for {m.Name}" : "") +
+        (suggestedSize is int s ? $" · suggested for this dataset: {s}" : "");
+
+    private string AugmentationHint => (Request.Augmentation ?? "").ToLowerInvariant() switch
+    {
+        "none" => "No augmentation",
+        "flips" => "Horizontal and vertical flips",
+        "light" => "Flips, 90° turns, mild brightness/contrast (recommended)",
+        "strong" => "nnU-Net-like: + scale, rotation, gamma, noise, blur (slower to converge)",
+        _ => "none, flips, light or strong",
+    };
+
+    /// <summary>The suggested specs, plus the request's own spec when it is another valid one.</summary>
+    private IEnumerable<string> LossChoices =>
+        string.IsNullOrWhiteSpace(Request.Loss) || LaunchOptions.SuggestedLosses.Contains(Request.Loss)
+            ? LaunchOptions.SuggestedLosses
+            : [.. LaunchOptions.SuggestedLosses, Request.Loss];
 
     private string? DatasetHint => SelectedDataset is { } d
         ? $"{d.Cases} cases · {Format.SizeRange(d.MinWidth, d.MaxWidth, d.MinHeight, d.MaxHeight)} px · {d.Channels} channel(s)"
@@ -61,11 +82,28 @@ public sealed partial class LaunchForm : IDisposable
     {
         // A field the user edits loses the server's complaint about it; the size rule depends on size and model.
         serverMessages!.Clear(e.FieldIdentifier);
+        if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.ImageSize)) sizeEdited = true;
+        // A dataset chosen in the form proposes a size; a later model change re-rounds that proposal to the new multiple.
+        if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.DatasetId)
+            || e.FieldIdentifier.FieldName is nameof(LaunchRequest.Model) && suggestedSize is not null) SuggestSize();
         if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.ImageSize) or nameof(LaunchRequest.Model))
         {
             CheckRules();
             editContext!.NotifyValidationStateChanged();
         }
+    }
+
+    /// <summary>Proposes an image size from the chosen dataset's sizes (a multiple of the model's size multiple, capped at
+    /// <see cref="MaxSuggestedSize"/>); it replaces the size only while the user has not typed one.</summary>
+    private void SuggestSize()
+    {
+        if (SelectedDataset is not { } d || d.MaxWidth <= 0 || d.MaxHeight <= 0)
+        {
+            suggestedSize = null;
+            return;
+        }
+        suggestedSize = LaunchOptions.SuggestImageSize(d.MinWidth, d.MaxWidth, d.MinHeight, d.MaxHeight, SizeMultiple, MaxSuggestedSize);
+        if (!sizeEdited) Request.ImageSize = suggestedSize.Value;
     }
 
     private void CheckRules()
@@ -118,7 +156,9 @@ public sealed partial class LaunchForm : IDisposable
 
     private static bool IsFormField(string field) => field is nameof(LaunchRequest.DatasetId) or nameof(LaunchRequest.Model)
         or nameof(LaunchRequest.Name) or nameof(LaunchRequest.Epochs) or nameof(LaunchRequest.BatchSize)
-        or nameof(LaunchRequest.ImageSize) or nameof(LaunchRequest.LearningRate) or nameof(LaunchRequest.Seed);
+        or nameof(LaunchRequest.ImageSize) or nameof(LaunchRequest.LearningRate) or nameof(LaunchRequest.Seed)
+        or nameof(LaunchRequest.Augmentation) or nameof(LaunchRequest.Optimizer) or nameof(LaunchRequest.Schedule)
+        or nameof(LaunchRequest.Loss) or nameof(LaunchRequest.EarlyStoppingPatience);
 
     private void Detach()
     {
