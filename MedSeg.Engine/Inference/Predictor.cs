@@ -116,7 +116,7 @@ public sealed class Predictor : IDisposable
                 var raster = ImageDecoder.DecodeFile(path);
                 var x = NativeInput(raster, (int)Manifest.ModelOptions.InChannels, Preprocessing.EffectiveNormalization).to(device);
                 var p = SlidingWindow.Predict(x, Manifest.ImageSize, Probabilities, Options.BatchSize);
-                results.Add(ToMask(p[0], LetterboxGeometry.Stretched(raster.Width, raster.Height, (int)p.shape[^1])));
+                results.Add(ToMask(p[0], LetterboxGeometry.Native(raster.Width, raster.Height)));
             }
             return results;
         }

@@ -160,6 +160,8 @@ public static class Preprocessing
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var p = probabilities.reshape(1, 1, probabilities.shape[^2], probabilities.shape[^1]).to(float32).cpu();
+        if (geometry.IsNative && p.shape[2] == geometry.OriginalHeight && p.shape[3] == geometry.OriginalWidth)
+            return ToOriginalSize(p, geometry.OriginalWidth, geometry.OriginalHeight, threshold);
         if (p.shape[2] != geometry.Size || p.shape[3] != geometry.Size)
             throw new ArgumentException($"the prediction is {p.shape[3]}×{p.shape[2]} but the geometry is for {geometry.Size}×{geometry.Size}.");
         if (geometry.ScaledWidth != geometry.Size || geometry.ScaledHeight != geometry.Size)

@@ -31,4 +31,9 @@ public sealed record LetterboxGeometry(int OriginalWidth, int OriginalHeight, in
 
     /// <summary>The geometry of <see cref="ResizePolicy.Stretch"/>: the content fills the square.</summary>
     public static LetterboxGeometry Stretched(int width, int height, int size) => new(width, height, size, size, size, 0, 0);
+
+    /// <summary>A prediction already at the original resolution (sliding window): nothing to crop or resize.</summary>
+    public static LetterboxGeometry Native(int width, int height) => new(width, height, Math.Max(width, height), width, height, 0, 0);
+
+    public bool IsNative => ScaledWidth == OriginalWidth && ScaledHeight == OriginalHeight && OffsetX == 0 && OffsetY == 0;
 }
