@@ -73,19 +73,19 @@ public sealed class BenchReport(BenchConfig config, DateTimeOffset started, bool
 
     public Table LeverTable()
     {
-        var t = new Table("model", "engine", "layout", "fwd ms (inference_mode)", "fwd ms (no_grad)", "train ms", "train peak MB",
-            "CPU %", "train ratio, same layout", "fwd ratio, same layout");
-        var twinned = (Torch?.Models ?? []).Select(m => m.Model).ToHashSet();
-        foreach (var m in Ours.Concat(OursLevers).Where(m => m.Train is not null && twinned.Contains(m.Model)).OrderBy(m => m.Model).ThenBy(m => m.ChannelsLast))
+        var t = new Table("model", "engine", "layout", "fwd ms (inference_mode)", "fwd ms (no_grad)", "train ms", "fwd peak MB", "train peak MB",
+            "CPU % (train)", "train ratio, same layout", "fwd ratio, same layout");
+        var compared = OursLevers.Select(m => m.Model).Concat((Torch?.Models ?? []).Select(m => m.Model)).ToHashSet();
+        foreach (var m in Ours.Concat(OursLevers).Where(m => m.Train is not null && compared.Contains(m.Model)).OrderBy(m => m.Model).ThenBy(m => m.ChannelsLast))
         {
             var theirs = TorchAt(m.Model, m.ChannelsLast);
-            t.Add(m.Model, "TorchSharp", m.Layout, Ms(m.Forward), Ms(m.ForwardNoGrad), Ms(m.Train), F(m.Train!.PeakMb, "F0"),
-                F(m.Train.CpuPercent, "F0"), Ratio(m.Train, theirs?.Train), Ratio(m.Forward, theirs?.Forward));
+            t.Add(m.Model, "TorchSharp", m.Layout, Ms(m.Forward), Ms(m.ForwardNoGrad), Ms(m.Train), F(m.Forward?.PeakMb ?? double.NaN, "F0"),
+                F(m.Train!.PeakMb, "F0"), F(m.Train.CpuPercent, "F0"), Ratio(m.Train, theirs?.Train), Ratio(m.Forward, theirs?.Forward));
         }
-        foreach (var m in (Torch?.Models ?? []).OrderBy(m => m.Model).ThenBy(m => m.ChannelsLast))
+        foreach (var m in (Torch?.Models ?? []).Where(m => m.Train is not null).OrderBy(m => m.Model).ThenBy(m => m.ChannelsLast).ThenByDescending(m => m.Mkldnn))
         {
             t.Add(m.Model, $"PyTorch {Torch!.TorchVersion}", $"{m.Layout}, {MkldnnLabel(m.Mkldnn)}", Ms(m.Forward), Ms(m.ForwardNoGrad),
-                Ms(m.Train), m.Train is null ? "-" : F(m.Train.PeakMb, "F0"), m.Train is null ? "-" : F(m.Train.CpuPercent, "F0"),
+                Ms(m.Train), F(m.Forward?.PeakMb ?? double.NaN, "F0"), F(m.Train!.PeakMb, "F0"), F(m.Train.CpuPercent, "F0"),
                 m.Finite ? "" : "non-finite", "");
         }
         return t;
@@ -131,13 +131,46 @@ public sealed class BenchReport(BenchConfig config, DateTimeOffset started, bool
         output.WriteLine();
         MainTable().WriteText(output);
         output.WriteLine();
-        output.WriteLine("Levers (A/B on models with a PyTorch twin):");
+        output.WriteLine("Levers (A/B: the other memory format, no_grad forward; PyTorch settings):");
         LeverTable().WriteText(output);
         output.WriteLine();
         output.WriteLine("Conv ceiling (one 3×3 conv forward, inference mode):");
         CeilingTable().WriteText(output);
+        output.WriteLine();
+        output.WriteLine("Lever effects:");
+        foreach (var line in LeverEffects()) output.WriteLine("  " + line);
         foreach (var line in Legend()) output.WriteLine(line);
         foreach (var note in AllNotes()) output.WriteLine("note: " + note);
+    }
+
+    /// <summary>The levers' measured effect, one line each, computed from the A/B rows.</summary>
+    public IEnumerable<string> LeverEffects()
+    {
+        static string Pct(double after, double before) => F(100.0 * (after / before - 1.0), "+0;-0;0") + " %";
+        foreach (var kept in Ours.Where(m => m.Train is not null))
+        {
+            var other = OursLevers.FirstOrDefault(m => m.Model == kept.Model && m.ChannelsLast != kept.ChannelsLast && m.Train is not null);
+            if (other is null) continue;
+            var (cl, nchw) = kept.ChannelsLast ? (kept, other) : (other, kept);
+            var best = TorchBest(kept.Model);
+            var ratioLine = best?.Train is null ? "" : string.Create(CultureInfo.InvariantCulture,
+                $"; train ratio vs PyTorch's best {F(nchw.Train!.MedianMs / best.Train.MedianMs, "F2")} (NCHW) → {F(cl.Train!.MedianMs / best.Train.MedianMs, "F2")} (channels-last)");
+            yield return $"channels-last, {kept.Model}: train {Ms(nchw.Train)} → {Ms(cl.Train)} ms ({Pct(cl.Train!.MedianMs, nchw.Train!.MedianMs)}), " +
+                $"forward {Ms(nchw.Forward)} → {Ms(cl.Forward)} ms ({Pct(cl.Forward!.MedianMs, nchw.Forward!.MedianMs)}), " +
+                $"train peak {F(nchw.Train.PeakMb, "F0")} → {F(cl.Train.PeakMb, "F0")} MB{ratioLine}";
+        }
+        foreach (var m in Ours.Concat(OursLevers).Where(m => m.ForwardNoGrad is not null && m.Forward is not null))
+            yield return $"inference_mode vs no_grad, {m.Model} ({m.Layout}): forward {Ms(m.ForwardNoGrad)} → {Ms(m.Forward)} ms ({Pct(m.Forward!.MedianMs, m.ForwardNoGrad!.MedianMs)})";
+        foreach (var engine in new[] { "TorchSharp", "PyTorch" })
+        {
+            var rows = Ceilings.Concat(Torch?.Ceilings ?? []).Where(c => c.Engine == engine && c.ChannelsLast && c.Mkldnn != false).ToList();
+            var one = rows.FirstOrDefault(c => c.Threads == 1);
+            var many = rows.FirstOrDefault(c => c.Threads == config.Threads && config.Threads != 1);
+            if (one is not null && many is not null)
+                yield return string.Create(CultureInfo.InvariantCulture,
+                    $"threads, {engine} conv ceiling (channels-last): 1 thread {F(one.GFlops, "F1")} GFLOP/s, {config.Threads} threads {F(many.GFlops, "F1")} GFLOP/s (×{F(many.GFlops / one.GFlops, "F2")})");
+        }
+        yield return $"autograd anomaly detection: {(anomalyWasOn ? "was on; turned off for the run" : "off (TorchSharp's default); nothing to gain unless a debugging session turned it on")}";
     }
 
     private IEnumerable<string> AllNotes() =>
@@ -147,9 +180,10 @@ public sealed class BenchReport(BenchConfig config, DateTimeOffset started, bool
     {
         yield return "";
         yield return "fwd = eval + inference_mode forward; train = zero_grad + forward + BCE-with-logits + backward + AdamW step (one dispose scope per step).";
-        yield return "peak MB = process peak RSS growth during the train phase (VmHWM − RSS at phase start after malloc_trim, /proc/self/clear_refs reset).";
+        yield return "peak MB = peak RSS growth of the process that ran it, from before the model was built through its warm-up train steps with AdamW state primed: weights, gradients, optimizer state, activations, allocator slack (VmHWM after a /proc/self/clear_refs reset and malloc_trim; libtorch keeps no CPU allocator statistics).";
         yield return "GFLOP/s = 2 × MACs × batch / time (train: 3 × the forward FLOPs). MACs from Complexity.Measure (thop convention).";
-        yield return "ratio = ours / PyTorch's faster layout (< 1: we are faster). CPU % = CPU time / (wall × threads); low values mean contention.";
+        yield return "ratio = ours / PyTorch's fastest finite train-step setting (< 1: we are faster); steps of all contestants of a model alternate, so both see the same load.";
+        yield return "CPU % = process CPU time / (wall × threads) over the timed steps; well below 100 means other processes took the cores.";
     }
 
     /// <summary>Writes the results into <paramref name="path"/> between the bench markers, or creates the file.</summary>
@@ -164,13 +198,17 @@ public sealed class BenchReport(BenchConfig config, DateTimeOffset started, bool
         md.AppendLine();
         MainTable().WriteMarkdown(md);
         md.AppendLine();
-        md.AppendLine("### Levers (A/B on models with a PyTorch twin)");
+        md.AppendLine("### Levers (A/B: the other memory format, no_grad forward; PyTorch settings)");
         md.AppendLine();
         LeverTable().WriteMarkdown(md);
         md.AppendLine();
         md.AppendLine("### Conv ceiling (8×256×64×64 → 256, 3×3, forward, inference mode)");
         md.AppendLine();
         CeilingTable().WriteMarkdown(md);
+        md.AppendLine();
+        md.AppendLine("### Lever effects");
+        md.AppendLine();
+        foreach (var line in LeverEffects()) md.AppendLine($"- {line}");
         md.AppendLine();
         foreach (var line in Legend().Where(l => l.Length > 0)) md.AppendLine($"- {line}");
         foreach (var note in AllNotes()) md.AppendLine($"- note: {note}");

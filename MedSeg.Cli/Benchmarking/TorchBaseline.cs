@@ -99,19 +99,34 @@ public sealed class TorchTwin : IDisposable
         return twin;
     }
 
-    /// <summary>Loads a twin ("unet", "unext") or the ceiling conv ("ceiling"); returns its parameters and MACs
-    /// (per image for models, for the whole batch for the ceiling).</summary>
-    public (long Parameters, long Macs) Load(string model, bool channelsLast, bool mkldnn, int threads)
+    /// <summary>Loads a twin ("unet", "unext") or the ceiling conv ("ceiling") under <paramref name="id"/>; returns its
+    /// parameters and MACs (per image for models, per call for the ceiling).</summary>
+    public (long Parameters, long Macs) Load(int id, string model, bool channelsLast, bool mkldnn, int threads)
     {
-        using var reply = Send(new { op = "load", model, channels_last = channelsLast, mkldnn, threads });
+        using var reply = Send(new { op = "load", id, model, channels_last = channelsLast, mkldnn, threads });
         return (reply.RootElement.GetProperty("params").GetInt64(), reply.RootElement.GetProperty("macs").GetInt64());
     }
 
     /// <summary>One forward ("fwd", with mode "inference_mode" or "no_grad") or train step ("train"): wall and CPU ms.</summary>
-    public (double Ms, double CpuMs) Step(string op, string? mode = null)
+    public (double Ms, double CpuMs) Step(int id, string op, string? mode = null)
     {
-        using var reply = Send(mode is null ? new { op } : new { op, mode });
+        using var reply = Send(mode is null ? new { op, id } : new { op, id, mode });
         return (reply.RootElement.GetProperty("ms").GetDouble(), reply.RootElement.GetProperty("cpu_ms").GetDouble());
+    }
+
+    /// <summary>Zero gradients and one AdamW step, so that the optimizer state exists before the first train step.</summary>
+    public void Prime(int id) => Send(new { op = "prime", id }).Dispose();
+
+    public void Unload(int id)
+    {
+        try
+        {
+            Send(new { op = "unload", id }).Dispose();
+        }
+        catch (Exception e) when (e is TorchTwinException or IOException or InvalidOperationException)
+        {
+            // The process is gone; nothing to unload.
+        }
     }
 
     public long ResetPeak()
@@ -126,9 +141,9 @@ public sealed class TorchTwin : IDisposable
         return reply.RootElement.GetProperty("peak_mb").GetDouble();
     }
 
-    public bool Finite()
+    public bool Finite(int id)
     {
-        using var reply = Send(new { op = "finite" });
+        using var reply = Send(new { op = "finite", id });
         return reply.RootElement.GetProperty("finite").GetBoolean();
     }
 

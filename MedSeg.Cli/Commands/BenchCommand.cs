@@ -29,7 +29,7 @@ public sealed class BenchCommand : ICommand
         new("torch", "Python with PyTorch for the baseline, or 'none' to skip it", "/usr/bin/python3", ValueName: "PYTHON"),
         new("markdown", "Also write the results to this Markdown file (between bench markers when present)", ValueName: "FILE"),
         new("channels-last", "Memory format of the main table: on (channels-last) or off (NCHW)", "on", ValueName: "on|off"),
-        new("levers", "Also A/B-test the levers (layout, inference_mode, threads) on models with a PyTorch twin", "on", ValueName: "on|off"),
+        new("levers", "A/B-test the levers (other memory format, no_grad forward, 1 thread) on: twins (models with a PyTorch twin), all, or off", "twins", ValueName: "twins|all|off"),
     ];
 
     public int Execute(ParsedOptions options, TextWriter output, TextWriter error)
@@ -42,7 +42,13 @@ public sealed class BenchCommand : ICommand
             Threads: options.GetInt("threads", 2, max: 1024));
         var models = ParseModels(options.Get("models"));
         var channelsLast = OnOff(options, "channels-last", true);
-        var levers = OnOff(options, "levers", true);
+        var levers = options.Get("levers")?.ToLowerInvariant() switch
+        {
+            null or "twins" or "on" => LeverScope.Twins,
+            "all" => LeverScope.All,
+            "off" => LeverScope.Off,
+            var other => throw new UsageException($"--levers takes twins, all or off; got '{other}'."),
+        };
         var python = options.Get("torch") ?? "/usr/bin/python3";
         var markdown = options.Get("markdown");
         void Log(string message) => error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {message}");
@@ -53,38 +59,63 @@ public sealed class BenchCommand : ICommand
         var report = new BenchReport(config, DateTimeOffset.Now, channelsLast, anomalyWasOn) { LoadAtStart = ProcessStats.LoadAverage() };
 
         var twins = models.Where(TorchTwin.Twins.Contains).ToList();
-        using var twin = StartTwin(python, config, twins.Count > 0, report.Notes, Log);
+        using var twin = StartTwin(python, config, report.Notes, Log);
         report.Torch = twin?.Info;
         if (twin is not null) Log($"PyTorch {twin.Info.TorchVersion} started; our steps and PyTorch's alternate");
 
-        Log($"conv ceiling, TorchSharp with {torch.get_num_threads()} threads");
-        foreach (var cl in new[] { false, true })
-            AddCeiling(report, ModelBenchmark.ConvCeiling(config, cl, config.Threads, twin));
+        var ids = 0;
+        // Conv ceiling: both layouts on both sides, PyTorch also without oneDNN, and one thread (the threads lever).
+        var ceiling = new List<IContestant>
+        {
+            new OursCeiling(channelsLast: false, config.Threads),
+            new OursCeiling(channelsLast: true, config.Threads),
+        };
         if (twin is not null)
         {
-            foreach (var cl in new[] { false, true })
-                AddCeiling(report, ModelBenchmark.ConvCeiling(config, cl, config.Threads, twin, twinMkldnn: false, ours: false));
+            foreach (var (cl, mkldnn) in new[] { (false, true), (true, true), (false, false), (true, false) })
+                ceiling.Add(new TwinContestant(twin, ++ids, "ceiling", cl, mkldnn, config.Threads));
         }
-        if (levers && config.Threads != 1) AddCeiling(report, ModelBenchmark.ConvCeiling(config, true, 1, twin));
+        if (levers != LeverScope.Off && config.Threads != 1)
+        {
+            ceiling.Add(new OursCeiling(channelsLast: true, threads: 1));
+            if (twin is not null) ceiling.Add(new TwinContestant(twin, ++ids, "ceiling", true, true, 1));
+        }
+        var ceilingConfig = config with { Warmup = Math.Max(1, config.Warmup), Iters = Math.Max(3, config.Iters) };
+        foreach (var (c, m) in ModelBenchmark.Run("conv ceiling", ceiling, ceilingConfig, _ => false, Log))
+        {
+            if (m.Forward is not null)
+                report.Ceilings.Add(new CeilingResult(c.Engine, OursCeiling.Shape, OursCeiling.Macs, m.Forward.MedianMs,
+                    2.0 * OursCeiling.Macs / (m.Forward.MedianMs / 1000.0) / 1e9, c.ChannelsLast, c.Threads, c.Mkldnn));
+            c.Dispose();
+        }
 
         foreach (var name in models)
         {
             var twinHere = TorchTwin.Twins.Contains(name) ? twin : null;
-            var abTest = levers && twinHere is not null;
-            var (ours, theirs) = ModelBenchmark.Run(name, config, channelsLast, abTest, twinHere, log: Log);
-            AddModel(report, ours, theirs, lever: false, Log);
-            if (abTest)
+            var abTest = levers == LeverScope.All || (levers == LeverScope.Twins && twinHere is not null);
+            var contestants = new List<IContestant> { new OursModel(name, config, channelsLast, config.Threads) };
+            if (abTest) contestants.Add(new OursModel(name, config, !channelsLast, config.Threads));
+            if (twinHere is not null)
             {
-                // The layout lever: the other memory format, on both sides.
-                var (oursOther, theirsOther) = ModelBenchmark.Run(name, config, !channelsLast, false, twinHere, ours: ours?.Train is not null, log: Log);
-                AddModel(report, oursOther, theirsOther, lever: true, Log);
+                contestants.Add(new TwinContestant(twinHere, ++ids, name, channelsLast, true, config.Threads));
+                if (abTest) contestants.Add(new TwinContestant(twinHere, ++ids, name, !channelsLast, true, config.Threads));
+                // UNeXt's depthwise-conv backward in Debian's oneDNN 2.6 turns NaN after some dozens of real-data
+                // steps, so PyTorch UNeXt training is also measured the way it has to be run: oneDNN off.
+                if (TorchWithoutOneDnn.Contains(name)) contestants.Add(new TwinContestant(twinHere, ++ids, name, channelsLast, false, config.Threads));
             }
-            if (twinHere is not null && (theirs?.Finite == false || TorchWithoutOneDnn.Contains(name)))
+            var results = ModelBenchmark.Run(name, contestants, config,
+                c => abTest && c.ChannelsLast == channelsLast && c.Mkldnn != false, Log);
+            foreach (var (c, m) in results) AddModel(report, m, isMain: c == contestants[0]);
+
+            // oneDNN gave non-finite values and no oneDNN-off run exists for that layout: measure PyTorch without it.
+            var retry = results.Where(r => r.Result.Engine == "PyTorch" && r.Result.Mkldnn == true && !r.Result.Finite)
+                .Where(r => !results.Any(o => o.Result.Engine == "PyTorch" && o.Result.Mkldnn == false && o.Result.ChannelsLast == r.Result.ChannelsLast))
+                .Select(r => (IContestant)new TwinContestant(twinHere!, ++ids, name, r.Result.ChannelsLast, false, config.Threads)).ToList();
+            foreach (var c in contestants) c.Dispose();
+            if (retry.Count > 0)
             {
-                // PyTorch with oneDNN off: the fallback when oneDNN's training goes non-finite, and always for UNeXt,
-                // whose depthwise-conv backward in Debian's oneDNN 2.6 turns NaN after some dozens of real-data steps.
-                var (_, plain) = ModelBenchmark.Run(name, config, channelsLast, false, twinHere, twinMkldnn: false, ours: false, log: Log);
-                AddModel(report, null, plain, lever: true, Log);
+                foreach (var (_, m) in ModelBenchmark.Run(name + " (PyTorch, oneDNN off)", retry, config, _ => false, Log)) AddModel(report, m, isMain: false);
+                foreach (var c in retry) c.Dispose();
             }
         }
         if (twin is null && twins.Count > 0) report.Notes.Add("No PyTorch ratios: the PyTorch baseline did not run (see above).");
@@ -104,14 +135,13 @@ public sealed class BenchCommand : ICommand
     /// <summary>Twins that are also measured with oneDNN off on the PyTorch side.</summary>
     private static readonly IReadOnlySet<string> TorchWithoutOneDnn = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "unext" };
 
-    private static TorchTwin? StartTwin(string python, BenchConfig config, bool wanted, List<string> notes, Action<string> log)
+    private static TorchTwin? StartTwin(string python, BenchConfig config, List<string> notes, Action<string> log)
     {
         if (string.Equals(python, "none", StringComparison.OrdinalIgnoreCase))
         {
             notes.Add("PyTorch baseline skipped (--torch none).");
             return null;
         }
-        if (!wanted) return null;
         if (TorchTwin.FindScript() is not { } script)
         {
             notes.Add($"PyTorch baseline skipped: {TorchTwin.ScriptRelativePath} not found.");
@@ -129,28 +159,20 @@ public sealed class BenchCommand : ICommand
         }
     }
 
-    private static void AddCeiling(BenchReport report, (CeilingResult? Ours, CeilingResult? Theirs) result)
+    private static void AddModel(BenchReport report, Measurement m, bool isMain)
     {
-        if (result.Ours is not null) report.Ceilings.Add(result.Ours);
-        if (result.Theirs is not null) report.Ceilings.Add(result.Theirs);
+        if (m.Engine == "TorchSharp") (isMain ? report.Ours : report.OursLevers).Add(m);
+        else report.Torch?.Models.Add(m);
+        if (m.Note is not null && m.Engine == "PyTorch")
+            report.Notes.Add($"PyTorch {m.Model} ({m.Layout}, oneDNN {(m.Mkldnn == true ? "on" : "off")}): {m.Note}");
     }
 
-    private static void AddModel(BenchReport report, Measurement? ours, Measurement? theirs, bool lever, Action<string> log)
+    /// <summary>Which models get the A/B runs of the levers (other memory format, no_grad forward).</summary>
+    private enum LeverScope
     {
-        if (ours is not null)
-        {
-            (lever ? report.OursLevers : report.Ours).Add(ours);
-            if (ours.Note is not null) log($"{ours.Model}: {ours.Note}");
-        }
-        if (theirs is not null)
-        {
-            report.Torch?.Models.Add(theirs);
-            if (theirs.Note is not null)
-            {
-                log($"PyTorch {theirs.Model}: {theirs.Note}");
-                report.Notes.Add($"PyTorch {theirs.Model} ({theirs.Layout}, oneDNN {(theirs.Mkldnn == true ? "on" : "off")}): {theirs.Note}");
-            }
-        }
+        Off,
+        Twins,
+        All,
     }
 
     private static List<string> ParseModels(string? text)

@@ -14,8 +14,9 @@ Prints one JSON object per line on stdout (anything else goes to stderr):
 
 Timing: medians over --iters after --warmup untimed repetitions. Forward = eval() + torch.inference_mode() (and
 no_grad() with --ab-inference). Train step = zero_grad + forward (train mode) + BCE-with-logits + backward + AdamW
-step. Peak memory = VmHWM - VmRSS at the start of the phase, after resetting the high-water mark through
-/proc/self/clear_refs and trimming malloc's free lists; Linux only.
+step. Peak memory = VmHWM - VmRSS before the model was built, after resetting the high-water mark through
+/proc/self/clear_refs and trimming malloc's free lists (Linux only): weights, gradients, AdamW state (created before
+the first train step, see Workload.prime), activations and allocator slack.
 
 The models are written here from the papers and from MedSeg's C# definitions (MedSeg.Engine/Models), not copied.
 """
@@ -352,6 +353,16 @@ class Workload:
 
         return self._timed(fn)
 
+    def prime(self):
+        """Zero gradients and one AdamW step on them: gradients and optimizer state then exist, as in the steady
+        state of training (the weights only see AdamW's tiny weight decay)."""
+        if self.opt is None:
+            self.opt = torch.optim.AdamW(self.model.parameters(), lr=1e-3)
+        for p in self.model.parameters():
+            p.grad = torch.zeros_like(p)
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=False)
+
     def finite(self):
         return all(math.isfinite(v) for v in self.losses) and all(
             torch.isfinite(p).all().item() for p in self.model.parameters())
@@ -396,6 +407,7 @@ def standalone(args):
                 continue
             done.add((mkldnn, cl))
             try:
+                start = reset_peak()
                 w = Workload(name, args.batch, args.size, cl, mkldnn)
                 result = {"kind": "model", "model": name, "params": w.params, "macs": w.macs, "batch": args.batch,
                           "size": args.size, "fwd_mode": "inference_mode", "channels_last": cl, "mkldnn": mkldnn,
@@ -405,8 +417,11 @@ def standalone(args):
                     phases.append(("fwd_nograd", lambda: w.forward("no_grad")))
                 phases.append(("train", w.train))
                 for key, step in phases:
-                    start = reset_peak()
+                    if key == "train":
+                        w.prime()
                     ms, all_ms, cpu = run_phase(step, args.warmup, args.iters, threads)
+                    # Peak RSS growth since before the model was built (weights, gradients, optimizer state,
+                    # activations): the forward's, then the whole run's, which the train step sets.
                     result.update({key + "_ms": ms, key + "_ms_all": all_ms, key + "_peak_mb": peak_delta_mb(start),
                                    key + "_cpu_pct": cpu})
                 finite = w.finite()
@@ -423,15 +438,19 @@ def standalone(args):
 
 
 def serve(args):
-    """Line protocol for `medseg bench`, which interleaves our steps with these so that both see the same load on a
-    shared machine. One JSON command per stdin line, one JSON reply per stdout line:
-      {"op": "load", "model": "unet"|"unext"|"ceiling", "channels_last": bool, "mkldnn": bool, "threads": n}
-          -> {"params", "macs"}                       (replaces the loaded workload)
-      {"op": "fwd", "mode": "inference_mode"|"no_grad"}, {"op": "train"} -> {"ms", "cpu_ms"}
+    """Line protocol for `medseg bench`, which interleaves our steps with these so that both sides see the same load
+    on a shared machine. One JSON command per stdin line, one JSON reply per stdout line; "id" names a workload
+    (several can be loaded at once and are run in turn):
+      {"op": "load", "id": k, "model": "unet"|"unext"|"ceiling", "channels_last": b, "mkldnn": b, "threads": n}
+          -> {"params", "macs"}
+      {"op": "fwd", "id": k, "mode": "inference_mode"|"no_grad"}, {"op": "train", "id": k} -> {"ms", "cpu_ms"}
+      {"op": "prime", "id": k}: zero gradients and one AdamW step on them, so the optimizer state exists before
+          the first measured train step (the memory figure then covers the steady state) -> {"ok"}
       {"op": "reset_peak"} -> {"rss_kb"};  {"op": "peak", "start_kb": k} -> {"peak_mb"}
-      {"op": "finite"} -> {"finite", "losses"};  {"op": "quit"}
+      {"op": "finite", "id": k} -> {"finite", "losses"};  {"op": "unload", "id": k};  {"op": "quit"}
     Errors come back as {"error": "..."}."""
-    w = None
+    loaded = {}
+    threads = {}
     for line in sys.stdin:
         line = line.strip()
         if not line:
@@ -439,22 +458,34 @@ def serve(args):
         try:
             cmd = json.loads(line)
             op = cmd.get("op")
+            key = cmd.get("id", 0)
+            if op in ("fwd", "train", "prime", "finite"):
+                w = loaded[key]
+                torch.set_num_threads(threads[key])
             if op == "quit":
                 emit({"ok": True})
                 break
             if op == "load":
-                w = None
-                _trim()
-                torch.set_num_threads(int(cmd.get("threads", args.threads)))
+                loaded.pop(key, None)
+                threads[key] = int(cmd.get("threads", args.threads))
+                torch.set_num_threads(threads[key])
                 w = Workload(cmd["model"], args.batch, args.size, bool(cmd.get("channels_last")),
                              bool(cmd.get("mkldnn", True)))
+                loaded[key] = w
                 emit({"params": w.params, "macs": w.macs, "threads": torch.get_num_threads()})
+            elif op == "unload":
+                loaded.pop(key, None)
+                _trim()
+                emit({"ok": True})
             elif op == "fwd":
                 ms, cpu_ms = w.forward(cmd.get("mode", "inference_mode"))
                 emit({"ms": ms, "cpu_ms": cpu_ms})
             elif op == "train":
                 ms, cpu_ms = w.train()
                 emit({"ms": ms, "cpu_ms": cpu_ms, "loss": w.losses[-1]})
+            elif op == "prime":
+                w.prime()
+                emit({"ok": True})
             elif op == "reset_peak":
                 emit({"rss_kb": reset_peak()})
             elif op == "peak":
