@@ -159,6 +159,14 @@ public sealed class BenchReport(BenchConfig config, DateTimeOffset started, bool
                 $"forward {Ms(nchw.Forward)} → {Ms(cl.Forward)} ms ({Pct(cl.Forward!.MedianMs, nchw.Forward!.MedianMs)}), " +
                 $"train peak {F(nchw.Train.PeakMb, "F0")} → {F(cl.Train.PeakMb, "F0")} MB{ratioLine}";
         }
+        foreach (var model in (Torch?.Models ?? []).Select(m => m.Model).Distinct())
+        {
+            var nchw = Torch!.Models.FirstOrDefault(m => m.Model == model && !m.ChannelsLast && m.Mkldnn == true && m.Train is not null);
+            var cl = Torch.Models.FirstOrDefault(m => m.Model == model && m.ChannelsLast && m.Mkldnn == true && m.Train is not null);
+            if (nchw is null || cl is null) continue;
+            yield return $"channels-last, PyTorch {model} (oneDNN on), for comparison: train {Ms(nchw.Train)} → {Ms(cl.Train)} ms ({Pct(cl.Train!.MedianMs, nchw.Train!.MedianMs)}), " +
+                $"forward {Ms(nchw.Forward)} → {Ms(cl.Forward)} ms ({Pct(cl.Forward!.MedianMs, nchw.Forward!.MedianMs)})";
+        }
         foreach (var m in Ours.Concat(OursLevers).Where(m => m.ForwardNoGrad is not null && m.Forward is not null))
             yield return $"inference_mode vs no_grad, {m.Model} ({m.Layout}): forward {Ms(m.ForwardNoGrad)} → {Ms(m.Forward)} ms ({Pct(m.Forward!.MedianMs, m.ForwardNoGrad!.MedianMs)})";
         foreach (var engine in new[] { "TorchSharp", "PyTorch" })

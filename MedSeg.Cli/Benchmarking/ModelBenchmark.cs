@@ -33,9 +33,9 @@ public sealed record CeilingResult(string Engine, string Shape, long Macs, doubl
 /// <item>a memory and warm-up pass, one contestant at a time: peak RSS growth from before the model is built through
 /// its warm-up forward passes (the forward's peak), then with gradients and AdamW state primed through its warm-up
 /// train steps (the train step's peak);</item>
-/// <item>timed rounds: each round runs one step of every contestant in turn (forward rounds, then no_grad rounds for
-/// the inference-mode A/B, then train rounds), with a short pause between steps so that idle OpenMP threads of one
-/// side do not spin into the next one's time.</item>
+/// <item>timed rounds: each round runs one step of every contestant in turn (forward rounds, where the contestants of
+/// the inference-mode A/B also run a no_grad forward right after their inference_mode one; then train rounds), with a
+/// short pause between steps so that idle OpenMP threads of one side do not spin into the next one's time.</item>
 /// </list>
 /// Interleaving matters on a shared machine: every contestant sees the same background load, so ratios between them
 /// hold even when absolute times drift. Medians over the rounds are reported.
@@ -45,7 +45,7 @@ public static class ModelBenchmark
     private static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Runs a match; returns one measurement per contestant (phases null where it could not be built, with
-    /// its note). <paramref name="abNoGrad"/> says which contestants also get no_grad forward rounds.</summary>
+    /// its note). <paramref name="abNoGrad"/> says which contestants also time a no_grad forward.</summary>
     public static List<(IContestant Contestant, Measurement Result)> Run(string title, IReadOnlyList<IContestant> contestants,
         BenchConfig config, Func<IContestant, bool> abNoGrad, Action<string>? log)
     {
@@ -77,39 +77,43 @@ public static class ModelBenchmark
             peaks[c] = (fwdPeak, trainPeak);
             built.Add((c, size));
         }
-        var many = built.Count > 1;
 
-        Dictionary<IContestant, Phase> Rounds(string what, IReadOnlyList<IContestant> who, Func<IContestant, (double Ms, double CpuMs)> step, Func<IContestant, double> peak)
+        // A "lane" is one contestant in one mode; every round runs one step of every lane in turn.
+        Dictionary<(IContestant C, bool Alt), Phase> Rounds(string what, IReadOnlyList<(IContestant C, bool Alt)> lanes,
+            Func<IContestant, bool, (double Ms, double CpuMs)> step, Func<IContestant, double> peak)
         {
-            var ms = who.ToDictionary(c => c, _ => new List<double>());
-            var cpu = who.ToDictionary(c => c, _ => 0.0);
-            if (who.Count == 0) return [];
-            log?.Invoke($"{title}: {what}, {config.Iters} round(s) of {string.Join(" / ", who.Select(Label))}");
+            if (lanes.Count == 0) return [];
+            var ms = lanes.ToDictionary(l => l, _ => new List<double>());
+            var cpu = lanes.ToDictionary(l => l, _ => 0.0);
+            string Name((IContestant C, bool Alt) l) => Label(l.C) + (l.Alt ? " no_grad" : "");
+            log?.Invoke($"{title}: {what}, {config.Iters} round(s) of {string.Join(" / ", lanes.Select(Name))}");
             for (var i = 0; i < config.Iters; i++)
             {
-                foreach (var c in who)
+                foreach (var lane in lanes)
                 {
-                    var (stepMs, stepCpu) = step(c);
-                    ms[c].Add(stepMs);
-                    cpu[c] += stepCpu;
-                    if (many) Thread.Sleep(Pause);
+                    var (stepMs, stepCpu) = step(lane.C, lane.Alt);
+                    ms[lane].Add(stepMs);
+                    cpu[lane] += stepCpu;
+                    if (lanes.Count > 1) Thread.Sleep(Pause);
                 }
             }
-            var phases = who.ToDictionary(c => c, c => new Phase(Median(ms[c]), ms[c], peak(c), 100.0 * cpu[c] / (ms[c].Sum() * Math.Max(1, c.Threads))));
-            log?.Invoke($"{title}: {what}: " + string.Join(", ", who.Select(c => $"{Label(c)} {phases[c].MedianMs.ToString("F0", CultureInfo.InvariantCulture)} ms")));
+            var phases = lanes.ToDictionary(l => l, l => new Phase(Median(ms[l]), ms[l], peak(l.C), 100.0 * cpu[l] / (ms[l].Sum() * Math.Max(1, l.C.Threads))));
+            log?.Invoke($"{title}: {what}: " + string.Join(", ", lanes.Select(l => $"{Name(l)} {phases[l].MedianMs.ToString("F0", CultureInfo.InvariantCulture)} ms")));
             return phases;
         }
 
         var all = built.Select(b => b.C).ToList();
-        var fwd = Rounds("forward (inference_mode)", all, c => c.Forward(true), c => peaks[c].Fwd);
-        var noGrad = Rounds("forward (no_grad)", all.Where(abNoGrad).ToList(), c => c.Forward(false), c => peaks[c].Fwd);
-        var train = Rounds("train step", all.Where(c => c.CanTrain).ToList(), c => c.Train(), c => peaks[c].Train);
+        // Forward rounds: inference_mode for everyone, and no_grad right after it for the A/B contestants, so that the
+        // two modes of one model are timed under the same load too.
+        var fwdLanes = all.SelectMany(c => abNoGrad(c) ? new[] { (c, false), (c, true) } : new[] { (c, false) }).ToList();
+        var fwd = Rounds("forward (inference_mode; no_grad for the A/B)", fwdLanes, (c, noGradMode) => c.Forward(!noGradMode), c => peaks[c].Fwd);
+        var train = Rounds("train step", all.Where(c => c.CanTrain).Select(c => (c, false)).ToList(), (c, _) => c.Train(), c => peaks[c].Train);
 
         foreach (var (c, size) in built)
         {
             var finite = c.Finite();
             results.Add((c, new Measurement(c.Engine, c.Model, size.Variant, size.Parameters, size.Macs, c.ChannelsLast, "inference_mode",
-                fwd.GetValueOrDefault(c), noGrad.GetValueOrDefault(c), train.GetValueOrDefault(c), finite,
+                fwd.GetValueOrDefault((c, false)), fwd.GetValueOrDefault((c, true)), train.GetValueOrDefault((c, false)), finite,
                 finite ? null : "non-finite loss or weights", c.Mkldnn)));
         }
         return results;
