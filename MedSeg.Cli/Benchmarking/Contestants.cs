@@ -20,7 +20,7 @@ public interface IContestant : IDisposable
 {
     string Engine { get; }
     string Model { get; }
-    bool ChannelsLast { get; }
+    MemoryLayout Layout { get; }
     /// <summary>PyTorch's oneDNN switch; null for us (libtorch decides).</summary>
     bool? Mkldnn { get; }
     int Threads { get; }
@@ -40,7 +40,7 @@ public interface IContestant : IDisposable
 }
 
 /// <summary>A zoo model run by TorchSharp in this process.</summary>
-public sealed class OursModel(string model, BenchConfig config, bool channelsLast, int threads) : IContestant
+public sealed class OursModel(string model, BenchConfig config, MemoryLayout layout, int threads) : IContestant
 {
     private SegmentationModel? net;
     private optim.Optimizer? optimizer;
@@ -49,7 +49,7 @@ public sealed class OursModel(string model, BenchConfig config, bool channelsLas
 
     public string Engine => "TorchSharp";
     public string Model => model;
-    public bool ChannelsLast => channelsLast;
+    public MemoryLayout Layout => layout;
     public bool? Mkldnn => null;
     public int Threads => threads;
     public bool CanTrain => true;
@@ -71,12 +71,13 @@ public sealed class OursModel(string model, BenchConfig config, bool channelsLas
             Note = $"skipped: {e.Message} (a placeholder in this build; it is measured once the model is implemented)";
             return null;
         }
-        if (channelsLast) Performance.ToChannelsLast(net);
+        if (layout == MemoryLayout.ChannelsLastAll) Performance.ToChannelsLast(net);
         using var scope = torch.NewDisposeScope();
         var input = torch.randn(config.Batch, config.InChannels, config.Size, config.Size);
         var target = (torch.rand(config.Batch, config.Classes, config.Size, config.Size) > 0.5).to_type(ScalarType.Float32);
-        x = (channelsLast ? Performance.ToChannelsLast(input) : input).MoveToOuterDisposeScope();
-        y = (channelsLast ? Performance.ToChannelsLast(target) : target).MoveToOuterDisposeScope();
+        var cl = layout.IsChannelsLast();
+        x = (cl ? Performance.ToChannelsLast(input) : input).MoveToOuterDisposeScope();
+        y = (cl ? Performance.ToChannelsLast(target) : target).MoveToOuterDisposeScope();
         return new ContestantSize(complexity.Parameters, complexity.Macs, variant);
     }
 
@@ -156,7 +157,7 @@ public sealed class OursModel(string model, BenchConfig config, bool channelsLas
 }
 
 /// <summary>The ceiling conv (8 × 256 → 256 channels at 64×64, 3×3, 19.3 GMACs) run by TorchSharp.</summary>
-public sealed class OursCeiling(bool channelsLast, int threads) : IContestant
+public sealed class OursCeiling(MemoryLayout layout, int threads) : IContestant
 {
     public const int N = 8, C = 256, HW = 64;
     public const long Macs = (long)N * C * HW * HW * C * 9;
@@ -167,7 +168,7 @@ public sealed class OursCeiling(bool channelsLast, int threads) : IContestant
 
     public string Engine => "TorchSharp";
     public string Model => "ceiling";
-    public bool ChannelsLast => channelsLast;
+    public MemoryLayout Layout => layout;
     public bool? Mkldnn => null;
     public int Threads => threads;
     public bool CanTrain => false;
@@ -179,8 +180,8 @@ public sealed class OursCeiling(bool channelsLast, int threads) : IContestant
         conv = nn.Conv2d(C, C, 3, padding: 1, bias: false);
         conv.eval();
         using var input = torch.randn(N, C, HW, HW);
-        if (channelsLast) Performance.ToChannelsLast(conv);
-        x = channelsLast ? Performance.ToChannelsLast(input) : input.alias();
+        if (layout == MemoryLayout.ChannelsLastAll) Performance.ToChannelsLast(conv);
+        x = layout.IsChannelsLast() ? Performance.ToChannelsLast(input) : input.alias();
         return new ContestantSize(conv.weight!.numel(), Macs, "-");
     }
 
@@ -222,12 +223,13 @@ public sealed class OursCeiling(bool channelsLast, int threads) : IContestant
     }
 }
 
-/// <summary>A PyTorch twin (or PyTorch's ceiling conv) loaded under <paramref name="id"/> in a <see cref="TorchTwin"/>.</summary>
+/// <summary>A PyTorch twin (or PyTorch's ceiling conv) loaded under <paramref name="id"/> in a <see cref="TorchTwin"/>.
+/// Channels-last there is PyTorch's usual <c>model.to(memory_format=torch.channels_last)</c> plus a channels-last input.</summary>
 public sealed class TwinContestant(TorchTwin twin, int id, string model, bool channelsLast, bool mkldnn, int threads) : IContestant
 {
     public string Engine => "PyTorch";
     public string Model => model;
-    public bool ChannelsLast => channelsLast;
+    public MemoryLayout Layout => channelsLast ? MemoryLayout.ChannelsLastAll : MemoryLayout.Nchw;
     public bool? Mkldnn => mkldnn;
     public int Threads => threads;
     public bool CanTrain => model != "ceiling";

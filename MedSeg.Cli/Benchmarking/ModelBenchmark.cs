@@ -9,22 +9,47 @@ public sealed record BenchConfig(int Batch, int Size, int Warmup, int Iters, int
 /// <c>threads</c> cores the process kept busy (below ~90 % means something else competed for the CPU).</summary>
 public sealed record Phase(double MedianMs, IReadOnlyList<double> Ms, double PeakMb, double CpuPercent);
 
+/// <summary>Memory format of a contestant. <see cref="ChannelsLastInput"/>: the input batch is channels-last (so every
+/// activation, and the convolutions, run NHWC) while weights, gradients and optimizer state stay contiguous NCHW, which
+/// is what TorchSharp 0.107 can checkpoint; <see cref="ChannelsLastAll"/>: the conv weights too (PyTorch's
+/// <c>model.to(memory_format=torch.channels_last)</c>), which TorchSharp's <c>Module.save</c> and
+/// <c>Optimizer.save_state_dict</c> refuse ("Bytes() called on non-contiguous tensor").</summary>
+public enum MemoryLayout
+{
+    Nchw,
+    ChannelsLastInput,
+    ChannelsLastAll,
+}
+
+public static class MemoryLayouts
+{
+    public static string Label(this MemoryLayout layout) => layout switch
+    {
+        MemoryLayout.Nchw => "NCHW",
+        MemoryLayout.ChannelsLastInput => "CL input",
+        _ => "CL input+weights",
+    };
+
+    /// <summary>NCHW, or channels-last of either kind (what PyTorch's single channels-last setting is compared with).</summary>
+    public static bool IsChannelsLast(this MemoryLayout layout) => layout != MemoryLayout.Nchw;
+}
+
 /// <summary>
 /// One model in one setting, measured by us (engine "TorchSharp") or by the PyTorch script (engine "PyTorch").
 /// <see cref="Forward"/> is eval + inference_mode (or no_grad when the setting says so), <see cref="ForwardNoGrad"/>
 /// an extra no_grad forward where the inference-mode lever was A/B-tested, <see cref="Train"/> one optimizer step.
 /// </summary>
 public sealed record Measurement(
-    string Engine, string Model, string Variant, long Parameters, long Macs, bool ChannelsLast, string ForwardMode,
+    string Engine, string Model, string Variant, long Parameters, long Macs, MemoryLayout Layout, string ForwardMode,
     Phase? Forward, Phase? ForwardNoGrad, Phase? Train, bool Finite, string? Note, bool? Mkldnn = null)
 {
-    public string Layout => ChannelsLast ? "channels-last" : "NCHW";
+    public bool ChannelsLast => Layout.IsChannelsLast();
 }
 
 /// <summary>Conv ceiling: one big 3×3 convolution forward, the best GFLOP/s a model's convolutions could reach.</summary>
-public sealed record CeilingResult(string Engine, string Shape, long Macs, double Ms, double GFlops, bool ChannelsLast, int Threads, bool? Mkldnn = null)
+public sealed record CeilingResult(string Engine, string Shape, long Macs, double Ms, double GFlops, MemoryLayout Layout, int Threads, bool? Mkldnn = null)
 {
-    public string Layout => ChannelsLast ? "channels-last" : "NCHW";
+    public bool ChannelsLast => Layout.IsChannelsLast();
 }
 
 /// <summary>
@@ -61,7 +86,7 @@ public static class ModelBenchmark
             if (size is null)
             {
                 log?.Invoke($"{title}: {Label(c)}: {c.Note}");
-                results.Add((c, new Measurement(c.Engine, c.Model, "-", 0, 0, c.ChannelsLast, "inference_mode", null, null, null, true, c.Note, c.Mkldnn)));
+                results.Add((c, new Measurement(c.Engine, c.Model, "-", 0, 0, c.Layout, "inference_mode", null, null, null, true, c.Note, c.Mkldnn)));
                 continue;
             }
             for (var i = 0; i < warmup; i++) c.Forward(true);
@@ -112,7 +137,7 @@ public static class ModelBenchmark
         foreach (var (c, size) in built)
         {
             var finite = c.Finite();
-            results.Add((c, new Measurement(c.Engine, c.Model, size.Variant, size.Parameters, size.Macs, c.ChannelsLast, "inference_mode",
+            results.Add((c, new Measurement(c.Engine, c.Model, size.Variant, size.Parameters, size.Macs, c.Layout, "inference_mode",
                 fwd.GetValueOrDefault((c, false)), fwd.GetValueOrDefault((c, true)), train.GetValueOrDefault((c, false)), finite,
                 finite ? null : "non-finite loss or weights", c.Mkldnn)));
         }
@@ -120,7 +145,7 @@ public static class ModelBenchmark
     }
 
     public static string Label(IContestant c) =>
-        $"{c.Engine} {(c.ChannelsLast ? "channels-last" : "NCHW")}{(c.Mkldnn is { } m ? m ? " oneDNN on" : " oneDNN off" : "")}{(c.Threads != 0 ? $" {c.Threads}t" : "")}";
+        $"{c.Engine} {c.Layout.Label()}{(c.Mkldnn is { } m ? m ? " oneDNN on" : " oneDNN off" : "")}{(c.Threads != 0 ? $" {c.Threads}t" : "")}";
 
     public static double Median(IReadOnlyList<double> values)
     {

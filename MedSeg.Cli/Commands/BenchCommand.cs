@@ -28,8 +28,8 @@ public sealed class BenchCommand : ICommand
         new("threads", "Torch intra-op threads, the same for TorchSharp and PyTorch", "2"),
         new("torch", "Python with PyTorch for the baseline, or 'none' to skip it", "/usr/bin/python3", ValueName: "PYTHON"),
         new("markdown", "Also write the results to this Markdown file (between bench markers when present)", ValueName: "FILE"),
-        new("channels-last", "Memory format of the main table: on (channels-last) or off (NCHW)", "on", ValueName: "on|off"),
-        new("levers", "A/B-test the levers (other memory format, no_grad forward, 1 thread) on: twins (models with a PyTorch twin), all, or off", "twins", ValueName: "twins|all|off"),
+        new("layout", "Memory format of our models in the main table: nchw, cl-input (channels-last batch, NCHW weights) or cl-all (weights too)", "cl-input", ValueName: "nchw|cl-input|cl-all"),
+        new("levers", "A/B-test the levers (the other memory formats, no_grad forward, 1 thread) on: twins (models with a PyTorch twin), all, or off", "twins", ValueName: "twins|all|off"),
     ];
 
     public int Execute(ParsedOptions options, TextWriter output, TextWriter error)
@@ -41,7 +41,14 @@ public sealed class BenchCommand : ICommand
             Iters: options.GetInt("iters", 3, max: 1000),
             Threads: options.GetInt("threads", 2, max: 1024));
         var models = ParseModels(options.Get("models"));
-        var channelsLast = OnOff(options, "channels-last", true);
+        var layout = options.Get("layout")?.ToLowerInvariant() switch
+        {
+            null or "cl-input" => MemoryLayout.ChannelsLastInput,
+            "cl-all" => MemoryLayout.ChannelsLastAll,
+            "nchw" => MemoryLayout.Nchw,
+            var other => throw new UsageException($"--layout takes nchw, cl-input or cl-all; got '{other}'."),
+        };
+        var channelsLast = layout.IsChannelsLast();
         var levers = options.Get("levers")?.ToLowerInvariant() switch
         {
             null or "twins" or "on" => LeverScope.Twins,
@@ -56,7 +63,7 @@ public sealed class BenchCommand : ICommand
         Performance.SetThreads(config.Threads);
         var anomalyWasOn = Performance.AnomalyDetectionEnabled;
         Performance.DisableAnomalyDetection();
-        var report = new BenchReport(config, DateTimeOffset.Now, channelsLast, anomalyWasOn) { LoadAtStart = ProcessStats.LoadAverage() };
+        var report = new BenchReport(config, DateTimeOffset.Now, layout, anomalyWasOn) { LoadAtStart = ProcessStats.LoadAverage() };
 
         var twins = models.Where(TorchTwin.Twins.Contains).ToList();
         using var twin = StartTwin(python, config, report.Notes, Log);
@@ -67,8 +74,9 @@ public sealed class BenchCommand : ICommand
         // Conv ceiling: both layouts on both sides, PyTorch also without oneDNN, and one thread (the threads lever).
         var ceiling = new List<IContestant>
         {
-            new OursCeiling(channelsLast: false, config.Threads),
-            new OursCeiling(channelsLast: true, config.Threads),
+            new OursCeiling(MemoryLayout.Nchw, config.Threads),
+            new OursCeiling(MemoryLayout.ChannelsLastInput, config.Threads),
+            new OursCeiling(MemoryLayout.ChannelsLastAll, config.Threads),
         };
         if (twin is not null)
         {
@@ -77,7 +85,7 @@ public sealed class BenchCommand : ICommand
         }
         if (levers != LeverScope.Off && config.Threads != 1)
         {
-            ceiling.Add(new OursCeiling(channelsLast: true, threads: 1));
+            ceiling.Add(new OursCeiling(MemoryLayout.ChannelsLastAll, threads: 1));
             if (twin is not null) ceiling.Add(new TwinContestant(twin, ++ids, "ceiling", true, true, 1));
         }
         var ceilingConfig = config with { Warmup = Math.Max(1, config.Warmup), Iters = Math.Max(3, config.Iters) };
@@ -85,7 +93,7 @@ public sealed class BenchCommand : ICommand
         {
             if (m.Forward is not null)
                 report.Ceilings.Add(new CeilingResult(c.Engine, OursCeiling.Shape, OursCeiling.Macs, m.Forward.MedianMs,
-                    2.0 * OursCeiling.Macs / (m.Forward.MedianMs / 1000.0) / 1e9, c.ChannelsLast, c.Threads, c.Mkldnn));
+                    2.0 * OursCeiling.Macs / (m.Forward.MedianMs / 1000.0) / 1e9, c.Layout, c.Threads, c.Mkldnn));
             c.Dispose();
         }
 
@@ -93,8 +101,12 @@ public sealed class BenchCommand : ICommand
         {
             var twinHere = TorchTwin.Twins.Contains(name) ? twin : null;
             var abTest = levers == LeverScope.All || (levers == LeverScope.Twins && twinHere is not null);
-            var contestants = new List<IContestant> { new OursModel(name, config, channelsLast, config.Threads) };
-            if (abTest) contestants.Add(new OursModel(name, config, !channelsLast, config.Threads));
+            var contestants = new List<IContestant> { new OursModel(name, config, layout, config.Threads) };
+            if (abTest)
+            {
+                foreach (var other in Enum.GetValues<MemoryLayout>().Where(l => l != layout))
+                    contestants.Add(new OursModel(name, config, other, config.Threads));
+            }
             if (twinHere is not null)
             {
                 contestants.Add(new TwinContestant(twinHere, ++ids, name, channelsLast, true, config.Threads));
@@ -104,7 +116,7 @@ public sealed class BenchCommand : ICommand
                 if (TorchWithoutOneDnn.Contains(name)) contestants.Add(new TwinContestant(twinHere, ++ids, name, channelsLast, false, config.Threads));
             }
             var results = ModelBenchmark.Run(name, contestants, config,
-                c => abTest && c.ChannelsLast == channelsLast && c.Mkldnn != false, Log);
+                c => abTest && c.Layout.IsChannelsLast() == channelsLast && (c.Engine == "PyTorch" || c.Layout == layout) && c.Mkldnn != false, Log);
             foreach (var (c, m) in results) AddModel(report, m, isMain: c == contestants[0]);
 
             // oneDNN gave non-finite values and no oneDNN-off run exists for that layout: measure PyTorch without it.
@@ -164,7 +176,7 @@ public sealed class BenchCommand : ICommand
         if (m.Engine == "TorchSharp") (isMain ? report.Ours : report.OursLevers).Add(m);
         else report.Torch?.Models.Add(m);
         if (m.Note is not null && m.Engine == "PyTorch")
-            report.Notes.Add($"PyTorch {m.Model} ({m.Layout}, oneDNN {(m.Mkldnn == true ? "on" : "off")}): {m.Note}");
+            report.Notes.Add($"PyTorch {m.Model} ({m.Layout.Label()}, oneDNN {(m.Mkldnn == true ? "on" : "off")}): {m.Note}");
     }
 
     /// <summary>Which models get the A/B runs of the levers (other memory format, no_grad forward).</summary>
@@ -186,15 +198,6 @@ public sealed class BenchCommand : ICommand
             throw new UsageException($"unknown model(s) {string.Join(", ", unknown)}. Registered: {string.Join(", ", ModelRegistry.Names)}.");
         return names;
     }
-
-    private static bool OnOff(ParsedOptions options, string name, bool defaultValue) =>
-        options.Get(name)?.ToLowerInvariant() switch
-        {
-            null => defaultValue,
-            "on" or "true" or "yes" or "1" => true,
-            "off" or "false" or "no" or "0" => false,
-            var other => throw new UsageException($"--{name} takes on or off; got '{other}'."),
-        };
 
     internal static string F(double value, string format) =>
         double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "-";

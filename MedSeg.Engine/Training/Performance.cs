@@ -5,21 +5,30 @@ using static TorchSharp.torch;
 namespace MedSeg.Engine.Training;
 
 /// <summary>
-/// CPU speed levers that apply to every zoo model, measured by <c>medseg bench</c> (see docs/benchmarks.md for their
-/// effect on this project's models). Usage in a training loop:
+/// CPU speed levers that apply to every zoo model, measured by <c>medseg bench</c> (docs/benchmarks.md gives their
+/// effect on this project's models). In a training loop:
 /// <code>
-/// Performance.SetThreads(plan.Threads);                 // once, before the first tensor op
-/// Performance.ToChannelsLast(model);                    // after the model is on its device, BEFORE the optimizer
-/// var optimizer = torch.optim.AdamW(model.parameters(), lr);
+/// Performance.SetThreads(plan.Threads);                       // once, before the first tensor op
+/// var optimizer = torch.optim.AdamW(model.parameters(), lr);  // weights stay NCHW: checkpoints keep working
 /// ...
-/// using var x = Performance.ToChannelsLast(batch);      // each batch
-/// using (Performance.Inference()) { ... }               // validation and prediction
+/// using var x = Performance.ToChannelsLast(images);           // each batch: activations and convs run NHWC
+/// ...
+/// model.eval();
+/// using (Performance.Inference()) { ... }                     // validation
 /// </code>
-/// TorchSharp 0.107 has no <c>Tensor.contiguous(memory_format)</c> nor <c>Module.to(memory_format)</c>; the helpers
-/// below build the same channels-last ("NHWC in memory, NCHW in shape") tensors through
+/// For inference only (a predictor, an export), the weights can be made channels-last too with
+/// <see cref="ToChannelsLast(nn.Module)"/>, after loading them; TorchSharp 0.107's <c>Module.save</c>,
+/// <c>Module.load</c> and <c>Optimizer.save_state_dict</c> throw on such weights and on the AdamW state derived from
+/// them ("Bytes() called on non-contiguous tensor"), so a trainer that checkpoints should keep its weights NCHW (or
+/// save the model through <see cref="SaveContiguous"/>; nothing covers the optimizer).
+/// <para>
+/// TorchSharp 0.107 has no <c>Tensor.contiguous(memory_format)</c> nor <c>Module.to(memory_format)</c>; the helpers build
+/// the same channels-last ("NHWC in memory, NCHW in shape") tensors through
 /// <c>permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)</c>, which libtorch recognises as
-/// <c>MemoryFormat::ChannelsLast</c>: oneDNN convolutions then run on NHWC data without reordering, and their outputs
-/// (and gradients) stay channels-last.
+/// <c>MemoryFormat::ChannelsLast</c>. A convolution whose input is channels-last runs oneDNN's NHWC kernels (weights
+/// are reordered on the fly when they are NCHW) and returns channels-last output, so one converted batch carries the
+/// format through the network and its backward.
+/// </para>
 /// </summary>
 public static class Performance
 {
@@ -55,11 +64,13 @@ public static class Performance
 
     /// <summary>
     /// Converts the 4-D weights of every convolution (<see cref="Conv2d"/>, <see cref="ConvTranspose2d"/>, and any
-    /// other <see cref="Convolution"/>) of <paramref name="model"/> to channels-last memory, in place of the old
-    /// parameters (values, <c>requires_grad</c> and names are kept). Returns how many weights were converted.
-    /// Call it after moving the model to its device and BEFORE creating the optimizer: the optimizer must see the new
-    /// parameter objects. Modules that hold 4-D parameters outside a convolution are left as they are (libtorch
-    /// handles mixed layouts, only slower).
+    /// other <see cref="Convolution"/>) of <paramref name="model"/> to channels-last memory, replacing the parameter
+    /// objects (values, <c>requires_grad</c> and names are kept; the old ones are disposed). Returns how many weights
+    /// were converted. Call it after moving the model to its device and before creating any optimizer, which must see
+    /// the new parameters, and after loading weights (<c>model.load</c> into channels-last weights throws). Afterwards
+    /// <c>model.save</c> throws too: save with <see cref="SaveContiguous"/>. Meant for
+    /// inference; for training, a channels-last batch alone gives the NHWC kernels (see the class remarks).
+    /// Modules that hold 4-D parameters outside a convolution are left as they are.
     /// </summary>
     public static int ToChannelsLast(nn.Module model)
     {
@@ -77,6 +88,25 @@ public static class Performance
             converted++;
         }
         return converted;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/>'s state dict in TorchSharp's own format, byte for byte what <c>model.save(path)</c>
+    /// writes for NCHW weights, except that non-contiguous tensors such as channels-last weights are written from
+    /// contiguous copies instead of throwing. Read it back with <c>model.load(path)</c> into an NCHW model (loading
+    /// into channels-last weights throws the same way), then convert.
+    /// </summary>
+    public static void SaveContiguous(nn.Module model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var scope = torch.NewDisposeScope();
+        var state = model.state_dict();
+        var contiguous = new Dictionary<string, Tensor>(state.Count);
+        foreach (var (name, tensor) in state) contiguous[name] = tensor.is_contiguous() ? tensor : tensor.contiguous();
+        using var stream = File.Create(path);
+        using var writer = new BinaryWriter(stream);
+        nn.Module.save_state_dict(writer, contiguous);
     }
 
     /// <summary>Sets libtorch's intra-op threads (one per physical core is usually fastest on CPU; hyper-threads and
