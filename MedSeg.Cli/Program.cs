@@ -8,6 +8,7 @@ return new CommandDispatcher([
     new EvaluateCommand(),
     new PredictCommand(),
     new ExportCommand(),
+    new BenchCommand(),
     new InferenceBenchCommand(),
     new LoaderBenchCommand(),
 ]).Run(args, Console.Out, Console.Error);
