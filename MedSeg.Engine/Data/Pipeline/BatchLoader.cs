@@ -129,6 +129,8 @@ public sealed class BatchLoader : IDisposable
                 LoadedBatch batch;
                 try
                 {
+                    // A prefetched batch may already be complete; cancellation still ends the epoch before it is handed out.
+                    token.ThrowIfCancellationRequested();
                     batch = results[b].Task.WaitAsync(token).GetAwaiter().GetResult();
                 }
                 catch (OperationCanceledException) when (disposal.IsCancellationRequested && !ct.IsCancellationRequested)
