@@ -23,6 +23,7 @@ internal sealed class CaseStore : ICaseSource
     public IReadOnlyList<TrainingCase> Cases { get; }
     public int Count => Cases.Count;
     public int IndexOf(string name) => byName.TryGetValue(name, out var i) ? i : -1;
+    public string CaseName(int index) => Cases[index].Name;
     public (int Width, int Height) OriginalSize(int i) => (images[i].OriginalWidth, images[i].OriginalHeight);
     /// <summary>Where case i's content sits in the square (letterbox offsets), for <see cref="Preprocessing.ToOriginalSize(Tensor, LetterboxGeometry, double)"/>.</summary>
     public LetterboxGeometry Geometry(int i) => images[i].Geometry;

@@ -115,6 +115,31 @@ public sealed class PipelineAugmentationTests
     }
 
     [Fact]
+    public void GaussianNoiseIsFiniteForUniformDrawsNextToOne()
+    {
+        // The largest double below 1 rounds to 1f in single precision: the old float Box–Muller took log(0) there and
+        // wrote NaN into the image (a Kvasir-SEG run met it in epoch 7 with the strong preset).
+        var u = Math.BitDecrement(1.0);
+        Assert.Equal(1f, (float)u);
+        var (a, b) = Augmenter.GaussianPair(u, 0.0);
+        Assert.True(float.IsFinite(a) && float.IsFinite(b));
+        Assert.InRange(a, 8.5f, 8.6f); // sqrt(−2·ln 2⁻⁵³): the far tail, not a clamp
+        Assert.Equal((0f, 0f), Augmenter.GaussianPair(0, 0.7));
+
+        var random = new Random(5);
+        double sum = 0, squares = 0;
+        const int n = 100_000;
+        for (var i = 0; i < n; i++)
+        {
+            var (x, y) = Augmenter.GaussianPair(random.NextDouble(), random.NextDouble());
+            sum += x + y;
+            squares += x * x + y * y;
+        }
+        Assert.InRange(sum / (2 * n), -0.01, 0.01);
+        Assert.InRange(squares / (2 * n), 0.98, 1.02);
+    }
+
+    [Fact]
     public void PipelineRandomIsAPureFunction()
     {
         Assert.Equal(PipelineRandom.Hash(1, 2, 3), PipelineRandom.Hash(1, 2, 3));

@@ -5,13 +5,14 @@ using static TorchSharp.torch;
 namespace MedSeg.Web.Tests.Engine;
 
 /// <summary>In-memory cases with distinct contents; counts reads, can slow them down or fail one case.</summary>
-public sealed class ArraySource(int count, int channels = 3, int size = 16, int delayMs = 0, int failAt = -1) : ICaseSource
+public sealed class ArraySource(int count, int channels = 3, int size = 16, int delayMs = 0, int failAt = -1, int nanAt = -1) : ICaseSource
 {
     private int reads;
     public int Count => count;
     public int Channels => channels;
     public int Size => size;
     public int Reads => Volatile.Read(ref reads);
+    public string CaseName(int index) => $"case-{index}";
 
     public void Read(int index, Span<float> image, Span<byte> mask)
     {
@@ -20,6 +21,7 @@ public sealed class ArraySource(int count, int channels = 3, int size = 16, int 
         if (index == failAt) throw new InvalidDataException($"case {index} is broken.");
         for (var i = 0; i < image.Length; i++) image[i] = MathF.Sin(index * 0.37f + i * 0.011f);
         for (var i = 0; i < mask.Length; i++) mask[i] = (byte)((i / size + index) % 5 == 0 ? 1 : 0);
+        if (index == nanAt) image[image.Length / 2] = float.NaN;
     }
 }
 
@@ -34,6 +36,16 @@ public sealed class PipelineLoaderTests
         });
         return loader.Epoch(epoch, PipelineRandom.EpochOrder(seed, epoch, source.Count))
             .Select(b => (b.Images, b.Masks, b.Indices.ToArray())).ToList();
+    }
+
+    [Fact]
+    public void ANonFiniteCaseStopsTheEpochNamingTheCase()
+    {
+        var source = new ArraySource(8, nanAt: 5);
+        var e = Assert.Throws<TrainingFailedException>(() => Collect(source, workers: 2, epoch: 1, augmentation: AugmentationOptions.Flips));
+        Assert.Contains("Case 'case-5'", e.Message);
+        Assert.Contains("non-finite", e.Message);
+        Assert.Contains("'flips' augmentation", e.Message);
     }
 
     [Fact]

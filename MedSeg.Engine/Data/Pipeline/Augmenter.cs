@@ -65,11 +65,9 @@ public sealed class Augmenter
             var std = (float)Math.Sqrt(Uniform(random, 0, o.NoiseVarianceMax));
             for (var i = 0; i < outImage.Length; i += 2)
             {
-                // Box–Muller, both values of each pair.
-                var r = std * MathF.Sqrt(-2f * MathF.Log(1f - (float)random.NextDouble()));
-                var (noiseSin, noiseCos) = MathF.SinCos(2 * MathF.PI * (float)random.NextDouble());
-                outImage[i] += r * noiseCos;
-                if (i + 1 < outImage.Length) outImage[i + 1] += r * noiseSin;
+                var (a, b) = GaussianPair(random.NextDouble(), random.NextDouble());
+                outImage[i] += std * a;
+                if (i + 1 < outImage.Length) outImage[i + 1] += std * b;
             }
         }
         if (random.NextDouble() < o.BlurProbability) Blur(outImage, channels, size, Uniform(random, o.BlurSigmaMin, o.BlurSigmaMax));
@@ -264,6 +262,18 @@ public sealed class Augmenter
     }
 
     private static double Uniform(Random r, double min, double max) => min + (max - min) * r.NextDouble();
+
+    /// <summary>
+    /// Two independent standard normal values by Box–Muller from two uniforms in [0, 1) (as <see cref="Random.NextDouble"/>
+    /// gives them). The radius is computed in double from 1 − u1 ∈ (0, 1], so it is always finite: in single precision,
+    /// a draw within 2⁻²⁵ of 1 rounds to 1f, log(0) is −∞ and the pixel became NaN (once every few epochs with noise on).
+    /// </summary>
+    public static (float A, float B) GaussianPair(double u1, double u2)
+    {
+        var r = Math.Sqrt(-2.0 * Math.Log(1.0 - u1));
+        var (sin, cos) = Math.SinCos(2 * Math.PI * u2);
+        return ((float)(r * cos), (float)(r * sin));
+    }
 
     /// <summary>Standard normal by Box–Muller (one value per call; deterministic for the Random's state).</summary>
     private static double Gaussian(Random r)

@@ -190,8 +190,9 @@ public sealed class BatchLoader : IDisposable
                 {
                     token.ThrowIfCancellationRequested();
                     source.Read(indices[k], image, mask);
-                    augmenter.Apply(image, mask, c, s, PipelineRandom.For(options.Seed, epoch, indices[k]),
-                        x.AsSpan(k * c * plane, c * plane), y.AsSpan(k * plane, plane));
+                    var augmented = x.AsSpan(k * c * plane, c * plane);
+                    augmenter.Apply(image, mask, c, s, PipelineRandom.For(options.Seed, epoch, indices[k]), augmented, y.AsSpan(k * plane, plane));
+                    CheckFinite(augmented, indices[k], epoch);
                 }
                 var now = Interlocked.Increment(ref live);
                 int seen;
@@ -209,6 +210,21 @@ public sealed class BatchLoader : IDisposable
                 results[b].TrySetException(e);
                 slots.Release();
             }
+        }
+    }
+
+    /// <summary>A NaN or infinity in a batch would poison the batch-norm statistics and surface later as a NaN loss that
+    /// reads like a learning-rate problem; it is stopped here, naming the case.</summary>
+    private void CheckFinite(ReadOnlySpan<float> image, int index, int epoch)
+    {
+        foreach (var v in image)
+        {
+            if (float.IsFinite(v)) continue;
+            var augmentation = options.Augmentation.Name is "none" ? "" : $" and the '{options.Augmentation.Name}' augmentation";
+            throw new Training.TrainingFailedException(
+                $"Case '{source.CaseName(index)}' holds non-finite pixel values ({v}) after preprocessing{augmentation} in epoch {epoch}. " +
+                "Check that the image file holds no NaN or infinite values (floating-point TIFF); if it does not, this is a MedSeg bug: " +
+                "please report it with the case and the run's run.json. Nothing was trained on this batch.");
         }
     }
 

@@ -11,6 +11,8 @@ public interface ICaseSource
     int Size { get; }
     /// <summary>Copies case <paramref name="index"/>'s (C, S, S) image and (S, S) 0/1 mask into the spans.</summary>
     void Read(int index, Span<float> image, Span<byte> mask);
+    /// <summary>The case's name for messages (default: its index).</summary>
+    string CaseName(int index) => $"#{index}";
 }
 
 /// <summary>Decodes and prepares each case from disk on every read (for datasets over the memory budget).</summary>
@@ -19,6 +21,8 @@ public sealed class DiskCaseSource(IReadOnlyList<TrainingCase> cases, int size, 
     public int Count => cases.Count;
     public int Channels => channels;
     public int Size => size;
+
+    public string CaseName(int index) => cases[index].Name;
 
     public void Read(int index, Span<float> image, Span<byte> mask)
     {
