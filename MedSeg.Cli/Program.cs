@@ -11,4 +11,5 @@ return new CommandDispatcher([
     new BenchCommand(),
     new InferenceBenchCommand(),
     new LoaderBenchCommand(),
+    new TrainerBenchCommand(),
 ]).Run(args, Console.Out, Console.Error);

@@ -21,6 +21,14 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     /// <summary>H and W must be multiples of this (the total downsampling of the encoder).</summary>
     public virtual int SizeMultiple => 32;
 
+    /// <summary>
+    /// Whether the trainer feeds this model channels-last batches (NHWC memory, oneDNN's NHWC convolution kernels in
+    /// forward and backward; the weights stay NCHW so checkpoints keep working, see <c>Training.Performance</c>).
+    /// Measured per model by <c>medseg bench</c> (docs/benchmarks.md, "Lever effects"): a channels-last batch makes the
+    /// train step of every convolutional zoo model 8–72 % faster; models for which it is slower override this.
+    /// </summary>
+    public virtual bool TrainsChannelsLast => true;
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the nearest valid size when H or W does not fit.</summary>
     public void CheckInputSize(long height, long width)
     {

@@ -291,6 +291,7 @@ public sealed class Trainer
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var (x, y) = batch.ToTensors(device);
+            if (model.TrainsChannelsLast) x = Performance.ToChannelsLast(x);
             var logits = model.call(x);
             var loss = criterion.call(logits, y);
             var value = loss.item<float>();
@@ -324,6 +325,7 @@ public sealed class Trainer
             using var scope = NewDisposeScope();
             var indices = Enumerable.Range(start, Math.Min(plan.BatchSize, validation.Count - start)).ToArray();
             var (x, y) = validation.Batch(indices, device);
+            if (model.TrainsChannelsLast) x = Performance.ToChannelsLast(x);
             var logits = model.call(x);
             var loss = criterion.call(logits, y).item<float>();
             if (!float.IsFinite(loss))

@@ -100,6 +100,45 @@ public sealed class ModelZooTests
 
     [Theory]
     [MemberData(nameof(Names))]
+    public void ChannelsLastBatchesOnlyChangeTheMemoryLayout(string name)
+    {
+        // The trainer feeds channels-last batches to models with TrainsChannelsLast (weights stay NCHW): the logits,
+        // and every weight gradient must match the NCHW computation (only the summation order differs; a layout mistake
+        // would differ by O(1)).
+        torch.manual_seed(3);
+        using var model = CreateLight(name, inChannels: 3, classes: 1);
+        if (IsPlaceholder(model) || !model.TrainsChannelsLast) return;
+        model.to(ScalarType.Float64); // in double the two summation orders agree to ~1e-10, so a tight bound still holds
+        model.train();
+        foreach (var m in model.modules().Where(m => m.GetType().Name.Contains("Drop", StringComparison.Ordinal))) m.eval(); // no random masks
+        using var scope = torch.NewDisposeScope();
+        var x = torch.randn(2, 3, Size, Size, dtype: ScalarType.Float64, generator: new torch.Generator(5));
+        var target = torch.rand(2, 1, Size, Size, generator: new torch.Generator(6)).gt(0.5).to(ScalarType.Float64);
+        (Tensor Logits, Dictionary<string, Tensor> Grads) Step(Tensor input)
+        {
+            model.zero_grad();
+            var logits = model.call(input);
+            nn.functional.binary_cross_entropy_with_logits(logits, target).backward();
+            return (logits.detach().contiguous(), model.named_parameters().Where(p => p.parameter.grad is not null)
+                .ToDictionary(p => p.name, p => p.parameter.grad!.detach().contiguous().clone()));
+        }
+        var (nchw, nchwGrads) = Step(x);
+        var cl = MedSeg.Engine.Training.Performance.ToChannelsLast(x);
+        Assert.True(MedSeg.Engine.Training.Performance.IsChannelsLast(cl));
+        var (nhwc, nhwcGrads) = Step(cl);
+        Assert.True(nchw.allclose(nhwc, rtol: 1e-6, atol: 1e-6), $"{name}: logits differ by {(nchw - nhwc).abs().max().item<double>()}");
+        Assert.Equal(nchwGrads.Keys.Order(), nhwcGrads.Keys.Order());
+        foreach (var (key, g) in nchwGrads)
+        {
+            var norm = g.norm().item<double>();
+            if (norm < 1e-9) continue;
+            var relative = (g - nhwcGrads[key]).norm().item<double>() / norm;
+            Assert.True(relative <= 1e-6, $"{name}: gradient of {key} differs by {relative:P2} of its norm");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
     public void SameSeedGivesSameOutput(string name)
     {
         Tensor Run()

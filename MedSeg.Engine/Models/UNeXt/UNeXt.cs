@@ -75,6 +75,10 @@ public sealed class UNeXt : SegmentationModel
     /// <summary>Three max-pools and two stride-2 patch embeddings: 2^5.</summary>
     public override int SizeMultiple => 32;
 
+    /// <summary>False: with NCHW weights, a channels-last batch makes UNeXt's train step ~65 % slower (its tokenized MLP
+    /// stages reshape to (N, HW, C) and back, and the layout converts at every stage; docs/benchmarks.md, "UNeXt").</summary>
+    public override bool TrainsChannelsLast => false;
+
     public override Tensor forward(Tensor input)
     {
         CheckInputSize(input.shape[2], input.shape[3]);
