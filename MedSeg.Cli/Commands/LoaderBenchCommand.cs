@@ -46,7 +46,7 @@ public sealed class LoaderBenchCommand : ICommand
         var batches = options.GetInt("batches", 50, max: 100_000);
         var steps = options.GetInt("steps", 5, max: 1000);
         AugmentationOptions augmentation;
-        try { augmentation = AugmentationOptions.Parse(options.Get("augment") ?? "strong"); }
+        try { augmentation = TrainCommand.ReadAugmentation(options.Get("augment") ?? "strong"); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
         var resize = (options.Get("resize") ?? "stretch").ToLowerInvariant() switch
         {

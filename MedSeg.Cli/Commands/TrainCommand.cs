@@ -29,7 +29,8 @@ public sealed partial class TrainCommand : ICommand
         new("batch", "Batch size", "8"),
         new("lr", "Initial learning rate", "1e-3", ValueName: "X"),
         new("seed", "Seed of the split, initialisation, shuffling and augmentation", "1"),
-        new("augment", $"Augmentation preset: {string.Join(", ", AugmentationOptions.PresetNames)} (flips: h/v flips; light: + 90° turns, brightness/contrast; strong: nnU-Net-like)", "flips", ValueName: "NAME"),
+        new("augment", $"Augmentation preset: {string.Join(", ", AugmentationOptions.PresetNames)} (flips: h/v flips; light: + 90° turns, brightness/contrast; strong: nnU-Net-like), " +
+            "optionally with overrides ('strong,ElasticProbability=0.2,RotationDegrees=45'), or a .json file of AugmentationOptions (docs/pipeline.md)", "flips", ValueName: "SPEC"),
         new("resize", $"Resize policy: {string.Join(", ", PipelineNames.ResizeNames)} (letterbox keeps the aspect ratio and pads)", "stretch", ValueName: "NAME"),
         new("normalize", $"Intensity normalization: {string.Join(", ", PipelineNames.NormalizationNames)} (dataset/ct: statistics of the training cases, stored in run.json)", "per-image", ValueName: "NAME"),
         new("workers", "Data loader worker threads (parallel decode/augmentation)", "2"),
@@ -96,7 +97,7 @@ public sealed partial class TrainCommand : ICommand
             MinDelta = minDelta,
             TimeBudget = options.Get("time-budget") is { } budget ? ParseDuration(budget) : null,
             Precision = options.Get("precision") ?? "fp32",
-            Augmentation = Checked("augment", () => AugmentationOptions.Parse(options.Get("augment") ?? "flips")),
+            Augmentation = Checked("augment", () => ReadAugmentation(options.Get("augment") ?? "flips")),
             Preprocessing = new PreprocessingOptions(
                 Checked("resize", () => PipelineNames.ParseResize(options.Get("resize") ?? "stretch")),
                 Checked("normalize", () => PipelineNames.ParseNormalization(options.Get("normalize") ?? "per-image"))),
@@ -177,6 +178,18 @@ public sealed partial class TrainCommand : ICommand
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    /// <summary>A preset spec, or the AugmentationOptions JSON in a .json file.</summary>
+    internal static AugmentationOptions ReadAugmentation(string spec)
+    {
+        if (!spec.Trim().EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return AugmentationOptions.Parse(spec);
+        var path = spec.Trim();
+        if (!File.Exists(path)) throw new ArgumentException($"the augmentation file {Path.GetFullPath(path)} does not exist.");
+        AugmentationOptions options;
+        try { options = AugmentationOptions.FromJson(File.ReadAllText(path)); }
+        catch (ArgumentException e) { throw new ArgumentException($"{Path.GetFullPath(path)}: {e.Message}", e); }
+        return options.Name == "custom" ? options with { Name = $"custom ({Path.GetFileName(path)})" } : options;
     }
 
     private static string Required(ParsedOptions options, string name) =>

@@ -50,7 +50,7 @@ public sealed class TrainerBenchCommand : ICommand
         var epochs = options.GetInt("epochs", 3, min: 2, max: 1000);
         var rounds = options.GetInt("rounds", 2, min: 1, max: 100);
         AugmentationOptions augmentation;
-        try { augmentation = AugmentationOptions.Parse(options.Get("augment") ?? "strong"); }
+        try { augmentation = TrainCommand.ReadAugmentation(options.Get("augment") ?? "strong"); }
         catch (ArgumentException e) { throw new UsageException($"--augment: {e.Message}"); }
         if (options.Get("threads") is not null) set_num_threads(options.GetInt("threads", 1, min: 1, max: 256));
 

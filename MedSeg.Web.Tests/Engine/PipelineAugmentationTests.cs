@@ -115,6 +115,31 @@ public sealed class PipelineAugmentationTests
     }
 
     [Fact]
+    public void CustomSpecsOverrideAPresetAndNameWhatIsWrong()
+    {
+        var custom = AugmentationOptions.Parse(" Strong , elasticprobability=0.25, RotationDegrees=45 ,border=edge");
+        Assert.Equal(0.25, custom.ElasticProbability);
+        Assert.Equal(45, custom.RotationDegrees);
+        Assert.Equal(BorderMode.Edge, custom.Border);
+        Assert.Equal(AugmentationOptions.Strong.GammaProbability, custom.GammaProbability); // the rest is the preset's
+        Assert.Equal("strong, ElasticProbability=0.25, RotationDegrees=45, Border=Edge", custom.Name);
+        Assert.Equal(custom, AugmentationOptions.Parse(custom.Name)); // the name parses back to the same record
+
+        var fromNone = AugmentationOptions.Parse("FlipXProbability=0.5");
+        Assert.Equal(0.5, fromNone.FlipXProbability);
+        Assert.Equal(0, fromNone.FlipYProbability);
+
+        Assert.Contains("Keys:", Assert.Throws<ArgumentException>(() => AugmentationOptions.Parse("strong, Elastic=0.2")).Message);
+        Assert.Contains("needs a number", Assert.Throws<ArgumentException>(() => AugmentationOptions.Parse("strong, ElasticProbability=lots")).Message);
+        Assert.Contains("within [0, 1]", Assert.Throws<ArgumentException>(() => AugmentationOptions.Parse("light, NoiseProbability=2")).Message);
+        Assert.Contains("Presets:", Assert.Throws<ArgumentException>(() => AugmentationOptions.Parse("heavy, NoiseProbability=0.1")).Message);
+
+        var json = AugmentationOptions.FromJson("""{ "flipXProbability": 0.5, "ElasticProbability": 0.1, "ElasticAlpha": 4 }""");
+        Assert.Equal(("custom", 0.5, 0.1, 4.0), (json.Name, json.FlipXProbability, json.ElasticProbability, json.ElasticAlpha));
+        Assert.Contains("not valid", Assert.Throws<ArgumentException>(() => AugmentationOptions.FromJson("""{ "Flip": 1 }""")).Message);
+    }
+
+    [Fact]
     public void GaussianNoiseIsFiniteForUniformDrawsNextToOne()
     {
         // The largest double below 1 rounds to 1f in single precision: the old float Box–Muller took log(0) there and

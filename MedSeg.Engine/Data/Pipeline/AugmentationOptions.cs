@@ -89,16 +89,82 @@ public sealed record AugmentationOptions
 
     public static IReadOnlyList<string> PresetNames { get; } = ["none", "flips", "light", "strong"];
 
-    /// <summary>A preset by name (case-insensitive); an unknown name throws and lists the presets.</summary>
-    public static AugmentationOptions Parse(string name) => name?.Trim().ToLowerInvariant() switch
+    /// <summary>
+    /// A preset by name, optionally followed by overrides: <c>"strong"</c>, <c>"strong, ElasticProbability=0.2,
+    /// RotationDegrees=45"</c>, <c>"none, FlipXProbability=0.5, Border=Edge"</c>, or overrides alone (starting from
+    /// none). Names and keys are case-insensitive; keys are the property names of this record; values use '.' as the
+    /// decimal separator. A spec with overrides is named by its normalized text (that name is what run.json and the
+    /// web show). Unknown presets or keys, unparsable values and out-of-range results throw an
+    /// <see cref="ArgumentException"/> that lists the valid names.
+    /// </summary>
+    public static AugmentationOptions Parse(string spec)
+    {
+        var parts = (spec ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length == 0) return None;
+        var hasPreset = !parts[0].Contains('=', StringComparison.Ordinal);
+        var preset = hasPreset ? Preset(parts[0]) : None;
+        if (parts.Length == 1 && hasPreset) return preset;
+        var overrides = hasPreset ? parts[1..] : parts;
+        var result = preset with { Name = "" };
+        var applied = new List<string> { hasPreset ? preset.Name : "none" };
+        foreach (var part in overrides)
+        {
+            var eq = part.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0)
+                throw new ArgumentException($"Augmentation override '{part}' is not KEY=VALUE; only the first item may be a preset ({string.Join(", ", PresetNames)}).");
+            var key = part[..eq].Trim();
+            var text = part[(eq + 1)..].Trim();
+            var property = OverridableProperties.FirstOrDefault(p => p.Name.Equals(key, StringComparison.OrdinalIgnoreCase))
+                ?? throw new ArgumentException($"Unknown augmentation key '{key}'. Keys: {string.Join(", ", OverridableProperties.Select(p => p.Name))}.");
+            object value;
+            if (property.PropertyType == typeof(double))
+                value = double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
+                    ? d : throw new ArgumentException($"Augmentation key {property.Name} needs a number (e.g. 0.5); got '{text}'.");
+            else if (property.PropertyType == typeof(int))
+                value = int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var i)
+                    ? i : throw new ArgumentException($"Augmentation key {property.Name} needs a whole number; got '{text}'.");
+            else
+                value = Enum.TryParse<BorderMode>(text, ignoreCase: true, out var border) && Enum.IsDefined(border)
+                    ? border : throw new ArgumentException($"Augmentation key {property.Name} takes {string.Join(" or ", Enum.GetNames<BorderMode>())}; got '{text}'.");
+            property.SetValue(result, value);
+            applied.Add($"{property.Name}={string.Format(System.Globalization.CultureInfo.InvariantCulture, "{0}", value)}");
+        }
+        result = result with { Name = string.Join(", ", applied) };
+        result.Validate();
+        return result;
+    }
+
+    private static AugmentationOptions Preset(string name) => name.Trim().ToLowerInvariant() switch
     {
         "none" or "" => None,
         "flips" => Flips,
         "light" => Light,
         "strong" => Strong,
-        _ => throw new ArgumentException($"Unknown augmentation preset '{name}'. Presets: {string.Join(", ", PresetNames)} " +
-                                         "(or build a custom AugmentationOptions record)."),
+        _ => throw new ArgumentException($"Unknown augmentation preset '{name}'. Presets: {string.Join(", ", PresetNames)}; " +
+                                         "add overrides after a comma, e.g. 'strong, ElasticProbability=0.2, RotationDegrees=45'."),
     };
+
+    /// <summary>A custom record from JSON (the property names of this record, case-insensitive; missing ones are off/neutral),
+    /// validated. Its name is "custom" unless the JSON gives one.</summary>
+    public static AugmentationOptions FromJson(string json)
+    {
+        AugmentationOptions? options;
+        try
+        {
+            options = System.Text.Json.JsonSerializer.Deserialize<AugmentationOptions>(json,
+                new System.Text.Json.JsonSerializerOptions { PropertyNameCaseInsensitive = true, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow });
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new ArgumentException($"The augmentation JSON is not valid: {e.Message} Keys: {string.Join(", ", OverridableProperties.Select(p => p.Name))}.", e);
+        }
+        if (options is null) throw new ArgumentException("The augmentation JSON is empty (null).");
+        options.Validate();
+        return options;
+    }
+
+    private static readonly System.Reflection.PropertyInfo[] OverridableProperties =
+        typeof(AugmentationOptions).GetProperties().Where(p => p.CanWrite && p.Name != nameof(Name)).ToArray();
 
     /// <summary>True when some transform can move pixels (not only flips/90° rotations).</summary>
     public bool HasResampling => ScaleProbability > 0 || RotationProbability > 0 || ElasticProbability > 0;
