@@ -37,16 +37,22 @@ public sealed class PredictCommand : ICommand
             using var predictor = Predictor.Load(run, options.Get("device") ?? "auto", inference);
             Directory.CreateDirectory(outDir);
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
-            foreach (var chunk in images.Chunk(inference.BatchSize))
+            TerminalProgress.Run(output, progress =>
             {
-                var masks = predictor.PredictMany(chunk);
-                for (var i = 0; i < chunk.Length; i++)
+                var task = progress?.AddTask("predicting", maxValue: images.Count);
+                foreach (var chunk in images.Chunk(inference.BatchSize))
                 {
-                    var path = Path.Combine(outDir, Path.GetFileNameWithoutExtension(chunk[i]) + ".png");
-                    File.WriteAllBytes(path + ".tmp", predictor.EncodePng(masks[i]));
-                    File.Move(path + ".tmp", path, overwrite: true);
+                    var masks = predictor.PredictMany(chunk);
+                    for (var i = 0; i < chunk.Length; i++)
+                    {
+                        var path = Path.Combine(outDir, Path.GetFileNameWithoutExtension(chunk[i]) + ".png");
+                        File.WriteAllBytes(path + ".tmp", predictor.EncodePng(masks[i]));
+                        File.Move(path + ".tmp", path, overwrite: true);
+                    }
+                    task?.Increment(chunk.Length);
                 }
-            }
+                return 0;
+            });
             var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
             output.WriteLine(FormattableString.Invariant($"Wrote {images.Count} mask(s) to {Path.GetFullPath(outDir)} in {seconds:F1} s."));
             return ExitCodes.Success;

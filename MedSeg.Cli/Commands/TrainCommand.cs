@@ -1,3 +1,4 @@
+using Spectre.Console;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using MedSeg.Engine.Data;
@@ -141,12 +142,21 @@ public sealed partial class TrainCommand : ICommand
             cts.Cancel();
         };
         Console.CancelKeyPress += onCancel;
-        var tty = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-        var observer = new ConsoleObserver(output, tty, options.Get("progress-file"));
+        ConsoleObserver? observer = null;
         try
         {
-            var result = new Trainer().RunAsync(plan, observer, cts.Token).GetAwaiter().GetResult();
-            observer.EndLine();
+            var result = TerminalProgress.Run(output, progress =>
+            {
+                observer = new ConsoleObserver(output, progress, options.Get("progress-file"));
+                try
+                {
+                    return new Trainer().RunAsync(plan, observer, cts.Token).GetAwaiter().GetResult();
+                }
+                finally
+                {
+                    observer.EndLine();
+                }
+            });
             var how = result.StopReason switch
             {
                 StopReason.EarlyStopped => "stopped early",
@@ -159,18 +169,15 @@ public sealed partial class TrainCommand : ICommand
         }
         catch (OperationCanceledException)
         {
-            observer.EndLine();
             error.WriteLine("medseg train: cancelled; run the same command again to resume from the last completed epoch.");
             return ExitCodes.Failure;
         }
         catch (ArgumentException e)
         {
-            observer.EndLine();
             throw new UsageException(e.Message);
         }
         catch (Exception e) when (e is TrainingFailedException or IOException or InvalidDataException or UnauthorizedAccessException)
         {
-            observer.EndLine();
             error.WriteLine($"medseg train: {e.Message}");
             return ExitCodes.Failure;
         }
@@ -242,19 +249,29 @@ public sealed partial class TrainCommand : ICommand
     [GeneratedRegex(@"^(?<part>\d+(\.\d+)?[hms])+$")]
     private static partial Regex DurationPattern();
 
-    /// <summary>Prints progress: an in-place line per batch on a terminal, a line per epoch always.</summary>
-    private sealed class ConsoleObserver(TextWriter output, bool tty, string? progressFile) : ITrainingObserver
+    /// <summary>Prints a line per epoch and per log message always; on a terminal also Spectre.Console bars for the run
+    /// (epochs, with the time remaining) and for the current epoch (batches, running loss).</summary>
+    private sealed class ConsoleObserver(TextWriter output, ProgressContext? progress, string? progressFile) : ITrainingObserver
     {
         private readonly Lock gate = new();
-        private bool inLine;
         private int epochs;
+        private ProgressTask? runTask;
+        private ProgressTask? epochTask;
+        private double best = double.NegativeInfinity;
+        private int bestEpoch;
 
         public void OnStarted(TrainingStarted e)
         {
             epochs = e.Epochs;
+            Line($"Device {e.Device}, {e.Parameters / 1e6:F2} M parameters, {e.BatchesPerEpoch} batches per epoch, " +
+                 (e.Resumed ? $"resuming at epoch {e.StartEpoch} of {e.Epochs}." : $"{e.Epochs} epochs."));
+            if (progress is null) return;
             lock (gate)
-                output.WriteLine($"Device {e.Device}, {e.Parameters / 1e6:F2} M parameters, {e.BatchesPerEpoch} batches per epoch, " +
-                                 (e.Resumed ? $"resuming at epoch {e.StartEpoch} of {e.Epochs}." : $"{e.Epochs} epochs."));
+            {
+                runTask = progress.AddTask("training", maxValue: e.Epochs);
+                runTask.Value = e.StartEpoch - 1;
+                epochTask = progress.AddTask($"epoch {e.StartEpoch}/{e.Epochs}", maxValue: e.BatchesPerEpoch);
+            }
         }
 
         public void OnBatch(BatchProgress e)
@@ -270,45 +287,47 @@ public sealed partial class TrainCommand : ICommand
                     // A reader holds the file; the next batch writes again.
                 }
             }
-            if (!tty) return;
+            if (epochTask is null) return;
             lock (gate)
             {
-                output.Write($"\repoch {e.Epoch}/{epochs}  batch {e.Batch}/{e.Batches}  loss {e.Loss:F4}   ");
-                inLine = true;
+                epochTask.MaxValue = e.Batches;
+                epochTask.Value = e.Batch;
+                epochTask.Description = string.Create(CultureInfo.InvariantCulture, $"epoch {e.Epoch}/{epochs}  loss {e.Loss:F4}");
             }
         }
 
         public void OnEpoch(EpochSummary e)
         {
+            Line(string.Create(CultureInfo.InvariantCulture,
+                $"epoch {e.Epoch,4}/{epochs}  train loss {e.TrainLoss:F4}  val loss {e.ValidationLoss:F4}  Dice {e.ValidationDice:F4}  IoU {e.ValidationIoU:F4}  lr {e.LearningRate:0.###e+0}  {e.Seconds,6:F1} s{(e.IsBest ? "  *best" : "")}"));
+            if (runTask is null || epochTask is null) return;
             lock (gate)
             {
-                EndLineLocked();
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {e.Epoch,4}/{epochs}  train loss {e.TrainLoss:F4}  val loss {e.ValidationLoss:F4}  Dice {e.ValidationDice:F4}  IoU {e.ValidationIoU:F4}  lr {e.LearningRate:0.###e+0}  {e.Seconds,6:F1} s{(e.IsBest ? "  *best" : "")}"));
+                if (e.ValidationDice > best) (best, bestEpoch) = (e.ValidationDice, e.Epoch);
+                runTask.Value = e.Epoch;
+                runTask.Description = string.Create(CultureInfo.InvariantCulture, $"training, best Dice {best:F4} (epoch {bestEpoch})");
+                epochTask.Value = 0;
+                epochTask.Description = $"epoch {Math.Min(e.Epoch + 1, epochs)}/{epochs}";
             }
         }
 
         public void OnPreview(PreviewWritten e) { }
 
-        public void OnLog(string message)
+        public void OnLog(string message) => Line(message);
+
+        /// <summary>Stops the bars (before the final lines are printed).</summary>
+        public void EndLine()
         {
             lock (gate)
             {
-                EndLineLocked();
-                output.WriteLine(message);
+                runTask?.StopTask();
+                epochTask?.StopTask();
             }
         }
 
-        public void EndLine()
+        private void Line(string text)
         {
-            lock (gate) EndLineLocked();
-        }
-
-        private void EndLineLocked()
-        {
-            if (!inLine) return;
-            output.WriteLine();
-            inLine = false;
+            lock (gate) TerminalProgress.WriteLine(output, progress, text);
         }
     }
 }
