@@ -3,6 +3,8 @@ using MedSeg.Data.Entities;
 using MedSeg.Web.Features.Experiments;
 using MedSeg.Web.Features.Experiments.Pages;
 using MedSeg.Web.Features.Shared;
+using ExperimentConfig = MedSeg.Web.Features.Experiments.ExperimentConfig;
+using ExperimentConfigView = MedSeg.Web.Features.Experiments.Pages.ExperimentConfig;
 
 namespace MedSeg.Web.Tests.Web;
 
@@ -95,6 +97,44 @@ public class ExperimentComponentTests
         var batch = cut.Find("[data-testid=batch-progress]").TextContent;
         Assert.Contains("batch 12/50", batch);
         Assert.Contains("0.4321", batch);
+    }
+
+    [Theory]
+    [InlineData("config-resize", "letterbox")]
+    [InlineData("config-normalization", "dataset")]
+    [InlineData("config-optimizer", "sgd, weight decay 3e-05")]
+    [InlineData("config-schedule", "cosine, 2 warm-up epoch(s)")]
+    [InlineData("config-clip", "norm 12")]
+    [InlineData("config-time-budget", "1.5 h")]
+    [InlineData("config-patience", "off")]
+    public async Task ExperimentConfigShowsTheTrainingOptions(string testId, string expected)
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var config = new ExperimentConfig
+        {
+            Optimizer = "sgd", WeightDecay = 3e-5, WarmupEpochs = 2, GradientClipNorm = 12, TimeBudgetHours = 1.5,
+            Resize = "letterbox", Normalization = "dataset",
+        };
+        var detail = new ExperimentDetail(new ExperimentSummary(Guid.NewGuid(), "run", "unext", Guid.NewGuid(), "Kvasir",
+            ExperimentStatus.Running, 1, 10, null, DateTimeOffset.UtcNow), 8, 256, 1e-3, 1, 80, 20, null, null, null, [], [], config);
+        var cut = ctx.Render<ExperimentConfigView>(p => p.Add(x => x.Detail, detail));
+        Assert.Equal(expected, cut.Find($"[data-testid={testId}]").TextContent.Trim());
+    }
+
+    [Fact]
+    public async Task ExperimentConfigOfAnOldExperimentShowsTheDefaults()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var detail = new ExperimentDetail(new ExperimentSummary(Guid.NewGuid(), "run", "unext", Guid.NewGuid(), "Kvasir",
+            ExperimentStatus.Completed, 2, 2, 0.5, DateTimeOffset.UtcNow), 4, 32, 1e-3, 1, 8, 2, null, null, null, [], [],
+            ExperimentConfig.Parse("""{"model":"unext","Epochs":2,"BatchSize":4,"ImageSize":32,"LearningRate":0.001}"""));
+        var cut = ctx.Render<ExperimentConfigView>(p => p.Add(x => x.Detail, detail));
+        var options = cut.Find("[data-testid=training-options]").TextContent;
+        Assert.Equal("stretch", cut.Find("[data-testid=config-resize]").TextContent.Trim());
+        Assert.Equal("per-image", cut.Find("[data-testid=config-normalization]").TextContent.Trim());
+        Assert.Equal("none", cut.Find("[data-testid=config-time-budget]").TextContent.Trim());
+        Assert.Equal("adamw, weight decay 0.0001", cut.Find("[data-testid=config-optimizer]").TextContent.Trim());
+        Assert.Contains("flips", options);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using MedSeg.Data.Entities;
 using MedSeg.Web.Features.Experiments;
 using MedSeg.Web.Features.Experiments.Pages;
+using ExperimentConfig = MedSeg.Web.Features.Experiments.ExperimentConfig;
 
 namespace MedSeg.Web.Tests.Web;
 
@@ -12,9 +13,11 @@ public class ExperimentLiveStateTests
 
     private static PreviewImage Preview(int epoch) => new(Guid.Empty, "case", epoch, "/i", "/t", $"/p?epoch={epoch}");
 
-    private static ExperimentDetail Detail(ExperimentStatus status, int currentEpoch, EpochPoint[] metrics, PreviewImage[] previews, string? error = null) =>
+    private static ExperimentDetail Detail(ExperimentStatus status, int currentEpoch, EpochPoint[] metrics, PreviewImage[] previews, string? error = null,
+        string? note = null) =>
         new(new ExperimentSummary(Id, "run", "unext", Guid.NewGuid(), "Kvasir", status, currentEpoch, 10, metrics.Length == 0 ? null : metrics.Max(m => m.ValidationDice), DateTimeOffset.UtcNow),
-            8, 256, 1e-3, 1, 80, 20, error, DateTimeOffset.UtcNow, null, metrics, previews);
+            8, 256, 1e-3, 1, 80, 20, error, DateTimeOffset.UtcNow, null, metrics, previews, new ExperimentConfig(),
+            status == ExperimentStatus.Completed ? note : null);
 
     [Fact]
     public void LiveEpochsAndAReloadOverlappingThemAreMergedByEpochNumber()
@@ -72,5 +75,20 @@ public class ExperimentLiveStateTests
         Assert.False(state.CanCancel);
         Assert.False(state.CanResume);
         Assert.Null(state.Error);
+        Assert.Null(state.Note);
+    }
+
+    [Fact]
+    public void ACompletedRunThatStoppedAtItsTimeBudgetShowsTheNoteAndCannotBeResumed()
+    {
+        var state = new ExperimentLiveState();
+        state.Load(Detail(ExperimentStatus.Running, 3, [Point(1, 0.2)], []));
+        state.Apply(new StatusChangedMessage(Id, ExperimentStatus.Completed, "Training stopped at the time budget of 2 h after epoch 3 of 10; …"));
+        Assert.StartsWith("Training stopped at the time budget", state.Note);
+        Assert.Null(state.Error);
+        Assert.False(state.CanResume);
+
+        state.Load(Detail(ExperimentStatus.Completed, 3, [Point(1, 0.2)], [], note: "stored note"));
+        Assert.Equal("stored note", state.Note);
     }
 }

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using MedSeg.Data;
 using MedSeg.Data.Entities;
+using MedSeg.Engine.Data.Pipeline;
 using MedSeg.Web.Features.Experiments;
 using MedSeg.Web.Tests.Support;
 using Microsoft.AspNetCore.Identity;
@@ -70,13 +71,14 @@ public sealed class ExperimentsApiTests : IClassFixture<ExperimentsApiTests.App>
     }
 
     [Fact]
-    public async Task LaunchRefusesUnknownAugmentationLossOptimizerScheduleAndPatienceWithTheValidValues()
+    public async Task LaunchRefusesInvalidTrainingOptionsNamingTheFieldAndTheValidValues()
     {
         var (client, datasetId) = await DatasetAsync(4);
         var response = await client.PostAsJsonAsync("/api/experiments", new
         {
             datasetId, model = "unext", epochs = 3, batchSize = 2, imageSize = 32, learningRate = 0.001,
             augmentation = "wild", loss = "dice+magic", optimizer = "adam", schedule = "step", earlyStoppingPatience = 5,
+            resize = "crop", normalization = "minmax", gradientClipNorm = -1.0, timeBudgetHours = -0.5, weightDecay = -1e-4,
         });
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
@@ -89,6 +91,30 @@ public sealed class ExperimentsApiTests : IClassFixture<ExperimentsApiTests.App>
         Assert.Contains("sgd", errors.GetProperty("optimizer")[0].GetString());
         Assert.Contains("poly", errors.GetProperty("schedule")[0].GetString());
         Assert.Contains("0 for off", errors.GetProperty("earlyStoppingPatience")[0].GetString());
+        var resize = errors.GetProperty("resize")[0].GetString()!;
+        Assert.All(new[] { "crop", "stretch", "letterbox" }, name => Assert.Contains(name, resize));
+        var normalization = errors.GetProperty("normalization")[0].GetString()!;
+        Assert.All(new[] { "minmax", "per-image", "dataset", "ct" }, name => Assert.Contains(name, normalization));
+        Assert.Contains("0 (off)", errors.GetProperty("gradientClipNorm")[0].GetString());
+        Assert.Contains("0 (none)", errors.GetProperty("timeBudgetHours")[0].GetString());
+        Assert.Contains("between 0 and 1", errors.GetProperty("weightDecay")[0].GetString());
+
+        // Warm-up must leave a cosine epoch, and is refused with the schedules that ignore it.
+        response = await client.PostAsJsonAsync("/api/experiments", new
+        {
+            datasetId, model = "unext", epochs = 3, batchSize = 2, imageSize = 32, learningRate = 0.001, warmupEpochs = 3,
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.Contains("below the number of epochs (3)", errors.GetProperty("warmupEpochs")[0].GetString());
+        response = await client.PostAsJsonAsync("/api/experiments", new
+        {
+            datasetId, model = "unext", epochs = 3, batchSize = 2, imageSize = 32, learningRate = 0.001, warmupEpochs = 1, schedule = "poly",
+        });
+        errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.Contains("cosine", errors.GetProperty("warmupEpochs")[0].GetString());
+        Assert.Equal(["warmupEpochs"], errors.EnumerateObject().Select(p => p.Name));
+
         await using (var scope = factory.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<MedSegDbContext>();
@@ -102,7 +128,8 @@ public sealed class ExperimentsApiTests : IClassFixture<ExperimentsApiTests.App>
         var config = new ExperimentConfig
         {
             Model = "unext", Epochs = 3, BatchSize = 2, ImageSize = 64, LearningRate = 1e-3, Seed = 4,
-            Augmentation = "strong", Optimizer = "sgd", Schedule = "poly", Loss = "dice+focal", EarlyStoppingPatience = 2,
+            Augmentation = "strong", Optimizer = "sgd", Schedule = "cosine", Loss = "dice+focal", EarlyStoppingPatience = 2,
+            Resize = "letterbox", Normalization = "ct", WarmupEpochs = 1, GradientClipNorm = 12, TimeBudgetHours = 1.5, WeightDecay = 3e-5,
         };
         var back = ExperimentConfig.Parse(config.Serialize());
         Assert.Equal(config with { Split = null, Dataset = null }, back with { Split = null, Dataset = null });
@@ -110,13 +137,21 @@ public sealed class ExperimentsApiTests : IClassFixture<ExperimentsApiTests.App>
         {
             Model = "unext", Epochs = 3, BatchSize = 2, ImageSize = 64, LearningRate = 1e-3, Train = [], Validation = [], RunDirectory = ".",
         });
-        Assert.Equal(("strong", "sgd", "poly", "dice+focal", (int?)2), (plan.Augmentation.Name, plan.Optimizer, plan.Schedule, plan.Loss, plan.EarlyStoppingPatience));
+        Assert.Equal(("strong", "sgd", "cosine", "dice+focal", (int?)2), (plan.Augmentation.Name, plan.Optimizer, plan.Schedule, plan.Loss, plan.EarlyStoppingPatience));
+        Assert.Equal((1, (double?)12, TimeSpan.FromMinutes(90), 3e-5), (plan.WarmupEpochs, plan.GradientClipNorm, plan.TimeBudget, plan.WeightDecay));
+        Assert.Equal((ResizePolicy.Letterbox, NormalizationMode.CtWindow), (plan.Preprocessing.Resize, plan.Preprocessing.EffectiveNormalization.Mode));
+        Assert.Null(plan.Preprocessing.EffectiveNormalization.Low); // resolved by the trainer from the training cases
 
         // ConfigJson as written before the options existed: the recipe those experiments trained with (flips, no early stop).
         const string old = """{"model":"unext","modelOptions":{"InChannels":3,"Classes":1,"Variant":null},"Epochs":2,"BatchSize":4,"ImageSize":32,"LearningRate":0.001,"Seed":1,"loss":"bce+dice","optimizer":"adamw","schedule":"cosine","split":{"validationFraction":0.2,"rule":"shuffle(sorted names, seed)"},"dataset":{"Id":"7f1c2a34-0000-0000-0000-000000000001","Name":"discs","ContentHash":"abc","CaseCount":4}}""";
         var parsed = ExperimentConfig.Parse(old);
         Assert.Equal(("flips", "adamw", "cosine", "bce+dice", 0, 2, 32), (parsed.Augmentation, parsed.Optimizer, parsed.Schedule, parsed.Loss,
             parsed.EarlyStoppingPatience, parsed.Epochs, parsed.ImageSize));
+        Assert.Equal(("stretch", "per-image", 0, 0.0, 0.0, 1e-4), (parsed.Resize, parsed.Normalization, parsed.WarmupEpochs,
+            parsed.GradientClipNorm, parsed.TimeBudgetHours, parsed.WeightDecay));
+        var oldPlan = parsed.ApplyTo(plan);
+        Assert.Equal((0, (double?)null, (TimeSpan?)null, 1e-4, true), (oldPlan.WarmupEpochs, oldPlan.GradientClipNorm, oldPlan.TimeBudget,
+            oldPlan.WeightDecay, oldPlan.Preprocessing.IsDefault));
         Assert.Equal("discs", parsed.Dataset!.Name);
         Assert.Equal("light", new LaunchRequest().Augmentation);
     }
@@ -153,6 +188,53 @@ public sealed class ExperimentsApiTests : IClassFixture<ExperimentsApiTests.App>
 
         var runDir = Path.Combine(factory.DataRoot, "experiments", id.ToString("N"));
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(runDir, "checkpoints")));
+    }
+
+    [Fact]
+    public async Task LaunchStoresTheNewTrainingOptionsAndARunStoppedByItsTimeBudgetCompletesWithANote()
+    {
+        var (client, datasetId) = await DatasetAsync(6);
+        var response = await client.PostAsJsonAsync("/api/experiments", new
+        {
+            datasetId, model = "unext", epochs = 3, batchSize = 2, imageSize = 32, learningRate = 0.001,
+            resize = "Letterbox", normalization = "dataset", warmupEpochs = 1, gradientClipNorm = 12.0, timeBudgetHours = 1e-7, weightDecay = 0.01,
+        });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        // The budget (0.36 ms) runs out during epoch 1 of 3: the run completes, its best checkpoint evaluated, with a note.
+        var experiment = await WaitForStatusAsync(client, id, "Completed", TimeSpan.FromMinutes(2));
+        var config = experiment.GetProperty("config");
+        Assert.Equal(("letterbox", "dataset", 1, 12.0, 1e-7, 0.01), (config.GetProperty("resize").GetString(), config.GetProperty("normalization").GetString(),
+            config.GetProperty("warmupEpochs").GetInt32(), config.GetProperty("gradientClipNorm").GetDouble(),
+            config.GetProperty("timeBudgetHours").GetDouble(), config.GetProperty("weightDecay").GetDouble()));
+        Assert.Equal(1, experiment.GetProperty("metrics").GetArrayLength());
+        Assert.Contains("time budget", experiment.GetProperty("note").GetString());
+        Assert.Contains("after epoch 1 of 3", experiment.GetProperty("note").GetString());
+        Assert.Equal(JsonValueKind.Null, experiment.GetProperty("error").ValueKind);
+        Assert.Single((await client.GetFromJsonAsync<JsonElement>($"/api/experiments/{id}/cases")).EnumerateArray()); // 6 cases: 1 validates
+
+        // The job gave the engine every option (run.json records the plan; the dataset statistics were resolved).
+        var recipe = MedSeg.Engine.Training.RunManifest.Read(Path.Combine(factory.DataRoot, "experiments", id.ToString("N"))).Recipe!;
+        Assert.Equal((0.01, 1, (double?)12), (recipe.WeightDecay, recipe.WarmupEpochs, recipe.GradientClipNorm));
+        Assert.Equal(TimeSpan.FromHours(1e-7), recipe.TimeBudget);
+        Assert.Equal((ResizePolicy.Letterbox, NormalizationMode.DatasetZScore), (recipe.Preprocessing!.Resize, recipe.Preprocessing.EffectiveNormalization.Mode));
+        Assert.NotNull(recipe.Preprocessing.EffectiveNormalization.Mean);
+
+        // The budget counts over the whole experiment: a run picked up again after a crash finds it spent and trains no further.
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<MedSegDbContext>();
+            await db.Experiments.Where(e => e.Id == id).ExecuteUpdateAsync(u => u
+                .SetProperty(e => e.Status, ExperimentStatus.Running)
+                .SetProperty(e => e.RunnerId, "elsewhere:1:dead")
+                .SetProperty(e => e.HeartbeatAt, DateTimeOffset.UtcNow.AddMinutes(-10)));
+            var recovery = factory.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<ExperimentRecoveryService>().Single();
+            Assert.Equal(1, await recovery.RecoverAsync(CancellationToken.None));
+        }
+        experiment = await WaitForStatusAsync(client, id, "Completed", TimeSpan.FromMinutes(2));
+        Assert.Equal(1, experiment.GetProperty("metrics").GetArrayLength());
+        Assert.Contains("after epoch 1 of 3", experiment.GetProperty("note").GetString());
     }
 
     [Fact]

@@ -39,6 +39,12 @@ public class LaunchFormTests
     [InlineData("launch-schedule")]
     [InlineData("launch-loss")]
     [InlineData("launch-patience")]
+    [InlineData("launch-resize")]
+    [InlineData("launch-normalization")]
+    [InlineData("launch-weight-decay")]
+    [InlineData("launch-warmup")]
+    [InlineData("launch-clip")]
+    [InlineData("launch-time-budget")]
     public async Task EveryFieldsTestIdIsOnTheInputItself(string testId)
     {
         await using var ctx = BunitSetup.NewContext();
@@ -47,7 +53,7 @@ public class LaunchFormTests
     }
 
     [Fact]
-    public async Task LaunchFormTrainingOptionsDefaultToLightAdamwCosineBceDiceAndNoEarlyStop()
+    public async Task LaunchFormTrainingOptionsDefaultToTheEnginesRecipeWithLightAugmentation()
     {
         await using var ctx = BunitSetup.NewContext();
         var cut = Render(ctx, new LaunchRequest(), _ => throw new InvalidOperationException());
@@ -56,7 +62,34 @@ public class LaunchFormTests
         Assert.Equal("cosine", cut.Find("input[data-testid=launch-schedule]").GetAttribute("value"));
         Assert.Equal("bce+dice", cut.Find("input[data-testid=launch-loss]").GetAttribute("value"));
         Assert.Equal("0", cut.Find("input[data-testid=launch-patience]").GetAttribute("value"));
+        Assert.Equal("stretch", cut.Find("input[data-testid=launch-resize]").GetAttribute("value"));
+        Assert.Equal("per-image", cut.Find("input[data-testid=launch-normalization]").GetAttribute("value"));
+        Assert.Equal("0.0001", cut.Find("input[data-testid=launch-weight-decay]").GetAttribute("value"));
+        Assert.Equal("0", cut.Find("input[data-testid=launch-warmup]").GetAttribute("value"));
+        Assert.Equal("0", cut.Find("input[data-testid=launch-clip]").GetAttribute("value"));
+        Assert.Equal("0", cut.Find("input[data-testid=launch-time-budget]").GetAttribute("value"));
         Assert.Contains("recommended", cut.Markup);
+        Assert.Contains("Z-score of each image on its own", cut.Markup);
+        Assert.Contains("best checkpoint is evaluated; 0 = none", cut.Markup);
+    }
+
+    [Fact]
+    public async Task InputsShowTheRequestsPreprocessingAndRunLimits()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var cut = Render(ctx, new LaunchRequest
+        {
+            DatasetId = Kvasir.Id, Resize = "letterbox", Normalization = "ct", WeightDecay = 0.01, WarmupEpochs = 2,
+            GradientClipNorm = 12, TimeBudgetHours = 1.5,
+        }, _ => throw new InvalidOperationException());
+
+        Assert.Equal("letterbox", cut.Find("input[data-testid=launch-resize]").GetAttribute("value"));
+        Assert.Equal("ct", cut.Find("input[data-testid=launch-normalization]").GetAttribute("value"));
+        Assert.Equal("0.01", cut.Find("input[data-testid=launch-weight-decay]").GetAttribute("value"));
+        Assert.Equal("2", cut.Find("input[data-testid=launch-warmup]").GetAttribute("value"));
+        Assert.Equal("12", cut.Find("input[data-testid=launch-clip]").GetAttribute("value"));
+        Assert.Equal("1.5", cut.Find("input[data-testid=launch-time-budget]").GetAttribute("value"));
+        Assert.Contains("Keep the aspect ratio and pad", cut.Markup);
     }
 
     [Theory]
@@ -119,6 +152,7 @@ public class LaunchFormTests
         var cut = Render(ctx, new LaunchRequest { DatasetId = Kvasir.Id }, _ => Task.FromResult(new LaunchResult(null,
         [
             new FieldError(nameof(LaunchRequest.BatchSize), "A batch of 8 at 256 px does not fit in memory; try 4."),
+            new FieldError(nameof(LaunchRequest.WarmupEpochs), "Warm-up applies only to the cosine schedule; set it to 0 for poly."),
             new FieldError("", "The training queue is paused."),
         ])));
 
@@ -128,6 +162,8 @@ public class LaunchFormTests
         {
             var batchField = cut.Find("input[data-testid=launch-batch]").Closest(".mud-input-control")!;
             Assert.Contains("does not fit in memory", batchField.TextContent);
+            var warmupField = cut.Find("input[data-testid=launch-warmup]").Closest(".mud-input-control")!;
+            Assert.Contains("only to the cosine schedule", warmupField.TextContent);
             Assert.Contains("The training queue is paused.", cut.Find("[data-testid=launch-errors]").TextContent);
         });
         Assert.Empty(cut.FindAll("[data-testid=launch-submit][disabled]"));

@@ -17,7 +17,8 @@ public sealed record DatasetRef(Guid Id, string Name, string? ContentHash, int C
 /// <see cref="MedSeg.Data.Entities.Experiment.ConfigJson"/>: the launch options, snapshotted at launch and read back by
 /// <see cref="TrainExperimentJob"/>. Serialized and deserialized only here (<see cref="Serialize"/>, <see cref="Parse"/>).
 /// The defaults of the training options are those of experiments launched before they were recorded (flips, adamw,
-/// cosine, bce+dice, no early stopping), so an old experiment that resumes trains as it started.
+/// weight decay 1e-4, cosine without warm-up, bce+dice, no clipping, no early stopping, no time budget, stretch,
+/// per-image z-score), so an old experiment that resumes trains as it started.
 /// </summary>
 public sealed record ExperimentConfig
 {
@@ -38,6 +39,16 @@ public sealed record ExperimentConfig
     public string Loss { get; init; } = "bce+dice";
     /// <summary>Epochs without validation-Dice gain before stopping; 0 = off.</summary>
     public int EarlyStoppingPatience { get; init; }
+    /// <summary>A <see cref="PipelineNames.ResizeNames"/> name.</summary>
+    public string Resize { get; init; } = "stretch";
+    /// <summary>A <see cref="PipelineNames.NormalizationNames"/> name; dataset/ct statistics are resolved by the trainer.</summary>
+    public string Normalization { get; init; } = "per-image";
+    public int WarmupEpochs { get; init; }
+    /// <summary>0 = off.</summary>
+    public double GradientClipNorm { get; init; }
+    /// <summary>Training time over the whole experiment (resumes included), in hours; 0 = none.</summary>
+    public double TimeBudgetHours { get; init; }
+    public double WeightDecay { get; init; } = Trainer.WeightDecay;
     public SplitConfig? Split { get; init; }
     public DatasetRef? Dataset { get; init; }
 
@@ -52,14 +63,24 @@ public sealed record ExperimentConfig
     public static ExperimentConfig Parse(string? json) =>
         string.IsNullOrWhiteSpace(json) ? new ExperimentConfig() : JsonSerializer.Deserialize<ExperimentConfig>(json, Json) ?? new ExperimentConfig();
 
-    /// <summary>Applies the training options to a plan.</summary>
+    /// <summary>The time budget, or null when there is none.</summary>
+    [JsonIgnore]
+    public TimeSpan? TimeBudget => TimeBudgetHours > 0 ? TimeSpan.FromHours(TimeBudgetHours) : null;
+
+    /// <summary>Applies the training options to a plan. <see cref="TrainingPlan.TimeBudget"/> gets the whole budget; the job
+    /// subtracts what earlier runs of the experiment spent.</summary>
     public TrainingPlan ApplyTo(TrainingPlan plan) => plan with
     {
         Augmentation = AugmentationOptions.Parse(Augmentation),
         Optimizer = Optimizer,
+        WeightDecay = WeightDecay,
         Schedule = Schedule,
+        WarmupEpochs = WarmupEpochs,
+        GradientClipNorm = GradientClipNorm > 0 ? GradientClipNorm : null,
         Loss = Loss,
         EarlyStoppingPatience = EarlyStoppingPatience > 0 ? EarlyStoppingPatience : null,
+        TimeBudget = TimeBudget,
+        Preprocessing = new PreprocessingOptions(PipelineNames.ParseResize(Resize), PipelineNames.ParseNormalization(Normalization)),
     };
 }
 
@@ -70,12 +91,18 @@ public static class LaunchOptions
     public const string DefaultOptimizer = "adamw";
     public const string DefaultSchedule = "cosine";
     public const string DefaultLoss = "bce+dice";
+    public const string DefaultResize = "stretch";
+    public const string DefaultNormalization = "per-image";
+    public const double DefaultWeightDecay = Trainer.WeightDecay;
+    public const double MaxTimeBudgetHours = 1000;
     /// <summary>Suggested image sizes are capped here on the CPU (training cost grows with S²).</summary>
     public const int CpuMaxSuggestedSize = 256;
 
     public static IReadOnlyList<string> Augmentations => AugmentationOptions.PresetNames;
     public static IReadOnlyList<string> OptimizerNames => Optimizers.Names;
     public static IReadOnlyList<string> ScheduleNames => Schedules.Names;
+    public static IReadOnlyList<string> ResizeNames => PipelineNames.ResizeNames;
+    public static IReadOnlyList<string> NormalizationNames => PipelineNames.NormalizationNames;
     /// <summary>Loss specs offered by the form; any other valid <see cref="LossFactory"/> spec is accepted by the API.</summary>
     public static IReadOnlyList<string> SuggestedLosses { get; } = ["bce+dice", "dice+ce", "dice+focal", "tversky", "focal", "dice"];
 
@@ -91,6 +118,22 @@ public static class LaunchOptions
     public static string? CheckSchedule(string value) =>
         ScheduleNames.Contains(value.Trim().ToLowerInvariant()) ? null
             : $"Unknown schedule '{value}'. Choose one of: {string.Join(", ", ScheduleNames)}.";
+
+    public static string? CheckResize(string value) =>
+        ResizeNames.Contains(value.Trim().ToLowerInvariant()) ? null
+            : $"Unknown resize policy '{value}'. Choose one of: {string.Join(", ", ResizeNames)}.";
+
+    /// <summary>Only the listed names (the engine's aliases such as zscore are not offered).</summary>
+    public static string? CheckNormalization(string value) =>
+        NormalizationNames.Contains(value.Trim().ToLowerInvariant()) ? null
+            : $"Unknown normalization '{value}'. Choose one of: {string.Join(", ", NormalizationNames)}.";
+
+    /// <summary>Warm-up must leave at least one cosine epoch, and means nothing to the other schedules.</summary>
+    public static string? CheckWarmup(int warmupEpochs, int epochs, string schedule) =>
+        warmupEpochs <= 0 ? null
+            : epochs > 0 && warmupEpochs >= epochs ? $"Warm-up must be below the number of epochs ({epochs}), or 0 for none."
+            : schedule.Trim().ToLowerInvariant() != "cosine" ? $"Warm-up applies only to the cosine schedule; set it to 0 for {schedule}."
+            : null;
 
     public static string? CheckLoss(string value)
     {

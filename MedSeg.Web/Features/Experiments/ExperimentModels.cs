@@ -47,6 +47,27 @@ public sealed class LaunchRequest
     /// <summary>Stop after this many epochs without validation-Dice gain; 0 = off (default).</summary>
     [Range(0, 1000, ErrorMessage = "Early-stopping patience must be between 0 (off) and 1000 epochs.")]
     public int EarlyStoppingPatience { get; set; }
+
+    /// <summary>stretch (default) or letterbox (keeps the aspect ratio and pads). Null = default.</summary>
+    public string? Resize { get; set; } = LaunchOptions.DefaultResize;
+
+    /// <summary>per-image (default), dataset or ct; dataset/ct statistics come from the training cases. Null = default.</summary>
+    public string? Normalization { get; set; } = LaunchOptions.DefaultNormalization;
+
+    /// <summary>Linear warm-up epochs before the cosine schedule; 0 = none; below <see cref="Epochs"/>.</summary>
+    [Range(0, 1000, ErrorMessage = "Warm-up must be between 0 (none) and 1000 epochs.")]
+    public int WarmupEpochs { get; set; }
+
+    /// <summary>Clip the global gradient norm at this value; 0 = off.</summary>
+    [Range(0, 1e6, ErrorMessage = "Gradient clipping must be 0 (off) or a positive norm up to 1e6.")]
+    public double GradientClipNorm { get; set; }
+
+    /// <summary>Wall-clock training budget in hours; 0 = none. Training stops after the epoch that passes it.</summary>
+    [Range(0, LaunchOptions.MaxTimeBudgetHours, ErrorMessage = "The time budget must be between 0 (none) and 1000 hours.")]
+    public double TimeBudgetHours { get; set; }
+
+    [Range(0, 1.0, ErrorMessage = "Weight decay must be between 0 and 1.")]
+    public double WeightDecay { get; set; } = LaunchOptions.DefaultWeightDecay;
 }
 
 /// <summary>A field-level validation failure (field name as in <see cref="LaunchRequest"/>, camelCase in the API).</summary>
@@ -63,9 +84,12 @@ public sealed record EpochPoint(int Epoch, double TrainLoss, double ValidationLo
 public sealed record ExperimentSummary(Guid Id, string Name, string Model, Guid DatasetId, string DatasetName,
     ExperimentStatus Status, int CurrentEpoch, int Epochs, double? BestDice, DateTimeOffset CreatedAt);
 
+/// <param name="Error">Why a run failed, was interrupted or cancelled (null for a completed run).</param>
+/// <param name="Note">For a completed run: why training ended before its last epoch (time budget, early stopping), else null.</param>
+/// <param name="Config">The options the experiment was launched with.</param>
 public sealed record ExperimentDetail(ExperimentSummary Summary, int BatchSize, int ImageSize, double LearningRate,
     int Seed, int TrainCases, int ValidationCases, string? Error, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
-    IReadOnlyList<EpochPoint> Metrics, IReadOnlyList<PreviewImage> Previews);
+    IReadOnlyList<EpochPoint> Metrics, IReadOnlyList<PreviewImage> Previews, ExperimentConfig Config, string? Note = null);
 
 /// <summary>A preview mask for one of the fixed validation cases after an epoch. Urls are served by the app.</summary>
 public sealed record PreviewImage(Guid CaseId, string CaseName, int Epoch, string ImageUrl, string TruthUrl, string PredictionUrl);

@@ -50,12 +50,16 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         var metrics = await db.EpochMetrics.AsNoTracking().Where(m => m.ExperimentId == id).OrderBy(m => m.Epoch).ToListAsync(ct);
         var counts = await db.ExperimentCases.Where(c => c.ExperimentId == id)
             .GroupBy(c => c.Split).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
+        // The Error column holds the last status message: a failure's reason, or a completed run's note (time budget…).
+        var completed = e.Status == ExperimentStatus.Completed;
         return new ExperimentDetail(ToSummary(e), e.BatchSize, e.ImageSize, e.LearningRate, e.Seed,
             counts.FirstOrDefault(c => c.Key == CaseSplit.Train)?.Count ?? 0,
             counts.FirstOrDefault(c => c.Key == CaseSplit.Validation)?.Count ?? 0,
-            e.Error, e.StartedAt, e.FinishedAt,
+            completed ? null : e.Error, e.StartedAt, e.FinishedAt,
             [.. metrics.Select(ToPoint)],
-            await LatestPreviewsAsync(db, e, ct));
+            await LatestPreviewsAsync(db, e, ct),
+            ExperimentConfig.Parse(e.ConfigJson),
+            completed ? e.Error : null);
     }
 
     /// <summary>Validates the request (field errors), snapshots the experiment and enqueues the training job.</summary>
@@ -87,10 +91,17 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         var optimizer = Option(request.Optimizer, LaunchOptions.DefaultOptimizer);
         var schedule = Option(request.Schedule, LaunchOptions.DefaultSchedule);
         var loss = Option(request.Loss, LaunchOptions.DefaultLoss);
+        var resize = Option(request.Resize, LaunchOptions.DefaultResize);
+        var normalization = Option(request.Normalization, LaunchOptions.DefaultNormalization);
         if (LaunchOptions.CheckAugmentation(augmentation) is { } badAugmentation) errors.Add(new FieldError(nameof(LaunchRequest.Augmentation), badAugmentation));
         if (LaunchOptions.CheckOptimizer(optimizer) is { } badOptimizer) errors.Add(new FieldError(nameof(LaunchRequest.Optimizer), badOptimizer));
         if (LaunchOptions.CheckSchedule(schedule) is { } badSchedule) errors.Add(new FieldError(nameof(LaunchRequest.Schedule), badSchedule));
         if (LaunchOptions.CheckLoss(loss) is { } badLoss) errors.Add(new FieldError(nameof(LaunchRequest.Loss), badLoss));
+        if (LaunchOptions.CheckResize(resize) is { } badResize) errors.Add(new FieldError(nameof(LaunchRequest.Resize), badResize));
+        if (LaunchOptions.CheckNormalization(normalization) is { } badNormalization)
+            errors.Add(new FieldError(nameof(LaunchRequest.Normalization), badNormalization));
+        if (LaunchOptions.CheckWarmup(request.WarmupEpochs, request.Epochs, schedule) is { } badWarmup)
+            errors.Add(new FieldError(nameof(LaunchRequest.WarmupEpochs), badWarmup));
         if (request.EarlyStoppingPatience >= request.Epochs && request.EarlyStoppingPatience > 0 && request.Epochs > 0)
             errors.Add(new FieldError(nameof(LaunchRequest.EarlyStoppingPatience),
                 $"Early-stopping patience must be below the number of epochs ({request.Epochs}), or 0 for off."));
@@ -140,6 +151,12 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
                 Schedule = schedule,
                 Loss = loss,
                 EarlyStoppingPatience = request.EarlyStoppingPatience,
+                Resize = resize,
+                Normalization = normalization,
+                WarmupEpochs = request.WarmupEpochs,
+                GradientClipNorm = request.GradientClipNorm,
+                TimeBudgetHours = request.TimeBudgetHours,
+                WeightDecay = request.WeightDecay,
                 Split = new SplitConfig(ValidationFraction, "shuffle(sorted names, seed)"),
                 Dataset = new DatasetRef(dataset.Id, dataset.Name, dataset.ContentHash, dataset.CaseCount),
             }.Serialize(),

@@ -5,6 +5,7 @@ using MedSeg.Data.Files;
 using MedSeg.Engine.Inference;
 using MedSeg.Engine.Models;
 using MedSeg.Engine.Training;
+using MedSeg.Web.Features.Shared;
 using MedSeg.Web.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -42,14 +43,13 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
         try
         {
             await notifier.StatusChangedAsync(new StatusChangedMessage(experimentId, ExperimentStatus.Running, null));
-            var plan = await BuildPlanAsync(experiment, cancellationToken);
-            var observer = new JobTrainingObserver(experimentId, experiment.DatasetId, experiment.Epochs, notifier, scopes, logger);
-            await observer.LoadPreviewCasesAsync(db, cancellationToken);
-            var result = await new Trainer().RunAsync(plan, observer, cts.Token);
+            var config = ExperimentConfig.Parse(experiment.ConfigJson);
+            var plan = await BuildPlanAsync(experiment, config, cancellationToken);
+            var outcome = await TrainAsync(experiment, plan, cts.Token);
             logger.LogInformation("Experiment {Id} trained ({Reason}): best Dice {Dice:F4} at epoch {Epoch}",
-                experimentId, result.StopReason, result.BestValidationDice, result.BestEpoch);
+                experimentId, outcome.StopReason, outcome.BestValidationDice, outcome.BestEpoch);
             await EvaluateAsync(experiment, plan, cts.Token);
-            await FinishAsync(experimentId, ExperimentStatus.Completed, null);
+            await FinishAsync(experimentId, ExperimentStatus.Completed, CompletionNote(outcome, experiment.Epochs, config));
         }
         catch (OperationCanceledException)
         {
@@ -76,7 +76,42 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
         }
     }
 
-    private async Task<TrainingPlan> BuildPlanAsync(Experiment experiment, CancellationToken ct)
+    /// <summary>Trains, unless the time budget was already spent by earlier runs of this experiment (the app stopped
+    /// between the budget's last epoch and the evaluation): then the last checkpoint stands as it is.</summary>
+    private async Task<TrainingResult> TrainAsync(Experiment experiment, TrainingPlan plan, CancellationToken ct)
+    {
+        if (plan.TimeBudget is { } left && left <= TimeSpan.Zero && Checkpoints.ReadState(plan.RunDirectory, "last") is { } state)
+        {
+            logger.LogInformation("Experiment {Id} spent its time budget before this run; its checkpoint of epoch {Epoch} is evaluated",
+                experiment.Id, state.Epoch);
+            return new TrainingResult(state.Epoch, state.BestEpoch, state.BestValidationDice, Checkpoints.Weights(plan.RunDirectory, "best"),
+                Checkpoints.Weights(plan.RunDirectory, "last"))
+            {
+                StopReason = state.StopReason ?? (state.Epoch < plan.Epochs ? StopReason.TimeBudget : StopReason.Completed),
+            };
+        }
+        // Spent, but no checkpoint to stand on (its folder was lost): one epoch, then the budget stops it.
+        if (plan.TimeBudget is { } budget && budget <= TimeSpan.Zero) plan = plan with { TimeBudget = TimeSpan.FromTicks(1) };
+        var observer = new JobTrainingObserver(experiment.Id, experiment.DatasetId, experiment.Epochs, notifier, scopes, logger);
+        await observer.LoadPreviewCasesAsync(db, ct);
+        return await new Trainer().RunAsync(plan, observer, ct);
+    }
+
+    /// <summary>What a completed experiment says about training that ended before its last epoch; null when all epochs ran.</summary>
+    internal static string? CompletionNote(TrainingResult result, int epochs, ExperimentConfig config) => result.StopReason switch
+    {
+        StopReason.TimeBudget =>
+            $"Training stopped at the time budget of {Format.Hours(config.TimeBudgetHours)} after epoch {result.EpochsCompleted} " +
+            $"of {epochs}; the best checkpoint (epoch {result.BestEpoch}) was evaluated. Launch a new experiment with a larger budget to train longer.",
+        StopReason.EarlyStopped =>
+            $"Training stopped early after epoch {result.EpochsCompleted} of {epochs}: no validation Dice gain for " +
+            $"{config.EarlyStoppingPatience} epoch(s); the best checkpoint (epoch {result.BestEpoch}) was evaluated.",
+        _ => null,
+    };
+
+    /// <summary>The experiment's plan. A time budget counts training over the whole experiment: the seconds of the epochs
+    /// stored by earlier runs (before a restart, a cancel or a failure) are taken off it.</summary>
+    private async Task<TrainingPlan> BuildPlanAsync(Experiment experiment, ExperimentConfig config, CancellationToken ct)
     {
         var cases = await db.ExperimentCases.AsNoTracking().Include(c => c.DatasetCase)
             .Where(c => c.ExperimentId == experiment.Id).ToListAsync(ct);
@@ -84,8 +119,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
         TrainingCase ToCase(ExperimentCase c) => new(c.DatasetCase!.Name,
             ArtifactStore.Resolve(folder, c.DatasetCase.ImagePath), ArtifactStore.Resolve(folder, c.DatasetCase.MaskPath));
         var ordered = cases.OrderBy(c => c.DatasetCase!.Name, StringComparer.Ordinal).ToList();
-        var config = ExperimentConfig.Parse(experiment.ConfigJson);
-        return config.ApplyTo(new TrainingPlan
+        var plan = config.ApplyTo(new TrainingPlan
         {
             Model = experiment.Model,
             ModelOptions = new ModelOptions(InChannels: 3, Classes: 1),
@@ -101,6 +135,12 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             Device = training.Value.Device,
             Threads = training.Value.Threads > 0 ? training.Value.Threads : null,
         });
+        if (plan.TimeBudget is { } budget)
+        {
+            var spent = await db.EpochMetrics.Where(m => m.ExperimentId == experiment.Id).Select(m => m.Seconds).ToListAsync(ct);
+            plan = plan with { TimeBudget = budget - TimeSpan.FromSeconds(spent.Sum()) };
+        }
+        return plan;
     }
 
     private async Task EvaluateAsync(Experiment experiment, TrainingPlan plan, CancellationToken ct)

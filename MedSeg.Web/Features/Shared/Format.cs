@@ -21,6 +21,15 @@ public static class Format
     public static string Seconds(double seconds) =>
         seconds < 60 ? seconds.ToString("F1", Inv) + " s" : TimeSpan.FromSeconds(seconds).ToString(seconds < 3600 ? @"m\:ss" : @"h\:mm\:ss", Inv);
 
+    /// <summary>An option value such as a weight decay or a norm: 4 significant digits, "3e-05" for small ones.</summary>
+    public static string Number(double value) => value.ToString("G4", Inv).ToLowerInvariant();
+
+    /// <summary>A duration given in hours, in its largest whole unit: "2 h", "1.5 h", "45 min", "20 s".</summary>
+    public static string Hours(double hours) =>
+        hours >= 1 ? hours.ToString("0.##", Inv) + " h"
+        : hours * 60 >= 1 ? (hours * 60).ToString("0.#", Inv) + " min"
+        : (hours * 3600).ToString("0.#", Inv) + " s";
+
     public static string Bytes(long bytes) => bytes switch
     {
         < 1024 => $"{bytes} B",

@@ -28,6 +28,9 @@ public sealed class ExperimentLiveState
         ? Detail?.Error ?? StatusMessage
         : null;
 
+    /// <summary>For a completed run: why training ended before its last epoch (time budget, early stopping).</summary>
+    public string? Note => Status == ExperimentStatus.Completed ? Detail?.Note ?? StatusMessage : null;
+
     public bool CanCancel => Status is ExperimentStatus.Queued or ExperimentStatus.Running;
     public bool CanResume => Status is ExperimentStatus.Interrupted or ExperimentStatus.Failed or ExperimentStatus.Cancelled;
     public bool CanReview => Status == ExperimentStatus.Completed;

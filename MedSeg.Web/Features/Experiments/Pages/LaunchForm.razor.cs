@@ -46,6 +46,21 @@ public sealed partial class LaunchForm : IDisposable
         _ => "none, flips, light or strong",
     };
 
+    private string ResizeHint => (Request.Resize ?? "").ToLowerInvariant() switch
+    {
+        "stretch" => "Stretch to the square size (the aspect ratio changes)",
+        "letterbox" => "Keep the aspect ratio and pad to the square size",
+        _ => "stretch or letterbox",
+    };
+
+    private string NormalizationHint => (Request.Normalization ?? "").ToLowerInvariant() switch
+    {
+        "per-image" => "Z-score of each image on its own",
+        "dataset" => "Z-score with the mean and deviation of the training cases",
+        "ct" => "CT: clip to the training foreground's 0.5–99.5 % intensities, then z-score",
+        _ => "per-image, dataset or ct",
+    };
+
     /// <summary>The suggested specs, plus the request's own spec when it is another valid one.</summary>
     private IEnumerable<string> LossChoices =>
         string.IsNullOrWhiteSpace(Request.Loss) || LaunchOptions.SuggestedLosses.Contains(Request.Loss)
@@ -158,7 +173,9 @@ public sealed partial class LaunchForm : IDisposable
         or nameof(LaunchRequest.Name) or nameof(LaunchRequest.Epochs) or nameof(LaunchRequest.BatchSize)
         or nameof(LaunchRequest.ImageSize) or nameof(LaunchRequest.LearningRate) or nameof(LaunchRequest.Seed)
         or nameof(LaunchRequest.Augmentation) or nameof(LaunchRequest.Optimizer) or nameof(LaunchRequest.Schedule)
-        or nameof(LaunchRequest.Loss) or nameof(LaunchRequest.EarlyStoppingPatience);
+        or nameof(LaunchRequest.Loss) or nameof(LaunchRequest.EarlyStoppingPatience) or nameof(LaunchRequest.Resize)
+        or nameof(LaunchRequest.Normalization) or nameof(LaunchRequest.WarmupEpochs) or nameof(LaunchRequest.GradientClipNorm)
+        or nameof(LaunchRequest.TimeBudgetHours) or nameof(LaunchRequest.WeightDecay);
 
     private void Detach()
     {
