@@ -107,9 +107,20 @@ public static class LaunchOptions
     public static IReadOnlyList<string> SuggestedLosses { get; } = ["bce+dice", "dice+ce", "dice+focal", "tversky", "focal", "dice"];
 
     /// <summary>Null for a valid value, else the field error message.</summary>
-    public static string? CheckAugmentation(string value) =>
-        Augmentations.Contains(value.Trim().ToLowerInvariant()) ? null
-            : $"Unknown augmentation '{value}'. Choose one of: {string.Join(", ", Augmentations)}.";
+    /// <summary>A preset (the form's choices) or, through the API, a preset with overrides such as
+    /// "strong, ElasticProbability=0.2" (<see cref="AugmentationOptions.Parse"/>).</summary>
+    public static string? CheckAugmentation(string value)
+    {
+        try
+        {
+            AugmentationOptions.Parse(value);
+            return null;
+        }
+        catch (ArgumentException e)
+        {
+            return e.Message;
+        }
+    }
 
     public static string? CheckOptimizer(string value) =>
         OptimizerNames.Contains(value.Trim().ToLowerInvariant()) ? null
