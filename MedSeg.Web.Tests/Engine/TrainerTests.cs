@@ -280,4 +280,40 @@ public sealed class MultiClassTrainingTests(TinyLabelDataset data) : IClassFixtu
         var refused = await Assert.ThrowsAnyAsync<ArgumentException>(() => new Trainer().RunAsync(bce, new RecordingObserver(), CancellationToken.None).WaitAsync(Timeout));
         Assert.Contains("use \"ce\" for Multiclass", refused.Message);
     }
+
+    [Fact]
+    public async Task CliTrainsEvaluatesAndPredictsALabelMapDataset()
+    {
+        var cli = await MedSegCli.LocateAsync();
+        var (dataset, run) = (data.Dir["data"], data.Dir["cli-run"]);
+        var train = await MedSegCli.RunAsync(cli, ["train", "--data", dataset, "--model", "unext", "--out", run, "--epochs", "2",
+            "--size", "32", "--batch", "3", "--lr", "1e-2", "--device", "cpu", "--threads", "2", "--augment", "none"]);
+        Assert.True(train.ExitCode == 0, train.Output);
+        Assert.Contains("Classes: 3 (label maps", train.Output);
+        Assert.Matches(@"Dice \d\.\d{4} \(1: \d\.\d{4}, 2: \d\.\d{4}\)", train.Output);
+        Assert.Equal(3, RunManifest.Read(run).ModelOptions.Classes);
+        Assert.Equal("dice+ce", RunManifest.Read(run).Recipe!.Loss);
+
+        var csv = data.Dir["cli-eval.csv"];
+        var evaluate = await MedSegCli.RunAsync(cli, ["evaluate", "--run", run, "--data", dataset, "--out", csv, "--device", "cpu"]);
+        Assert.True(evaluate.ExitCode == 0, evaluate.Output);
+        Assert.Contains("class 2", evaluate.Output);
+        var rows = File.ReadAllLines(csv);
+        Assert.Equal("name,class,dice,iou,precision,recall,hd95,assd,note", rows[0]);
+        Assert.Equal(1 + 12 * 2, rows.Length);
+        Assert.StartsWith("lab-000,1,", rows[1]);
+        Assert.StartsWith("lab-000,2,", rows[2]);
+
+        var outDir = data.Dir["cli-predict"];
+        var predict = await MedSegCli.RunAsync(cli, ["predict", "--run", run, "--input", Path.Combine(dataset, "images"), "--out", outDir, "--device", "cpu"]);
+        Assert.True(predict.ExitCode == 0, predict.Output);
+        var values = new HashSet<byte>();
+        foreach (var f in Directory.GetFiles(outDir, "*.png"))
+        {
+            using var png = Image.NewFromFile(f);
+            values.UnionWith(png.WriteToMemory<byte>());
+        }
+        Assert.Equal(12, Directory.GetFiles(outDir, "*.png").Length);
+        Assert.Subset(new HashSet<byte> { 0, 1, 2 }, values);
+    }
 }
