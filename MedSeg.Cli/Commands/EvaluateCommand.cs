@@ -9,7 +9,8 @@ namespace MedSeg.Cli.Commands;
 /// <c>medseg evaluate</c>: predicts every pair of a dataset folder (images/ + masks/, paired and validated by
 /// <see cref="DatasetScanner"/>), scores it at the original resolution with <see cref="CaseMetrics"/>, writes one CSV row
 /// per case and prints mean/median per metric (<see cref="MetricAccumulator"/>). Empty policy (docs/metrics.md): an
-/// undefined value is an empty cell and the <c>note</c> column says why.
+/// undefined value is an empty cell and the <c>note</c> column says why. A multi-class run (K classes) writes one row per
+/// case and foreground class (<c>name,class,dice,…</c>, classes 1 … K − 1) and prints the summary per class and over all.
 /// </summary>
 public sealed class EvaluateCommand : ICommand
 {
@@ -41,29 +42,44 @@ public sealed class EvaluateCommand : ICommand
             foreach (var p in scan.Problems) error.WriteLine($"medseg evaluate: skipped {p.File}: {p.Problem}");
             if (scan.Pairs.Count == 0) throw new InvalidDataException($"{data} has no valid image/mask pairs.");
             using var predictor = Predictor.Load(run, options.Get("device") ?? "auto", inference);
-            if (predictor.Classes != 1)
-                throw new InvalidDataException($"evaluate scores binary masks; this run has {predictor.Classes} classes.");
-            var accumulator = new MetricAccumulator(new MetricAccumulatorOptions { Spacing = spacing });
-            var rows = new List<string> { "name,dice,iou,precision,recall,hd95,assd,note" };
+            var classes = predictor.Classes;
+            if (classes > 1 && scan.Classes == 1)
+                error.WriteLine($"medseg evaluate: the masks of {data} are binary but the run predicts {classes} classes; they are scored as labels (mask foreground = label 1).");
+            else if (classes == 1 && scan.Classes > 1)
+                throw new InvalidDataException($"{data} holds label maps ({scan.Classes} classes) but the run is binary; evaluate it with a multi-class run.");
+            else if (classes > 1 && scan.Classes > classes)
+                throw new InvalidDataException($"{data} holds labels up to {scan.Classes - 1} but the run predicts {classes} classes (0 … {classes - 1}).");
+            var accumulator = new MetricAccumulator(new MetricAccumulatorOptions { Spacing = spacing, NumClasses = Math.Max(2, classes) });
+            var rows = new List<string> { classes == 1 ? "name,dice,iou,precision,recall,hd95,assd,note" : "name,class,dice,iou,precision,recall,hd95,assd,note" };
             foreach (var chunk in scan.Pairs.Chunk(inference.BatchSize))
             {
                 var predictions = predictor.PredictMany(chunk.Select(c => c.ImagePath).ToArray());
                 for (var i = 0; i < chunk.Length; i++)
                 {
                     var (pair, predicted) = (chunk[i], predictions[i]);
-                    var truth = MaskReader.Read(pair.MaskPath);
+                    var truth = classes == 1 ? MaskReader.Read(pair.MaskPath) : MaskReader.ReadLabels(pair.MaskPath);
                     if (truth.Width != predicted.Width || truth.Height != predicted.Height)
                         throw new InvalidDataException($"Case '{pair.Name}': the mask is {truth.Width}×{truth.Height} but the image is {predicted.Width}×{predicted.Height}.");
-                    var metrics = CaseMetrics.Compute(predicted.Pixels, truth.Pixels, truth.Height, truth.Width, spacing);
-                    accumulator.Update(metrics);
-                    rows.Add(Row(pair.Name, metrics));
+                    if (classes == 1)
+                    {
+                        var metrics = CaseMetrics.Compute(predicted.Pixels, truth.Pixels, truth.Height, truth.Width, spacing);
+                        accumulator.Update(metrics);
+                        rows.Add(Row(pair.Name, metrics));
+                        continue;
+                    }
+                    for (var k = 1; k < classes; k++)
+                    {
+                        var metrics = CaseMetrics.Compute(OneClass(predicted.Pixels, k), OneClass(truth.Pixels, k), truth.Height, truth.Width, spacing);
+                        accumulator.Update(metrics, k, newCase: k == 1);
+                        rows.Add(Row(pair.Name, metrics, k));
+                    }
                 }
             }
             var dir = Path.GetDirectoryName(Path.GetFullPath(report))!;
             Directory.CreateDirectory(dir);
             File.WriteAllLines(report + ".tmp", rows);
             File.Move(report + ".tmp", report, overwrite: true);
-            PrintSummary(accumulator.Compute(), output);
+            PrintSummary(accumulator.Compute(), classes, output);
             output.WriteLine($"Per-case report: {Path.GetFullPath(report)}");
             return ExitCodes.Success;
         }
@@ -74,8 +90,17 @@ public sealed class EvaluateCommand : ICommand
         }
     }
 
-    /// <summary>One CSV row; undefined values are empty cells, and the note names the empty-mask rule that applied.</summary>
-    internal static string Row(string name, CaseMetrics metrics)
+    /// <summary>1 where <paramref name="labels"/> holds class <paramref name="k"/>, else 0.</summary>
+    private static byte[] OneClass(byte[] labels, int k)
+    {
+        var result = new byte[labels.Length];
+        for (var i = 0; i < labels.Length; i++) result[i] = labels[i] == k ? (byte)1 : (byte)0;
+        return result;
+    }
+
+    /// <summary>One CSV row; undefined values are empty cells, and the note names the empty-mask rule that applied.
+    /// With <paramref name="classIndex"/> (multi-class runs) the class follows the name.</summary>
+    internal static string Row(string name, CaseMetrics metrics, int? classIndex = null)
     {
         var cells = Columns.Select(m => metrics[m]).ToArray();
         var notes = cells.Select(v => v.Reason).Where(r => r != EmptyReason.None).Distinct().ToList();
@@ -87,6 +112,7 @@ public sealed class EvaluateCommand : ICommand
             _ => r.ToString(),
         }));
         return string.Join(",", new[] { Csv(name) }
+            .Concat(classIndex is int k ? [k.ToString(CultureInfo.InvariantCulture)] : [])
             .Concat(cells.Select(v => v.IsDefined ? v.Value.ToString("R", CultureInfo.InvariantCulture) : ""))
             .Append(Csv(note)));
     }
@@ -94,13 +120,29 @@ public sealed class EvaluateCommand : ICommand
     private static string Csv(string text) =>
         text.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + text.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : text;
 
-    private static void PrintSummary(MetricSummary summary, TextWriter output)
+    private static void PrintSummary(MetricSummary summary, int classes, TextWriter output)
     {
         output.WriteLine($"{summary.Cases} case(s)");
+        if (classes == 1)
+        {
+            PrintTable(summary.Overall, output);
+            return;
+        }
+        foreach (var k in summary.Classes)
+        {
+            output.WriteLine($"class {k}");
+            PrintTable(summary.PerClass[k], output);
+        }
+        output.WriteLine($"all foreground classes 1 … {classes - 1} (every (case, class) value pooled)");
+        PrintTable(summary.Overall, output);
+    }
+
+    private static void PrintTable(IReadOnlyDictionary<SegmentationMetric, MetricAggregate> aggregates, TextWriter output)
+    {
         output.WriteLine($"{"metric",-10} {"mean",9} {"median",9} {"included",9} {"excluded",9}  excluded by reason");
         foreach (var m in Columns)
         {
-            var a = summary[m];
+            var a = aggregates[m];
             var reasons = string.Join(", ", a.ExcludedByReason.Select(kv => $"{kv.Key}: {kv.Value}"));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{m,-10} {a.Mean,9:F4} {a.Median,9:F4} {a.Included,9} {a.Excluded,9}  {reasons}"));
         }

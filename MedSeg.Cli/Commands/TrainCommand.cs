@@ -43,7 +43,7 @@ public sealed partial class TrainCommand : ICommand
         new("patience", "Early stopping after N epochs without validation Dice gain; 0 = off", "0"),
         new("min-delta", "Smallest validation Dice gain that counts for early stopping", "0", ValueName: "X"),
         new("time-budget", "Stop after the epoch that exceeds this time, e.g. 2h, 90m, 1h30m, 01:30:00", ValueName: "TIME"),
-        new("loss", $"Loss spec (terms joined by '+', e.g. bce+dice, dice+ce, focal:2, tversky:0.3,0.7); names: {string.Join(", ", LossFactory.Names)}", "bce+dice", ValueName: "SPEC"),
+        new("loss", $"Loss spec (terms joined by '+', e.g. bce+dice, dice+ce, focal:2, tversky:0.3,0.7); names: {string.Join(", ", LossFactory.Names)}; default bce+dice for binary masks, dice+ce for label maps", ValueName: "SPEC"),
         new("val-fraction", "Fraction of the cases used for validation", "0.2", ValueName: "X"),
         new("device", "auto, cpu, cuda or cuda:N", "auto", ValueName: "DEVICE"),
         new("threads", "Torch CPU threads (default: libtorch's choice)"),
@@ -93,7 +93,7 @@ public sealed partial class TrainCommand : ICommand
             Schedule = Checked("schedule", () => Schedules.Normalize(options.Get("schedule") ?? "cosine")),
             WarmupEpochs = warmup,
             GradientClipNorm = clip > 0 ? clip : null,
-            Loss = options.Get("loss") ?? "bce+dice",
+            Loss = options.Get("loss") ?? TrainingPlan.DefaultBinaryLoss,
             EarlyStoppingPatience = patience > 0 ? patience : null,
             MinDelta = minDelta,
             TimeBudget = options.Get("time-budget") is { } budget ? ParseDuration(budget) : null,
@@ -104,7 +104,8 @@ public sealed partial class TrainCommand : ICommand
                 Checked("normalize", () => PipelineNames.ParseNormalization(options.Get("normalize") ?? "per-image"))),
             LoaderWorkers = options.GetInt("workers", 2, min: 1, max: 64),
         };
-        Checked("loss", () => { using var _ = LossFactory.Create(plan.Loss, LossMode.Binary, 1); return 0; });
+        // The loss is checked in the mode of the dataset's class count, once the scan has found it.
+        Checked("loss", () => { using var _ = LossFactory.Create(plan.Loss, LossMode.Multilabel, 1); return 0; });
         Checked("device", () => Devices.Resolve(plan.Device));
         if (plan.Precision.Trim().ToLowerInvariant() is not ("fp32" or "bf16"))
             throw new UsageException($"--precision: unknown precision '{plan.Precision}'. Use fp32 (bf16 is refused: TorchSharp 0.107 has no autocast).");
@@ -123,6 +124,20 @@ public sealed partial class TrainCommand : ICommand
             error.WriteLine("medseg train: the dataset needs at least 2 cases (one to train, one to validate).");
             return ExitCodes.Failure;
         }
+        var classes = report.Classes;
+        plan = plan with
+        {
+            ModelOptions = plan.ModelOptions with { Classes = classes },
+            Loss = options.Get("loss") ?? TrainingPlan.DefaultLoss(classes),
+        };
+        Checked("loss", () =>
+        {
+            using var _ = LossFactory.Create(plan.Loss, classes == 1 ? LossMode.Binary : LossMode.Multiclass, classes);
+            return 0;
+        });
+        output.WriteLine(classes == 1
+            ? "Classes: 1 (binary masks: one foreground class, sigmoid output)."
+            : $"Classes: {classes} (label maps: background 0 and labels 1 … {classes - 1}; softmax output, loss {plan.Loss}).");
         var (train, validation) = DatasetSplit.Split(report.Pairs, p => p.Name, plan.Seed, fraction);
         static TrainingCase ToCase(ScannedPair p) => new(p.Name, p.ImagePath, p.MaskPath);
         plan = plan with
@@ -298,8 +313,11 @@ public sealed partial class TrainCommand : ICommand
 
         public void OnEpoch(EpochSummary e)
         {
+            var perClass = e.ClassDice is { Count: > 0 } d
+                ? " (" + string.Join(", ", d.Select((v, k) => string.Create(CultureInfo.InvariantCulture, $"{k + 1}: {v:F4}"))) + ")"
+                : "";
             Line(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {e.Epoch,4}/{epochs}  train loss {e.TrainLoss:F4}  val loss {e.ValidationLoss:F4}  Dice {e.ValidationDice:F4}  IoU {e.ValidationIoU:F4}  lr {e.LearningRate:0.###e+0}  {e.Seconds,6:F1} s{(e.IsBest ? "  *best" : "")}"));
+                $"epoch {e.Epoch,4}/{epochs}  train loss {e.TrainLoss:F4}  val loss {e.ValidationLoss:F4}  Dice {e.ValidationDice:F4}{perClass}  IoU {e.ValidationIoU:F4}  lr {e.LearningRate:0.###e+0}  {e.Seconds,6:F1} s{(e.IsBest ? "  *best" : "")}"));
             if (runTask is null || epochTask is null) return;
             lock (gate)
             {

@@ -3,11 +3,17 @@ namespace MedSeg.Engine.Data;
 /// <summary>A problem a person can act on: which file (relative to the dataset root, forward slashes) and what is wrong.</summary>
 public sealed record DatasetProblem(string File, string Problem);
 
-/// <summary>A validated image/mask pair. Paths are absolute; hashes are lowercase hex SHA-256 of the file bytes.</summary>
+/// <summary>A validated image/mask pair. Paths are absolute; hashes are lowercase hex SHA-256 of the file bytes.
+/// <paramref name="ForegroundFraction"/> counts every non-zero label; <paramref name="MaxLabel"/> is the mask's largest
+/// label (0 empty, 1 binary, ≥ 2 a label map).</summary>
 public sealed record ScannedPair(string Name, string ImagePath, string MaskPath, int Width, int Height, int Channels,
-    double ForegroundFraction, string ImageSha256, string MaskSha256);
+    double ForegroundFraction, string ImageSha256, string MaskSha256, MaskEncoding MaskEncoding = MaskEncoding.Binary255, int MaxLabel = 1);
 
-public sealed record ScanReport(IReadOnlyList<ScannedPair> Pairs, IReadOnlyList<DatasetProblem> Problems)
+/// <param name="Classes">1 for a binary dataset (one foreground class, one logit); K ≥ 3 for a label-map dataset, background
+/// included (K = 1 + the largest label of any mask).</param>
+public sealed record ScanReport(IReadOnlyList<ScannedPair> Pairs, IReadOnlyList<DatasetProblem> Problems, int Classes = 1)
 {
+    public bool IsMultiClass => Classes > 1;
+
     public bool IsValid => Problems.Count == 0 && Pairs.Count > 0;
 }

@@ -6,14 +6,19 @@ namespace MedSeg.Engine.Data;
 /// <summary>
 /// Pairs <c>images/X.*</c> with <c>masks/X.*</c> under a dataset root (or one folder below it, as in an archive with
 /// one top folder), decodes every file in parallel and reports every problem found, each with the file relative to
-/// <c>root</c> and what to do about it. Never stops at the first problem.
+/// <c>root</c> and what to do about it. Never stops at the first problem. Masks are binary or label maps (see
+/// <see cref="MaskReader"/>); <see cref="ScanReport.Classes"/> is the dataset's class count.
 /// </summary>
 public static class DatasetScanner
 {
     private static readonly HashSet<string> SystemFiles =
         new(["Thumbs.db", "desktop.ini", "ehthumbs.db", "Icon\r", "__MACOSX"], StringComparer.OrdinalIgnoreCase);
 
-    public static ScanReport Scan(string root, CancellationToken ct = default)
+    public static ScanReport Scan(string root, CancellationToken ct = default) => Scan(root, allowLabelMaps: true, ct);
+
+    /// <param name="allowLabelMaps">false: binary masks only; a label map is a problem of its file (never binarised), as
+    /// for the web app's uploads, which train binary models.</param>
+    public static ScanReport Scan(string root, bool allowLabelMaps, CancellationToken ct = default)
     {
         var problems = new ConcurrentBag<DatasetProblem>();
         root = Path.GetFullPath(root);
@@ -57,23 +62,59 @@ public static class DatasetScanner
         }
 
         var pairs = new ScannedPair?[jobs.Count];
+        var labelSets = new uint[jobs.Count];
         Parallel.For(0, jobs.Count, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount },
-            i => pairs[i] = CheckPair(jobs[i].Name, jobs[i].Image, jobs[i].Mask, Rel, problems));
+            i => pairs[i] = CheckPair(jobs[i].Name, jobs[i].Image, jobs[i].Mask, Rel, problems, allowLabelMaps, out labelSets[i]));
         ct.ThrowIfCancellationRequested();
 
         var valid = pairs.Where(p => p is not null).Select(p => p!).ToList();
+        var classes = CheckClasses(valid, labelSets.Where((_, i) => pairs[i] is not null).ToList(), Rel, maskFolder, problems);
+        if (classes > 1)
+            valid = [.. valid.Where(p => p.MaskEncoding is not (MaskEncoding.Binary255 or MaskEncoding.Lossy))];
         if (jobs.Count == 0 && images.Count == 0)
             problems.Add(new DatasetProblem(imageFolder, "the dataset has no images: put image files (PNG, JPEG, TIFF or BMP) in images/ and their masks in masks/."));
         else if (jobs.Count == 0)
             problems.Add(new DatasetProblem(imageFolder, "no image has a mask with the same file name, so the dataset has no pairs."));
 
         var sorted = problems.OrderBy(p => p.File, StringComparer.Ordinal).ThenBy(p => p.Problem, StringComparer.Ordinal).ToList();
-        return new ScanReport(valid, sorted);
+        return new ScanReport(valid, sorted, classes);
+    }
+
+    /// <summary>
+    /// The dataset's class count: 1 (binary) unless some mask is a label map; then K = 1 + the largest label, and every
+    /// mask must fit a label map: 0/255 masks and JPEG masks are refused by name, and labels 1 … K − 1 must all occur.
+    /// </summary>
+    private static int CheckClasses(IReadOnlyList<ScannedPair> pairs, IReadOnlyList<uint> labelSets, Func<string, string> rel,
+        string maskFolder, ConcurrentBag<DatasetProblem> problems)
+    {
+        var labelMaps = pairs.Where(p => p.MaskEncoding == MaskEncoding.LabelMap).ToList();
+        if (labelMaps.Count == 0) return 1;
+        var maxLabel = labelMaps.Max(p => p.MaxLabel);
+        var example = labelMaps.Where(p => p.MaxLabel == maxLabel).MinBy(p => p.Name, StringComparer.Ordinal)!;
+        var because = $"the dataset is multi-class ({rel(example.MaskPath)} is a label map with labels up to {maxLabel}, so {maxLabel + 1} classes with background)";
+        foreach (var p in pairs)
+        {
+            if (p.MaskEncoding == MaskEncoding.Binary255)
+                problems.Add(new DatasetProblem(rel(p.MaskPath),
+                    $"the mask holds 0 and 255 (a binary mask), but {because}; write this mask's foreground as its class label (1 … {maxLabel}) instead of 255."));
+            else if (p.MaskEncoding == MaskEncoding.Lossy)
+                problems.Add(new DatasetProblem(rel(p.MaskPath),
+                    $"the mask is a JPEG, whose lossy compression changes label values, but {because}; save the label map as PNG (or TIFF, BMP)."));
+        }
+        uint used = 0;
+        foreach (var set in labelSets) used |= set;
+        var missing = Enumerable.Range(1, maxLabel - 1).Where(l => (used & (1u << l)) == 0).ToList();
+        if (missing.Count > 0)
+            problems.Add(new DatasetProblem(maskFolder,
+                $"label{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing)} occur{(missing.Count > 1 ? "" : "s")} in no mask, but {because}; " +
+                $"the labels of a label map must run 0 … K − 1 without gaps: renumber the classes 1, 2, … in order."));
+        return maxLabel + 1;
     }
 
     private static ScannedPair? CheckPair(string name, string imagePath, string maskPath, Func<string, string> rel,
-        ConcurrentBag<DatasetProblem> problems)
+        ConcurrentBag<DatasetProblem> problems, bool allowLabelMaps, out uint labelSet)
     {
+        labelSet = 0;
         var image = Load(imagePath, rel, problems);
         var mask = Load(maskPath, rel, problems);
         if (image is null || mask is null) return null;
@@ -86,15 +127,23 @@ public static class DatasetScanner
                 $"{image.Value.Raster.Width}×{image.Value.Raster.Height}; a mask must have exactly the size of its image (do not resize one of them alone)."));
             ok = false;
         }
-        var (binary, problem) = MaskReader.Binarise(mask.Value.Raster);
-        if (binary is null)
+        var (content, problem) = MaskReader.Inspect(mask.Value.Raster);
+        if (content is null)
         {
             problems.Add(new DatasetProblem(rel(maskPath), problem!));
             ok = false;
         }
+        else if (content.Encoding == MaskEncoding.LabelMap && !allowLabelMaps)
+        {
+            problems.Add(new DatasetProblem(rel(maskPath), MaskReader.Binarise(mask.Value.Raster).Problem +
+                " Binarise it (foreground → 255), or train a multi-class dataset with 'medseg train', which reads label maps."));
+            ok = false;
+        }
         if (!ok) return null;
+        foreach (var label in content!.Labels.Pixels) labelSet |= 1u << label;
         return new ScannedPair(name, imagePath, maskPath, image.Value.Raster.Width, image.Value.Raster.Height,
-            image.Value.Raster.Bands, binary!.ForegroundFraction, image.Value.Sha256, mask.Value.Sha256);
+            image.Value.Raster.Bands, content.Labels.ForegroundFraction, image.Value.Sha256, mask.Value.Sha256,
+            content.Encoding, content.MaxLabel);
     }
 
     private static (Raster Raster, string Sha256)? Load(string path, Func<string, string> rel, ConcurrentBag<DatasetProblem> problems)

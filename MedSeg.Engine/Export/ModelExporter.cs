@@ -112,7 +112,7 @@ public static class ModelExporter
                 [new ExportedClass(0, "background", null), new ExportedClass(1, "foreground", 0)])
             : new ExportedOutput("softmax", "argmax", null,
                 "softmax probabilities resized bilinearly (align_corners=false) to the original image size, then argmax over channels",
-                [.. Enumerable.Range(0, options.Classes).Select(c => new ExportedClass(c, $"class {c}", c))]);
+                [.. Enumerable.Range(0, options.Classes).Select(c => new ExportedClass(c, c == 0 ? "background" : $"label {c}", c))]);
         var checkpoint = new ExportedCheckpoint(tag, state?.Epoch ?? 0, state?.BestEpoch ?? 0, state?.BestValidationDice ?? 0, runDirectory);
         var tensors = model.state_dict()
             .Select(kv => new ExportedTensor(kv.Key, kv.Value.shape, DTypeName(kv.Value.dtype)))

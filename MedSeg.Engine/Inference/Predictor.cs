@@ -145,8 +145,9 @@ public sealed class Predictor : IDisposable
     }
 
     /// <summary>
-    /// Predicts every case, writes <c>{outputDirectory}/{name}.png</c> (0/255, original size) and scores it against the
-    /// case's mask at the original resolution (policy for empty masks: <see cref="SegmentationMetrics"/>).
+    /// Predicts every case, writes <c>{outputDirectory}/{name}.png</c> (0/255, original size; label indices for a multi-class
+    /// model) and scores it against the case's mask at the original resolution (policy for empty masks:
+    /// <see cref="SegmentationMetrics"/>; multi-class: the mean over the foreground classes 1 … K − 1).
     /// </summary>
     public IReadOnlyList<CasePrediction> Evaluate(IReadOnlyList<TrainingCase> cases, string outputDirectory, CancellationToken ct = default)
     {
@@ -158,15 +159,24 @@ public sealed class Predictor : IDisposable
             for (var i = 0; i < chunk.Length; i++)
             {
                 var (c, predicted) = (chunk[i], predictions[i]);
-                var truth = MaskReader.Read(c.MaskPath);
+                var truth = Classes == 1 ? MaskReader.Read(c.MaskPath) : MaskReader.ReadLabels(c.MaskPath);
                 if (truth.Width != predicted.Width || truth.Height != predicted.Height)
                     throw new InvalidDataException(
                         $"Case '{c.Name}': the mask is {truth.Width}×{truth.Height} but the image is {predicted.Width}×{predicted.Height}.");
                 var path = Path.GetFullPath(Path.Combine(outputDirectory, c.Name + ".png"));
-                Training.Preprocessing.WriteMaskPng(predicted.Pixels, predicted.Width, predicted.Height, path);
-                var counts = ConfusionCounts.From(predicted.Pixels, truth.Pixels);
-                results.Add(new CasePrediction(c.Name, path, SegmentationMetrics.Dice(counts), SegmentationMetrics.IoU(counts),
-                    SegmentationMetrics.Precision(counts), SegmentationMetrics.Recall(counts)));
+                if (Classes == 1)
+                {
+                    Training.Preprocessing.WriteMaskPng(predicted.Pixels, predicted.Width, predicted.Height, path);
+                    var counts = ConfusionCounts.From(predicted.Pixels, truth.Pixels);
+                    results.Add(new CasePrediction(c.Name, path, SegmentationMetrics.Dice(counts), SegmentationMetrics.IoU(counts),
+                        SegmentationMetrics.Precision(counts), SegmentationMetrics.Recall(counts)));
+                    continue;
+                }
+                Training.Preprocessing.WriteLabelPng(predicted.Pixels, predicted.Width, predicted.Height, path);
+                var perClass = Enumerable.Range(1, Classes - 1)
+                    .Select(k => ConfusionCounts.FromLabels(predicted.Pixels, truth.Pixels, (byte)k)).ToList();
+                results.Add(new CasePrediction(c.Name, path, perClass.Average(SegmentationMetrics.Dice), perClass.Average(SegmentationMetrics.IoU),
+                    perClass.Average(SegmentationMetrics.Precision), perClass.Average(SegmentationMetrics.Recall)));
             }
         }
         return results;
@@ -209,13 +219,7 @@ public sealed class Predictor : IDisposable
         }
         else
         {
-            using var scope = NewDisposeScope();
-            var p = probabilities.unsqueeze(0).to(float32).cpu();
-            if (geometry.ScaledWidth != geometry.Size || geometry.ScaledHeight != geometry.Size)
-                p = p[.., .., geometry.OffsetY..(geometry.OffsetY + geometry.ScaledHeight), geometry.OffsetX..(geometry.OffsetX + geometry.ScaledWidth)];
-            if (p.shape[2] != height || p.shape[3] != width)
-                p = F.interpolate(p, [height, width], mode: InterpolationMode.Bilinear, align_corners: false);
-            labels = p.argmax(1).to(uint8).contiguous().data<byte>().ToArray();
+            labels = Training.Preprocessing.ToOriginalLabels(probabilities, geometry);
         }
         if (Options.LargestComponent) Postprocessing.KeepLargestComponent(labels, width, height);
         return new BinaryMask(width, height, labels);

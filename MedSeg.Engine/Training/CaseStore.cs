@@ -28,6 +28,8 @@ internal sealed class CaseStore : ICaseSource
     /// <summary>Where case i's content sits in the square (letterbox offsets), for <see cref="Preprocessing.ToOriginalSize(Tensor, LetterboxGeometry, double)"/>.</summary>
     public LetterboxGeometry Geometry(int i) => images[i].Geometry;
     public int Channels => Count == 0 ? 0 : images[0].Channels;
+    /// <summary>The largest mask label of all cases (0/1 for binary masks).</summary>
+    public int MaxLabel => masks.Length == 0 ? 0 : masks.Max(m => m.Length == 0 ? 0 : (int)m.Max());
     public int Size => Count == 0 ? 0 : images[0].Size;
 
     public void Read(int index, Span<float> image, Span<byte> mask)
@@ -66,7 +68,7 @@ internal sealed class CaseStore : ICaseSource
         return new CaseStore(cases, images, masks);
     }
 
-    /// <summary>(B, C, S, S) images and (B, 1, S, S) 0/1 float masks, as prepared (no augmentation: validation).
+    /// <summary>(B, C, S, S) images and (B, 1, S, S) float masks of labels, as prepared (no augmentation: validation).
     /// Training batches come from <see cref="BatchLoader"/>.</summary>
     public (Tensor Images, Tensor Masks) Batch(int[] indices, Device device)
     {

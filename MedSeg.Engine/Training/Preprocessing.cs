@@ -115,10 +115,11 @@ public static class Preprocessing
         return new NormalizationInfo(method, description, resize, maskResize, Normalization.ChannelConversion);
     }
 
-    /// <summary>A binary mask (0/1 bytes) resized with nearest neighbour to S×S, with its original size.</summary>
+    /// <summary>A mask's labels (0/1 bytes for a binary mask, 0 … K − 1 for a label map; <see cref="MaskReader.ReadLabels"/>)
+    /// resized with nearest neighbour to S×S, with its original size.</summary>
     public static (byte[] Pixels, int OriginalWidth, int OriginalHeight) LoadMask(string path, int size)
     {
-        var mask = MaskReader.Read(path);
+        var mask = MaskReader.ReadLabels(path);
         return (ImageRendering.ResizeNearest(mask.Pixels, mask.Width, mask.Height, size, size), mask.Width, mask.Height);
     }
 
@@ -126,11 +127,11 @@ public static class Preprocessing
     public static (byte[] Pixels, int OriginalWidth, int OriginalHeight) LoadMask(string path, int size, ResizePolicy resize)
     {
         if (resize == ResizePolicy.Stretch) return LoadMask(path, size);
-        var mask = MaskReader.Read(path);
+        var mask = MaskReader.ReadLabels(path);
         return (Letterbox(mask.Pixels, LetterboxGeometry.For(mask.Width, mask.Height, size)), mask.Width, mask.Height);
     }
 
-    /// <summary>A 0/1 mask at its original size placed into the letterbox square (nearest resize, background padding).</summary>
+    /// <summary>A mask (labels) at its original size placed into the letterbox square (nearest resize, background padding).</summary>
     public static byte[] Letterbox(byte[] mask, LetterboxGeometry g)
     {
         var content = ImageRendering.ResizeNearest(mask, g.OriginalWidth, g.OriginalHeight, g.ScaledWidth, g.ScaledHeight);
@@ -169,12 +170,48 @@ public static class Preprocessing
         return ToOriginalSize(p, geometry.OriginalWidth, geometry.OriginalHeight, threshold);
     }
 
+    /// <summary>The exact inverse of the resize policy for a multi-class prediction: (K, S, S) probabilities → crop the
+    /// letterbox padding → bilinear resize of every class channel to the original size → argmax → label bytes 0 … K − 1.</summary>
+    public static byte[] ToOriginalLabels(Tensor probabilities, LetterboxGeometry geometry)
+    {
+        ArgumentNullException.ThrowIfNull(geometry);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var p = probabilities.unsqueeze(0).to(float32).cpu();
+        if (geometry.ScaledWidth != geometry.Size || geometry.ScaledHeight != geometry.Size)
+            p = p[.., .., geometry.OffsetY..(geometry.OffsetY + geometry.ScaledHeight), geometry.OffsetX..(geometry.OffsetX + geometry.ScaledWidth)];
+        if (p.shape[2] != geometry.OriginalHeight || p.shape[3] != geometry.OriginalWidth)
+            p = F.interpolate(p, [geometry.OriginalHeight, geometry.OriginalWidth], mode: InterpolationMode.Bilinear, align_corners: false);
+        return p.argmax(1).to(uint8).contiguous().data<byte>().ToArray();
+    }
+
+    /// <summary>The grey level a preview PNG shows label <paramref name="label"/> of a <paramref name="classes"/>-class map
+    /// with: label × ⌊255 / (K − 1)⌋ (K = 3: 0, 127, 254), so the classes are told apart by eye.</summary>
+    public static byte PreviewGrey(int label, int classes) => (byte)(label * (255 / Math.Max(1, classes - 1)));
+
+    /// <summary>Writes a label map as a viewable grey PNG (<see cref="PreviewGrey"/>), atomically. Not a label map any more:
+    /// predictions (<c>medseg predict</c>) keep the label indices.</summary>
+    public static void WriteLabelPreviewPng(byte[] labels, int width, int height, int classes, string path)
+    {
+        var pixels = new byte[labels.Length];
+        for (var i = 0; i < pixels.Length; i++) pixels[i] = PreviewGrey(labels[i], classes);
+        WritePng(ImageDecoder.EncodePng(pixels, width, height, 1), path);
+    }
+
     /// <summary>Writes a 0/1 mask as a 0/255 grey PNG, atomically (temporary file, then rename).</summary>
     public static void WriteMaskPng(byte[] binary, int width, int height, string path)
     {
         var pixels = new byte[binary.Length];
         for (var i = 0; i < pixels.Length; i++) pixels[i] = binary[i] != 0 ? (byte)255 : (byte)0;
-        var png = ImageDecoder.EncodePng(pixels, width, height, 1);
+        WritePng(ImageDecoder.EncodePng(pixels, width, height, 1), path);
+    }
+
+    /// <summary>Writes a label map unchanged (label indices 0 … K − 1) as a grey PNG, atomically.</summary>
+    public static void WriteLabelPng(byte[] labels, int width, int height, string path) =>
+        WritePng(ImageDecoder.EncodePng(labels, width, height, 1), path);
+
+    private static void WritePng(byte[] png, string path)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var tmp = path + ".tmp";
         File.WriteAllBytes(tmp, png);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using MedSeg.Engine.Data;
 using MedSeg.Engine.Data.Pipeline;
 using MedSeg.Engine.Losses;
 using MedSeg.Engine.Metrics;
@@ -11,10 +12,13 @@ using static TorchSharp.torch;
 namespace MedSeg.Engine.Training;
 
 /// <summary>
-/// Trains a binary segmentation model from a <see cref="TrainingPlan"/> on a dedicated thread: the plan's loss
-/// (default BCE + Dice), optimizer (AdamW or SGD), learning-rate schedule, optional gradient clipping, the plan's augmentation
+/// Trains a segmentation model from a <see cref="TrainingPlan"/> on a dedicated thread: binary (<c>Classes = 1</c>, one
+/// sigmoid logit, loss in Binary mode, default BCE + Dice) or multi-class (<c>Classes = K ≥ 2</c>, K softmax logits, masks are
+/// label maps 0 … K − 1, loss in Multiclass mode with class-index targets, e.g. <c>"dice+ce"</c>); the plan's optimizer
+/// (AdamW or SGD), learning-rate schedule, optional gradient clipping, the plan's augmentation
 /// and preprocessing (training batches from a <see cref="Data.Pipeline.BatchLoader"/>),
-/// validation every epoch (mean per-case Dice/IoU at threshold 0.5), previews, a last + best checkpoint every epoch,
+/// validation every epoch (mean per-case Dice/IoU at threshold 0.5; multi-class: argmax, then per case the mean over the
+/// foreground classes 1 … K − 1), previews, a last + best checkpoint every epoch,
 /// optional early stopping and time budget. A run directory that already holds a last checkpoint is resumed, exactly:
 /// every random draw is a function of (seed, epoch, index), see <see cref="RngScheme"/>.
 /// </summary>
@@ -83,7 +87,7 @@ public sealed class Trainer
         var preprocessing = ResolvePreprocessing(plan, previous, observer, ct);
         var recipe = TrainingRecipe.From(plan, preprocessing);
         var manifest = new RunManifest(plan.Model.ToLowerInvariant(), plan.ModelOptions, plan.ImageSize, Threshold,
-            Preprocessing.Describe(preprocessing), DescribeLoss(plan.Loss), Optimizers.Describe(plan.Optimizer, plan.WeightDecay),
+            Preprocessing.Describe(preprocessing), DescribeLoss(plan.Loss, plan.ModelOptions.Classes), Optimizers.Describe(plan.Optimizer, plan.WeightDecay),
             plan.LearningRate, Schedules.Describe(plan), plan.Epochs, plan.BatchSize, plan.Seed, DateTimeOffset.UtcNow, recipe);
 
         if (previous is not null && resumeState is not null)
@@ -127,6 +131,7 @@ public sealed class Trainer
         var clock = Stopwatch.StartNew();
         var channels = plan.ModelOptions.InChannels;
         var validation = CaseStore.Load(plan.Validation, plan.ImageSize, channels, preprocessing, ct);
+        CheckLabels(validation.MaxLabel, plan.ModelOptions.Classes, "a validation mask");
         var budgetLeft = MemoryBudgetBytes - CaseStore.Bytes(plan.Validation.Count, plan.ImageSize, channels);
         var train = CaseSources.Open(plan.Train, plan.ImageSize, channels, preprocessing, budgetLeft, ct);
         observer.OnLog(train is CaseStore
@@ -141,7 +146,7 @@ public sealed class Trainer
         });
 
         using var optimizer = Optimizers.Create(plan.Optimizer, model.parameters(), plan.LearningRate, plan.WeightDecay);
-        using var criterion = LossFactory.Create(plan.Loss, LossMode.Binary, 1);
+        using var criterion = CreateLoss(plan);
 
         var history = new List<EpochSummary>();
         var (startEpoch, bestEpoch, bestDice) = (1, 0, double.NegativeInfinity);
@@ -159,7 +164,7 @@ public sealed class Trainer
                 (resumeState.LearningRate is double savedLr ? $", learning rate {savedLr:G4}" : "") + ").");
         }
         observer.OnLog($"Optimizer {Optimizers.Describe(plan.Optimizer, plan.WeightDecay)}; learning rate {plan.LearningRate:G4}, {Schedules.Describe(plan)}; " +
-            $"loss {plan.Loss}; gradient clipping {(plan.GradientClipNorm is double clip ? $"at norm {clip:G4}" : "off")}; precision {plan.Precision}.");
+            $"loss {plan.Loss} ({Mode(plan)} mode{(plan.ModelOptions.Classes > 1 ? $", {plan.ModelOptions.Classes} classes with background" : "")}); gradient clipping {(plan.GradientClipNorm is double clip ? $"at norm {clip:G4}" : "off")}; precision {plan.Precision}.");
         if (stopping is not null)
             observer.OnLog($"Early stopping after {stopping.Patience} epoch(s) without a validation Dice gain above {stopping.MinDelta:G4}" +
                 (stopping.EpochsWithoutImprovement > 0 ? $" ({stopping.EpochsWithoutImprovement} so far)." : "."));
@@ -184,11 +189,11 @@ public sealed class Trainer
             manual_seed(Seeds.Torch(plan.Seed, epoch));
 
             var trainLoss = TrainEpoch(model, optimizer, criterion, loader, plan, device, epoch, batches, observer, ct);
-            var (valLoss, valDice, valIoU) = ValidateEpoch(model, criterion, validation, plan, device, epoch, previewSet, observer, ct);
+            var (valLoss, valDice, valIoU, classDice) = ValidateEpoch(model, criterion, validation, plan, device, epoch, previewSet, observer, ct);
 
             var isBest = valDice > bestDice;
             if (isBest) (bestEpoch, bestDice) = (epoch, valDice);
-            var summary = new EpochSummary(epoch, trainLoss, valLoss, valDice, valIoU, lr, epochClock.Elapsed.TotalSeconds, isBest);
+            var summary = new EpochSummary(epoch, trainLoss, valLoss, valDice, valIoU, lr, epochClock.Elapsed.TotalSeconds, isBest, classDice);
             history.Add(summary);
 
             StopReason? stop = null;
@@ -274,10 +279,32 @@ public sealed class Trainer
         }
     }
 
-    private static string DescribeLoss(string spec) =>
-        spec.Trim().Equals("bce+dice", StringComparison.OrdinalIgnoreCase)
+    private static string DescribeLoss(string spec, int classes) =>
+        classes == 1 && spec.Trim().Equals("bce+dice", StringComparison.OrdinalIgnoreCase)
             ? "bce+dice (BCE-with-logits + soft Dice, smooth 1, equal weights)"
-            : $"{spec.Trim()} (LossFactory spec, Binary mode)";
+            : classes == 1
+                ? $"{spec.Trim()} (LossFactory spec, Binary mode)"
+                : $"{spec.Trim()} (LossFactory spec, Multiclass mode, {classes} classes, class-index targets)";
+
+    /// <summary>Refuses a mask label the model has no class for (a label map trained as binary, or with too few classes).</summary>
+    private static void CheckLabels(int maxLabel, int classes, string where)
+    {
+        var allowed = Math.Max(1, classes - 1);
+        if (maxLabel > allowed)
+            throw new TrainingFailedException(
+                $"{where} holds label {maxLabel}, but the model has {classes} output class(es) (labels 0 … {allowed}); set ModelOptions.Classes to " +
+                "the dataset's class count (DatasetScanner's ScanReport.Classes: 1 for binary masks, 1 + the largest label for label maps).");
+    }
+
+    private static LossMode Mode(TrainingPlan plan) => plan.ModelOptions.Classes == 1 ? LossMode.Binary : LossMode.Multiclass;
+
+    /// <summary>The plan's loss: Binary mode for one output channel, Multiclass mode (softmax over K channels) otherwise.</summary>
+    private static nn.Module<Tensor, Tensor, Tensor> CreateLoss(TrainingPlan plan) =>
+        LossFactory.Create(plan.Loss, Mode(plan), plan.ModelOptions.Classes);
+
+    /// <summary>The loss target of a (B, 1, S, S) float mask batch: itself for a binary model, (B, S, S) int64 class indices
+    /// for a multi-class one.</summary>
+    private static Tensor Targets(Tensor masks, int classes) => classes == 1 ? masks : masks.squeeze(1).to(ScalarType.Int64);
 
     private static double TrainEpoch(SegmentationModel model, OptimizerHelper optimizer, nn.Module<Tensor, Tensor, Tensor> criterion,
         BatchLoader loader, TrainingPlan plan, Device device, int epoch, int batches, ITrainingObserver observer, CancellationToken ct)
@@ -290,10 +317,11 @@ public sealed class Trainer
         {
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
+            CheckLabels(batch.Masks.Length == 0 ? 0 : (int)batch.Masks.Max(), plan.ModelOptions.Classes, $"a training mask of epoch {epoch} batch {b + 1}");
             var (x, y) = batch.ToTensors(device);
             if (model.TrainsChannelsLast) x = Performance.ToChannelsLast(x);
             var logits = model.call(x);
-            var loss = criterion.call(logits, y);
+            var loss = criterion.call(logits, Targets(y, plan.ModelOptions.Classes));
             var value = loss.item<float>();
             if (!float.IsFinite(value))
                 throw new TrainingFailedException(
@@ -311,13 +339,18 @@ public sealed class Trainer
         return sum / count;
     }
 
-    private static (double Loss, double Dice, double IoU) ValidateEpoch(SegmentationModel model, nn.Module<Tensor, Tensor, Tensor> criterion,
-        CaseStore validation, TrainingPlan plan, Device device, int epoch, HashSet<string> previews, ITrainingObserver observer,
-        CancellationToken ct)
+    /// <summary>Validation loss, mean per-case Dice and IoU and, for a multi-class model, the mean Dice of each foreground
+    /// class 1 … K − 1 (a case's Dice is then the mean over those classes; a class absent from both masks scores 1,
+    /// docs/metrics.md). Writes the previews.</summary>
+    private static (double Loss, double Dice, double IoU, IReadOnlyList<double>? ClassDice) ValidateEpoch(SegmentationModel model,
+        nn.Module<Tensor, Tensor, Tensor> criterion, CaseStore validation, TrainingPlan plan, Device device, int epoch,
+        HashSet<string> previews, ITrainingObserver observer, CancellationToken ct)
     {
         model.eval();
         using var _ = no_grad();
+        var classes = plan.ModelOptions.Classes;
         double lossSum = 0, diceSum = 0, iouSum = 0;
+        var classDiceSums = new double[Math.Max(classes, 2)];
         var previewFolder = $"previews/epoch-{epoch:D3}";
         for (var start = 0; start < validation.Count; start += plan.BatchSize)
         {
@@ -327,32 +360,54 @@ public sealed class Trainer
             var (x, y) = validation.Batch(indices, device);
             if (model.TrainsChannelsLast) x = Performance.ToChannelsLast(x);
             var logits = model.call(x);
-            var loss = criterion.call(logits, y).item<float>();
+            var loss = criterion.call(logits, Targets(y, classes)).item<float>();
             if (!float.IsFinite(loss))
                 throw new TrainingFailedException(
                     $"validation loss became {(float.IsNaN(loss) ? "NaN" : "infinite")} at epoch {epoch}; lower the learning rate (e.g. by 10×) and start again.");
             lossSum += loss * indices.Length;
-            var probabilities = logits.sigmoid().cpu();
-            var predicted = probabilities.ge(Threshold);
+            var probabilities = (classes == 1 ? logits.sigmoid() : logits.softmax(1)).cpu();
+            var predicted = classes == 1 ? probabilities.ge(Threshold) : probabilities.argmax(1, keepdim: true);
             var truth = y.cpu();
             for (var i = 0; i < indices.Length; i++)
             {
-                var counts = ConfusionCounts.From(predicted[i], truth[i]);
-                diceSum += SegmentationMetrics.Dice(counts);
-                iouSum += SegmentationMetrics.IoU(counts);
+                if (classes == 1)
+                {
+                    var counts = ConfusionCounts.From(predicted[i], truth[i]);
+                    diceSum += SegmentationMetrics.Dice(counts);
+                    iouSum += SegmentationMetrics.IoU(counts);
+                }
+                else
+                {
+                    var p = predicted[i].to(ScalarType.Byte).contiguous().data<byte>().ToArray();
+                    var t = truth[i].to(ScalarType.Byte).contiguous().data<byte>().ToArray();
+                    double caseDice = 0, caseIoU = 0;
+                    for (var k = 1; k < classes; k++)
+                    {
+                        var counts = ConfusionCounts.FromLabels(p, t, (byte)k);
+                        var dice = SegmentationMetrics.Dice(counts);
+                        classDiceSums[k] += dice;
+                        caseDice += dice;
+                        caseIoU += SegmentationMetrics.IoU(counts);
+                    }
+                    diceSum += caseDice / (classes - 1);
+                    iouSum += caseIoU / (classes - 1);
+                }
                 var c = validation.Cases[indices[i]];
                 if (!previews.Contains(c.Name)) continue;
                 var geometry = validation.Geometry(indices[i]);
                 var (w, h) = (geometry.OriginalWidth, geometry.OriginalHeight);
-                var mask = Preprocessing.ToOriginalSize(probabilities[i, 0], geometry, Threshold);
                 var relative = $"{previewFolder}/{c.Name}.png";
                 var path = Path.Combine(plan.RunDirectory, relative);
-                Preprocessing.WriteMaskPng(mask, w, h, path);
+                if (classes == 1)
+                    Preprocessing.WriteMaskPng(Preprocessing.ToOriginalSize(probabilities[i, 0], geometry, Threshold), w, h, path);
+                else
+                    Preprocessing.WriteLabelPreviewPng(Preprocessing.ToOriginalLabels(probabilities[i], geometry), w, h, classes, path);
                 observer.OnPreview(new PreviewWritten(epoch, c.Name, Path.GetFullPath(path), relative));
             }
         }
         var n = validation.Count;
-        return (lossSum / n, diceSum / n, iouSum / n);
+        IReadOnlyList<double>? perClass = classes == 1 ? null : [.. classDiceSums.Skip(1).Take(classes - 1).Select(d => d / n)];
+        return (lossSum / n, diceSum / n, iouSum / n, perClass);
     }
 
     /// <summary>The plan's schedule at a 1-based epoch; see <see cref="Schedules"/>.</summary>
@@ -369,8 +424,9 @@ public sealed class Trainer
     {
         if (!ModelRegistry.Contains(plan.Model))
             throw new ArgumentException($"Unknown model '{plan.Model}'. Registered models: {string.Join(", ", ModelRegistry.Names)}.");
-        if (plan.ModelOptions.Classes != 1)
-            throw new ArgumentException("The trainer trains binary models (Classes = 1); multi-class training is not implemented yet.");
+        if (plan.ModelOptions.Classes < 1 || plan.ModelOptions.Classes > MaskReader.MaxLabel + 1)
+            throw new ArgumentException($"ModelOptions.Classes must be 1 (binary) or the class count K of a label map, 2 … {MaskReader.MaxLabel + 1} " +
+                                        $"(background included); got {plan.ModelOptions.Classes}.");
         if (plan.Epochs < 1) throw new ArgumentException("Epochs must be at least 1.");
         if (plan.BatchSize < 1) throw new ArgumentException("BatchSize must be at least 1.");
         if (plan.ImageSize < 1) throw new ArgumentException("ImageSize must be positive.");
@@ -384,7 +440,7 @@ public sealed class Trainer
         if (plan.EarlyStoppingPatience is < 1) throw new ArgumentException("EarlyStoppingPatience must be at least 1 epoch (or null = off).");
         if (!(plan.MinDelta >= 0)) throw new ArgumentException("MinDelta must not be negative.");
         if (plan.TimeBudget is { } t && t <= TimeSpan.Zero) throw new ArgumentException("TimeBudget must be positive (or null = off).");
-        using (LossFactory.Create(plan.Loss, LossMode.Binary, 1)) { } // throws with the valid names and syntax
+        using (CreateLoss(plan)) { } // throws with the valid names and syntax (e.g. "bce" in Multiclass mode)
         ArgumentNullException.ThrowIfNull(plan.Augmentation);
         plan.Augmentation.Validate();
         if (plan.LoaderWorkers < 1) throw new ArgumentException("LoaderWorkers must be at least 1.");

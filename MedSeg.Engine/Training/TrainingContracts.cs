@@ -37,8 +37,16 @@ public sealed record TrainingPlan
     public int WarmupEpochs { get; init; }
     /// <summary>Clip the global gradient L2 norm to this value; null = off (nnU-Net uses 12).</summary>
     public double? GradientClipNorm { get; init; }
-    /// <summary>A <see cref="Losses.LossFactory"/> spec in Binary mode, e.g. "bce+dice" (default), "dice+ce", "focal".</summary>
-    public string Loss { get; init; } = "bce+dice";
+    /// <summary>A <see cref="Losses.LossFactory"/> spec, in Binary mode for <c>Classes = 1</c> (e.g. "bce+dice", the default,
+    /// "dice+ce", "focal") and in Multiclass mode otherwise (e.g. <see cref="DefaultMulticlassLoss"/>; "bce" is refused there).</summary>
+    public string Loss { get; init; } = DefaultBinaryLoss;
+
+    public const string DefaultBinaryLoss = "bce+dice";
+    /// <summary>nnU-Net's default: soft Dice + softmax cross-entropy.</summary>
+    public const string DefaultMulticlassLoss = "dice+ce";
+
+    /// <summary>The default loss spec for a model with <paramref name="classes"/> output channels.</summary>
+    public static string DefaultLoss(int classes) => classes == 1 ? DefaultBinaryLoss : DefaultMulticlassLoss;
     /// <summary>Stop after this many epochs without a validation-Dice improvement above <see cref="MinDelta"/>; null = off.</summary>
     public int? EarlyStoppingPatience { get; init; }
     public double MinDelta { get; init; }
@@ -75,15 +83,18 @@ public interface ITrainingObserver
     void OnStarted(TrainingStarted e);
     void OnBatch(BatchProgress e);
     void OnEpoch(EpochSummary e);
-    /// <summary>A preview mask PNG (0/255) was written for a validation case.</summary>
+    /// <summary>A preview mask PNG was written for a validation case (0/255; multi-class: label × ⌊255 / (K − 1)⌋).</summary>
     void OnPreview(PreviewWritten e);
     void OnLog(string message);
 }
 
 public sealed record TrainingStarted(string Device, long Parameters, int StartEpoch, int Epochs, int BatchesPerEpoch, bool Resumed);
 public sealed record BatchProgress(int Epoch, int Batch, int Batches, double Loss);
+/// <param name="ValidationDice">Mean per-case Dice; for a multi-class model each case's Dice is the mean over the foreground
+/// classes 1 … K − 1.</param>
+/// <param name="ClassDice">Multi-class models: the mean Dice of each foreground class 1 … K − 1 (index 0 = class 1); null for binary.</param>
 public sealed record EpochSummary(int Epoch, double TrainLoss, double ValidationLoss, double ValidationDice,
-    double ValidationIoU, double LearningRate, double Seconds, bool IsBest);
+    double ValidationIoU, double LearningRate, double Seconds, bool IsBest, IReadOnlyList<double>? ClassDice = null);
 /// <summary><paramref name="Path"/> is absolute; <paramref name="RelativePath"/> is relative to the run directory.</summary>
 public sealed record PreviewWritten(int Epoch, string CaseName, string Path, string RelativePath);
 public sealed record TrainingResult(int EpochsCompleted, int BestEpoch, double BestValidationDice, string BestCheckpoint, string LastCheckpoint)

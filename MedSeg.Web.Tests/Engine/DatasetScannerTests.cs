@@ -29,6 +29,7 @@ public sealed class DatasetScannerTests
 
         Assert.Empty(report.Problems);
         Assert.True(report.IsValid);
+        Assert.Equal(1, report.Classes); // binary: 0/255, 0/1 and JPEG masks mixed
         Assert.Equal(["b", "c", "case (1)", "d"], report.Pairs.Select(p => p.Name));
         var expectedFraction = mask.Count(v => v != 0) / 1200.0;
         Assert.InRange(expectedFraction, 0.05, 0.5);
@@ -79,6 +80,84 @@ public sealed class DatasetScannerTests
         Assert.Contains("128", problem.Problem);
         Assert.Contains("3", problem.Problem);
         Assert.Contains("only 0 and 255, or only 0 and 1", problem.Problem);
+    }
+
+    [Fact]
+    public void ScanReadsLabelMapsAndCountsTheClasses()
+    {
+        using var dir = new TempDir();
+        var cases = SyntheticData.CreateLabelDataset(dir.Path, 2, 32, 24);
+        var (img, labels) = SyntheticData.SquareAndDisc(32, 24, 9);
+        SyntheticData.Write(dir["images/only-one.png"], img, 32, 24, 3);
+        SyntheticData.Write(dir["masks/only-one.png"], labels.Select(v => v == 2 ? (byte)0 : v).ToArray(), 32, 24, 1); // 0/1: label 1 only
+        SyntheticData.Write(dir["images/empty.png"], img, 32, 24, 3);
+        SyntheticData.Write(dir["masks/empty.png"], new byte[32 * 24], 32, 24, 1);
+
+        var report = DatasetScanner.Scan(dir.Path);
+
+        Assert.Empty(report.Problems);
+        Assert.Equal(3, report.Classes);
+        Assert.True(report.IsMultiClass);
+        var byName = report.Pairs.ToDictionary(p => p.Name);
+        Assert.Equal(4, byName.Count);
+        Assert.Equal((MaskEncoding.LabelMap, 2), (byName["lab-000"].MaskEncoding, byName["lab-000"].MaxLabel));
+        Assert.Equal((MaskEncoding.Binary01, 1), (byName["only-one"].MaskEncoding, byName["only-one"].MaxLabel));
+        Assert.Equal((MaskEncoding.Empty, 0), (byName["empty"].MaskEncoding, byName["empty"].MaxLabel));
+        var read = MaskReader.ReadLabels(cases[0].MaskPath);
+        Assert.Equal(SyntheticData.SquareAndDisc(32, 24, 0).Labels, read.Pixels);
+        Assert.Equal(read.ForegroundFraction, byName["lab-000"].ForegroundFraction, 12);
+        // The binary reader never binarises a label map.
+        var e = Assert.Throws<InvalidDataException>(() => MaskReader.Read(cases[0].MaskPath));
+        Assert.Contains("label map (labels 0, 1, 2", e.Message);
+        // Binary-only scans (the web's uploads) refuse each label map by name.
+        var binaryOnly = DatasetScanner.Scan(dir.Path, allowLabelMaps: false);
+        Assert.Equal(1, binaryOnly.Classes);
+        Assert.Equal(["masks/lab-000.png", "masks/lab-001.png"], binaryOnly.Problems.Select(p => p.File));
+        Assert.All(binaryOnly.Problems, p => Assert.Contains("medseg train", p.Problem));
+        Assert.Equal(["empty", "only-one"], binaryOnly.Pairs.Select(p => p.Name));
+    }
+
+    [Fact]
+    public void ScanRefusesBrokenLabelMapsNamingEachFileAndItsValues()
+    {
+        using var dir = new TempDir();
+        SyntheticData.CreateLabelDataset(dir.Path, 2, 32, 32);
+        var (img, labels) = SyntheticData.SquareAndDisc(32, 32, 5);
+        void Case(string name, byte[] mask, string ext = ".png", int bands = 1)
+        {
+            SyntheticData.Write(dir[$"images/{name}.png"], img, 32, 32, 3);
+            SyntheticData.Write(dir[$"masks/{name}{ext}"], mask, 32, 32, bands);
+        }
+        Case("white", labels.Select(v => v != 0 ? (byte)255 : (byte)0).ToArray());          // binary 0/255 among label maps
+        Case("lossy", labels.Select(v => v != 0 ? (byte)255 : (byte)0).ToArray(), ".jpg");  // JPEG among label maps
+        Case("mixed", labels.Select((v, i) => v == 2 && i % 3 == 0 ? (byte)255 : v).ToArray()); // 255 mixed with labels
+        Case("high", labels.Select(v => v == 2 ? (byte)40 : v).ToArray());                  // above the largest label
+        Case("colour", labels.SelectMany(v => new byte[] { (byte)(v * 100), (byte)(v * 50), 0 }).ToArray(), bands: 3);
+
+        var report = DatasetScanner.Scan(dir.Path);
+        var byFile = report.Problems.GroupBy(p => p.File).ToDictionary(g => g.Key, g => string.Join(" | ", g.Select(p => p.Problem)));
+
+        Assert.Equal(3, report.Classes);
+        Assert.Equal(["lab-000", "lab-001"], report.Pairs.Select(p => p.Name));
+        Assert.True(5 == byFile.Count, string.Join("\n", byFile.Select(kv => kv.Key + ": " + kv.Value)));
+        Assert.Contains("0 and 255", byFile["masks/white.png"]);
+        Assert.Contains("masks/lab-000.png is a label map with labels up to 2", byFile["masks/white.png"]);
+        Assert.Contains("JPEG", byFile["masks/lossy.jpg"]);
+        Assert.Contains("label values 1, 2", byFile["masks/mixed.png"]);
+        Assert.Contains("255", byFile["masks/mixed.png"]);
+        Assert.Contains("label values 40", byFile["masks/high.png"]);
+        Assert.Contains("colour", byFile["masks/colour.png"]);
+
+        // Labels must run 0 … K − 1: a dataset using 1 and 3 lacks 2.
+        using var gap = new TempDir();
+        SyntheticData.Write(gap["images/a.png"], img, 32, 32, 3);
+        SyntheticData.Write(gap["masks/a.png"], labels.Select(v => v == 2 ? (byte)3 : v).ToArray(), 32, 32, 1);
+        var gapReport = DatasetScanner.Scan(gap.Path);
+        var problem = Assert.Single(gapReport.Problems);
+        Assert.Equal("masks/", problem.File);
+        Assert.Contains("label 2 occurs in no mask", problem.Problem);
+        Assert.Equal(4, gapReport.Classes);
+        Assert.False(gapReport.IsValid);
     }
 
     [Fact]

@@ -92,6 +92,34 @@ public sealed class PipelineAugmentationTests
     }
 
     [Fact]
+    public void LabelMapKeepsItsLabelsUnderEveryTransform()
+    {
+        // Label 1 left, label 2 right; image channel 0 = the label (as float) so the two warps can be compared.
+        var mask = new byte[S * S];
+        for (var y = 4; y < 12; y++) for (var x = 2; x < 7; x++) mask[y * S + x] = 1;
+        for (var y = 3; y < 13; y++) for (var x = 9; x < 14; x++) mask[y * S + x] = 2;
+        var image = mask.Select(v => (float)v).ToArray();
+        var warps = AugmentationOptions.Strong with
+        {
+            ScaleProbability = 1, RotationProbability = 1, ElasticProbability = 1, ElasticAlpha = 2,
+            BrightnessProbability = 0, ContrastProbability = 0, GammaProbability = 0, NoiseProbability = 0, BlurProbability = 0,
+        };
+        foreach (var options in new[] { warps, warps with { Border = BorderMode.Edge }, AugmentationOptions.Light, AugmentationOptions.Flips })
+            for (var seed = 0; seed < 10; seed++)
+            {
+                var (outImage, outMask) = Run(options, image, mask, seed, channels: 1);
+                Assert.All(outMask, v => Assert.True(v is 0f or 1f or 2f, $"{v}"));
+                Assert.Contains(1f, outMask);
+                Assert.Contains(2f, outMask);
+                var agree = outImage.Zip(outMask).Count(p => Math.Abs(p.First - p.Second) < 0.5f);
+                Assert.True(agree >= S * S * 0.9, $"seed {seed}: only {agree} of {S * S} pixels agree");
+            }
+        // Pure flips and quarter turns permute the labels exactly.
+        var (_, flipped) = Run(new AugmentationOptions { FlipXProbability = 1 }, image, mask, seed: 1, channels: 1);
+        for (var y = 0; y < S; y++) for (var x = 0; x < S; x++) Assert.Equal(mask[y * S + S - 1 - x], flipped[y * S + x]);
+    }
+
+    [Fact]
     public void SameSeedSameResultAndIntensityTransformsRun()
     {
         var everything = AugmentationOptions.Strong with

@@ -198,4 +198,19 @@ public sealed class PipelineLoaderTests
         Assert.Equal(a.SelectMany(t => t.Y), b.SelectMany(t => t.Y));
         Assert.Contains(1f, a.SelectMany(t => t.Y));
     }
+
+    [Fact]
+    public void LabelMapsKeepTheirLabelsInCacheDiskAndAugmentedBatches()
+    {
+        using var dir = new TempDir();
+        var cases = SyntheticData.CreateLabelDataset(dir.Path, 5, 30, 20);
+        var options = new PreprocessingOptions(ResizePolicy.Letterbox);
+        var memory = CaseSources.Open(cases, 16, 3, options, memoryBudgetBytes: 1 << 20);
+        var disk = CaseSources.Open(cases, 16, 3, options, memoryBudgetBytes: 0);
+        var a = Collect(memory, workers: 2, epoch: 1, augmentation: AugmentationOptions.Strong, batch: 2);
+        var b = Collect(disk, workers: 1, epoch: 1, augmentation: AugmentationOptions.Strong, batch: 2);
+        Assert.Equal(a.SelectMany(t => t.Y), b.SelectMany(t => t.Y));
+        var labels = a.SelectMany(t => t.Y).Distinct().Order().ToList();
+        Assert.Equal([0f, 1f, 2f], labels);
+    }
 }

@@ -77,6 +77,48 @@ public static class SyntheticData
         return cases;
     }
 
+    /// <summary>A 3-class case: a mid-grey square of label 1 and a bright disc of label 2 (apart, places and sizes from the
+    /// seed) on a noisy dark background. Interleaved RGB bytes and the label map (0, 1, 2).</summary>
+    public static (byte[] Image, byte[] Labels) SquareAndDisc(int width, int height, int seed)
+    {
+        var random = new Random(seed);
+        var side = Math.Min(width, height) * (0.2 + 0.08 * random.NextDouble());
+        var (sx, sy) = (width * (0.05 + 0.15 * random.NextDouble()), height * (0.1 + 0.5 * random.NextDouble()));
+        var r = Math.Min(width, height) * (0.12 + 0.06 * random.NextDouble());
+        var (cx, cy) = (width * (0.65 + 0.1 * random.NextDouble()), height * (0.3 + 0.4 * random.NextDouble()));
+        var image = new byte[width * height * 3];
+        var labels = new byte[width * height];
+        for (var y = 0; y < height; y++)
+        for (var x = 0; x < width; x++)
+        {
+            var i = y * width + x;
+            var label = (x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r ? 2
+                : x >= sx && x < sx + side && y >= sy && y < sy + side ? 1 : 0;
+            labels[i] = (byte)label;
+            for (var k = 0; k < 3; k++)
+                image[i * 3 + k] = (byte)Math.Clamp(label switch { 2 => 220, 1 => 130, _ => 40 } + random.Next(-20, 21), 0, 255);
+        }
+        return (image, labels);
+    }
+
+    /// <summary>A label-map dataset of <paramref name="count"/> <see cref="SquareAndDisc"/> cases (masks hold 0, 1, 2) as
+    /// images/lab-{i}.png and masks/lab-{i}.png.</summary>
+    public static List<TrainingCase> CreateLabelDataset(string root, int count, int width, int height, int seed = 0)
+    {
+        var cases = new List<TrainingCase>();
+        for (var i = 0; i < count; i++)
+        {
+            var (image, labels) = SquareAndDisc(width, height, seed + i);
+            var name = $"lab-{seed + i:D3}";
+            var imagePath = System.IO.Path.Combine(root, "images", name + ".png");
+            var maskPath = System.IO.Path.Combine(root, "masks", name + ".png");
+            Write(imagePath, image, width, height, 3);
+            Write(maskPath, labels, width, height, 1);
+            cases.Add(new TrainingCase(name, imagePath, maskPath));
+        }
+        return cases;
+    }
+
     private static byte[] Bmp24(byte[] pixels, int width, int height, int bands)
     {
         var stride = (width * 3 + 3) / 4 * 4;

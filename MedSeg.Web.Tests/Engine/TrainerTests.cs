@@ -183,3 +183,137 @@ public sealed class TrainerTests(TinyDataset data) : IClassFixture<TinyDataset>
         Assert.Contains("cuda:N", Assert.Throws<ArgumentException>(() => Devices.Resolve("cuda:x")).Message);
     }
 }
+
+/// <summary>A 3-class label-map dataset (<see cref="SyntheticData.SquareAndDisc"/>): 12 cases at 32×32 in data/, split 9 / 3.</summary>
+public sealed class TinyLabelDataset : IDisposable
+{
+    public TempDir Dir { get; } = new();
+    public List<TrainingCase> Cases { get; }
+
+    public TinyLabelDataset() => Cases = SyntheticData.CreateLabelDataset(Dir["data"], 12, 32, 32, seed: 0);
+
+    public TrainingPlan Plan(string run, int epochs = 3) => new()
+    {
+        Model = "unext",
+        ModelOptions = new MedSeg.Engine.Models.ModelOptions(Classes: 3),
+        Loss = TrainingPlan.DefaultMulticlassLoss,
+        Epochs = epochs,
+        BatchSize = 3,
+        ImageSize = 32,
+        LearningRate = 1e-2,
+        Seed = 3,
+        Train = Cases[..9],
+        Validation = Cases[9..],
+        PreviewCases = [Cases[9].Name],
+        RunDirectory = Dir[run],
+        Device = "cpu",
+        Threads = 2,
+        Augmentation = MedSeg.Engine.Data.Pipeline.AugmentationOptions.None,
+    };
+
+    public void Dispose() => Dir.Dispose();
+}
+
+/// <summary>Multi-class (label-map) training, prediction, evaluation and export end to end.</summary>
+public sealed class MultiClassTrainingTests(TinyLabelDataset data) : IClassFixture<TinyLabelDataset>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public async Task TrainerTrainsALabelMapAndThePredictorWritesLabelIndices()
+    {
+        var plan = data.Plan("run-3class");
+        var observer = new RecordingObserver();
+
+        var result = await new Trainer().RunAsync(plan, observer, CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.Equal(3, result.EpochsCompleted);
+        var epochs = observer.Epochs.ToList();
+        Assert.All(epochs, e =>
+        {
+            Assert.True(double.IsFinite(e.TrainLoss) && double.IsFinite(e.ValidationLoss));
+            Assert.InRange(e.ValidationDice, 0, 1);
+            Assert.Equal(2, e.ClassDice!.Count);
+            Assert.Equal(e.ValidationDice, e.ClassDice.Average(), 9); // every case scores both classes: the means agree
+        });
+        Assert.True(epochs[^1].TrainLoss < epochs[0].TrainLoss, string.Join(", ", epochs.Select(e => e.TrainLoss)));
+        Assert.Contains(observer.Logs, l => l.Contains("Multiclass mode, 3 classes"));
+        var manifest = RunManifest.Read(plan.RunDirectory);
+        Assert.Equal(3, manifest.ModelOptions.Classes);
+        Assert.Contains("Multiclass mode", manifest.Loss);
+        var history = Checkpoints.ReadState(plan.RunDirectory, "last")!.History;
+        Assert.Equal(epochs.Select(e => e.ClassDice), history.Select(e => e.ClassDice));
+
+        // Previews are viewable grey levels label × ⌊255 / 2⌋.
+        using (var preview = Image.NewFromFile(observer.Previews.Last().Path))
+            Assert.All(preview.WriteToMemory<byte>(), v => Assert.True(v is 0 or 127 or 254, $"{v}"));
+
+        using var predictor = Predictor.Load(plan.RunDirectory, "cpu");
+        Assert.Equal(3, predictor.Classes);
+        var predictions = predictor.Evaluate(plan.Validation, Path.Combine(plan.RunDirectory, "predictions"));
+        foreach (var p in predictions)
+        {
+            using var written = Image.NewFromFile(p.PredictionPath);
+            Assert.All(written.WriteToMemory<byte>(), v => Assert.True(v <= 2, $"{v}"));
+            Assert.InRange(p.Dice, 0, 1);
+        }
+        using var png = Image.NewFromBuffer(predictor.PredictPng(plan.Validation[0].ImagePath));
+        var labels = png.WriteToMemory<byte>();
+        Assert.Equal(32 * 32, labels.Length);
+        Assert.All(labels, v => Assert.True(v <= 2, $"{v}"));
+
+        var export = MedSeg.Engine.Export.ModelExporter.Export(plan.RunDirectory, Path.Combine(plan.RunDirectory, "export"));
+        Assert.Equal(3, export.Manifest.Architecture.Classes);
+        Assert.Equal(["background", "label 1", "label 2"], export.Manifest.Output.ClassMap.Select(c => c.Name));
+        Assert.Equal([0, 1, 2], export.Manifest.Output.ClassMap.Select(c => c.Value));
+        Assert.Equal("argmax", export.Manifest.Output.Decision);
+    }
+
+    [Fact]
+    public async Task TrainerRefusesALabelMapForABinaryModelAndBceForAMultiClassOne()
+    {
+        var binary = data.Plan("run-as-binary") with { ModelOptions = new MedSeg.Engine.Models.ModelOptions(Classes: 1), Loss = "bce+dice" };
+        var error = await Assert.ThrowsAsync<TrainingFailedException>(() => new Trainer().RunAsync(binary, new RecordingObserver(), CancellationToken.None).WaitAsync(Timeout));
+        Assert.Contains("holds label 2, but the model has 1 output class(es)", error.Message);
+
+        var bce = data.Plan("run-bce") with { Loss = "bce+dice" };
+        var refused = await Assert.ThrowsAnyAsync<ArgumentException>(() => new Trainer().RunAsync(bce, new RecordingObserver(), CancellationToken.None).WaitAsync(Timeout));
+        Assert.Contains("use \"ce\" for Multiclass", refused.Message);
+    }
+
+    [Fact]
+    public async Task CliTrainsEvaluatesAndPredictsALabelMapDataset()
+    {
+        var cli = await MedSegCli.LocateAsync();
+        var (dataset, run) = (data.Dir["data"], data.Dir["cli-run"]);
+        var train = await MedSegCli.RunAsync(cli, ["train", "--data", dataset, "--model", "unext", "--out", run, "--epochs", "2",
+            "--size", "32", "--batch", "3", "--lr", "1e-2", "--device", "cpu", "--threads", "2", "--augment", "none"]);
+        Assert.True(train.ExitCode == 0, train.Output);
+        Assert.Contains("Classes: 3 (label maps", train.Output);
+        Assert.Matches(@"Dice \d\.\d{4} \(1: \d\.\d{4}, 2: \d\.\d{4}\)", train.Output);
+        Assert.Equal(3, RunManifest.Read(run).ModelOptions.Classes);
+        Assert.Equal("dice+ce", RunManifest.Read(run).Recipe!.Loss);
+
+        var csv = data.Dir["cli-eval.csv"];
+        var evaluate = await MedSegCli.RunAsync(cli, ["evaluate", "--run", run, "--data", dataset, "--out", csv, "--device", "cpu"]);
+        Assert.True(evaluate.ExitCode == 0, evaluate.Output);
+        Assert.Contains("class 2", evaluate.Output);
+        var rows = File.ReadAllLines(csv);
+        Assert.Equal("name,class,dice,iou,precision,recall,hd95,assd,note", rows[0]);
+        Assert.Equal(1 + 12 * 2, rows.Length);
+        Assert.StartsWith("lab-000,1,", rows[1]);
+        Assert.StartsWith("lab-000,2,", rows[2]);
+
+        var outDir = data.Dir["cli-predict"];
+        var predict = await MedSegCli.RunAsync(cli, ["predict", "--run", run, "--input", Path.Combine(dataset, "images"), "--out", outDir, "--device", "cpu"]);
+        Assert.True(predict.ExitCode == 0, predict.Output);
+        var values = new HashSet<byte>();
+        foreach (var f in Directory.GetFiles(outDir, "*.png"))
+        {
+            using var png = Image.NewFromFile(f);
+            values.UnionWith(png.WriteToMemory<byte>());
+        }
+        Assert.Equal(12, Directory.GetFiles(outDir, "*.png").Length);
+        Assert.Subset(new HashSet<byte> { 0, 1, 2 }, values);
+    }
+}

@@ -1,9 +1,9 @@
 namespace MedSeg.Engine.Data.Pipeline;
 
 /// <summary>
-/// Applies <see cref="AugmentationOptions"/> to one prepared case: a (C, S, S) float image and an (S, S) 0/1 mask in,
-/// augmented copies out. All spatial transforms are composed into one inverse map and sampled once (image bilinear,
-/// mask nearest, so the mask stays binary); pure flips and 90° rotations copy pixels exactly. Every random number comes
+/// Applies <see cref="AugmentationOptions"/> to one prepared case: a (C, S, S) float image and an (S, S) mask of labels
+/// (0/1, or 0 … K − 1 for a label map) in, augmented copies out. All spatial transforms are composed into one inverse map
+/// and sampled once (image bilinear, mask nearest, so every mask value is one of the input's labels); pure flips and 90° rotations copy pixels exactly. Every random number comes
 /// from the <see cref="Random"/> passed in (use <see cref="PipelineRandom.For"/>), drawn in a fixed order.
 /// Not thread-safe (it keeps scratch buffers): one instance per worker thread. No per-pixel allocations.
 /// </summary>
@@ -132,11 +132,11 @@ public sealed class Augmenter
                     sx += Lerp2(elasticX, i00, grid, fx, fy);
                     sy += Lerp2(elasticY, i00, grid, fx, fy);
                 }
-                // Mask: nearest.
+                // Mask: nearest (the label value itself; outside the image is background).
                 var nx = (int)Math.Floor(sx + 0.5);
                 var ny = (int)Math.Floor(sy + 0.5);
                 if (edge) (nx, ny) = (Math.Clamp(nx, 0, size - 1), Math.Clamp(ny, 0, size - 1));
-                outMask[dst] = nx >= 0 && ny >= 0 && nx < size && ny < size && mask[ny * size + nx] != 0 ? 1f : 0f;
+                outMask[dst] = nx >= 0 && ny >= 0 && nx < size && ny < size ? mask[ny * size + nx] : 0f;
                 // Image: bilinear.
                 var x0 = (int)Math.Floor(sx);
                 var y0 = (int)Math.Floor(sy);
@@ -173,7 +173,7 @@ public sealed class Augmenter
         if (m00 == 1 && m01 == 0 && m10 == 0 && m11 == 1)
         {
             image.CopyTo(outImage);
-            for (var i = 0; i < plane; i++) outMask[i] = mask[i] != 0 ? 1f : 0f;
+            for (var i = 0; i < plane; i++) outMask[i] = mask[i];
             return;
         }
         var last = size - 1;
@@ -188,7 +188,7 @@ public sealed class Augmenter
             for (var x = 0; x < size; x++, sx += m00, sy += m10)
             {
                 var src = sy * size + sx;
-                outMask[row + x] = mask[src] != 0 ? 1f : 0f;
+                outMask[row + x] = mask[src];
                 for (var c = 0; c < channels; c++) outImage[c * plane + row + x] = image[c * plane + src];
             }
         }

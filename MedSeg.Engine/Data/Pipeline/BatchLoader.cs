@@ -18,7 +18,7 @@ public sealed record BatchLoaderOptions
 }
 
 /// <summary>
-/// A batch as plain arrays: images (B, C, S, S) and 0/1 masks (B, 1, S, S), row-major. The arrays are never reused by
+/// A batch as plain arrays: images (B, C, S, S) and masks (B, 1, S, S) of labels (0/1, or 0 … K − 1 for a label map), row-major. The arrays are never reused by
 /// the loader, so a batch stays valid after the consumer moves on.
 /// </summary>
 public sealed class LoadedBatch(int epoch, int number, int[] indices, int channels, int size, float[] images, float[] masks)

@@ -9,7 +9,7 @@ public interface ICaseSource
     int Count { get; }
     int Channels { get; }
     int Size { get; }
-    /// <summary>Copies case <paramref name="index"/>'s (C, S, S) image and (S, S) 0/1 mask into the spans.</summary>
+    /// <summary>Copies case <paramref name="index"/>'s (C, S, S) image and (S, S) mask (labels: 0/1, or 0 … K − 1) into the spans.</summary>
     void Read(int index, Span<float> image, Span<byte> mask);
     /// <summary>The case's name for messages (default: its index).</summary>
     string CaseName(int index) => $"#{index}";

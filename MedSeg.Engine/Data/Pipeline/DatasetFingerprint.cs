@@ -53,7 +53,7 @@ public sealed record DatasetFingerprint(
             var c = cases[i];
             try
             {
-                results[i] = Measure(ImageDecoder.DecodeFile(c.ImagePath), MaskReader.Read(c.MaskPath), channels, perCase, i);
+                results[i] = Measure(ImageDecoder.DecodeFile(c.ImagePath), MaskReader.ReadLabels(c.MaskPath), channels, perCase, i);
             }
             catch (Exception e) when (e is InvalidDataException or IOException)
             {
@@ -65,7 +65,7 @@ public sealed record DatasetFingerprint(
         if (results.Any(r => r.Channels != ch))
         {
             // Channel counts differ (grey and colour mixed): measure again with a common channel count.
-            results = cases.Select((c, i) => Measure(ImageDecoder.DecodeFile(c.ImagePath), MaskReader.Read(c.MaskPath), ch, perCase, i)).ToArray();
+            results = cases.Select((c, i) => Measure(ImageDecoder.DecodeFile(c.ImagePath), MaskReader.ReadLabels(c.MaskPath), ch, perCase, i)).ToArray();
         }
         var intensity = new List<ChannelStatistics>();
         for (var k = 0; k < ch; k++)

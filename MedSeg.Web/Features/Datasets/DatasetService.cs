@@ -46,7 +46,8 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
             var problems = await ZipExtractor.ExtractAsync(zip, Path.Combine(staging, "upload"), ct);
             if (problems.Count > 0) return new IngestResult(null, problems);
             var started = DateTime.UtcNow;
-            var report = await Task.Run(() => DatasetScanner.Scan(Path.Combine(staging, "upload"), ct), ct);
+            // The web trains binary models: a label map is refused by name (never binarised).
+            var report = await Task.Run(() => DatasetScanner.Scan(Path.Combine(staging, "upload"), allowLabelMaps: false, ct), ct);
             logger.LogInformation("Scanned upload '{Name}': {Pairs} pairs, {Problems} problems in {Seconds:F1} s",
                 name, report.Pairs.Count, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
             if (report.Problems.Count > 0) return new IngestResult(null, report.Problems);
