@@ -2,6 +2,7 @@ using System.Globalization;
 using MedSeg.Engine.Data;
 using MedSeg.Engine.Inference;
 using MedSeg.Engine.Metrics;
+using MedSeg.Engine.Training;
 
 namespace MedSeg.Cli.Commands;
 
@@ -27,6 +28,7 @@ public sealed class EvaluateCommand : ICommand
         new("data", "Dataset folder with images/ and masks/", ValueName: "DIR"),
         new("out", "Per-case CSV report", ValueName: "FILE"),
         new("spacing", "Pixel spacing in mm for HD95/ASSD: 'y,x' or one value", "1,1", ValueName: "Y,X"),
+        new("cases", "all, or the run's own 'validation' or 'training' cases (from RUNDIR/split.json)", "all", ValueName: "SET"),
     ];
 
     public int Execute(ParsedOptions options, TextWriter output, TextWriter error)
@@ -36,11 +38,27 @@ public sealed class EvaluateCommand : ICommand
         var report = InferenceCommandOptions.Require(options, "out");
         var spacing = InferenceCommandOptions.ParseSpacing(options.Get("spacing"));
         var inference = InferenceCommandOptions.Parse(options);
+        var subset = (options.Get("cases") ?? "all").Trim().ToLowerInvariant();
+        if (subset is not ("all" or "validation" or "training"))
+            throw new UsageException($"--cases takes all, validation or training; got '{options.Get("cases")}'.");
         try
         {
             var scan = DatasetScanner.Scan(data);
             foreach (var p in scan.Problems) error.WriteLine($"medseg evaluate: skipped {p.File}: {p.Problem}");
             if (scan.Pairs.Count == 0) throw new InvalidDataException($"{data} has no valid image/mask pairs.");
+            var pairs = scan.Pairs;
+            if (subset != "all")
+            {
+                var split = RunSplit.Read(run)
+                    ?? throw new InvalidDataException($"{Path.Combine(run, RunSplit.FileName)} does not exist (the run predates it); evaluate --cases all.");
+                var wanted = (subset == "validation" ? split.Validation : split.Training).ToHashSet(StringComparer.Ordinal);
+                pairs = [.. scan.Pairs.Where(p => wanted.Contains(p.Name))];
+                var missing = wanted.Count - pairs.Count;
+                if (pairs.Count == 0)
+                    throw new InvalidDataException($"none of the run's {wanted.Count} {subset} cases is in {data}: is it the dataset the run was trained on?");
+                output.WriteLine($"Scoring the run's {subset} cases: {pairs.Count} of {wanted.Count}" +
+                                 (missing > 0 ? $" ({missing} not found in {data})." : "."));
+            }
             using var predictor = Predictor.Load(run, options.Get("device") ?? "auto", inference);
             var classes = predictor.Classes;
             if (classes > 1 && scan.Classes == 1)
@@ -51,30 +69,36 @@ public sealed class EvaluateCommand : ICommand
                 throw new InvalidDataException($"{data} holds labels up to {scan.Classes - 1} but the run predicts {classes} classes (0 … {classes - 1}).");
             var accumulator = new MetricAccumulator(new MetricAccumulatorOptions { Spacing = spacing, NumClasses = Math.Max(2, classes) });
             var rows = new List<string> { classes == 1 ? "name,dice,iou,precision,recall,hd95,assd,note" : "name,class,dice,iou,precision,recall,hd95,assd,note" };
-            foreach (var chunk in scan.Pairs.Chunk(inference.BatchSize))
+            TerminalProgress.Run(output, context =>
             {
-                var predictions = predictor.PredictMany(chunk.Select(c => c.ImagePath).ToArray());
-                for (var i = 0; i < chunk.Length; i++)
+                var task = context?.AddTask("evaluating", maxValue: pairs.Count);
+                foreach (var chunk in pairs.Chunk(inference.BatchSize))
                 {
-                    var (pair, predicted) = (chunk[i], predictions[i]);
-                    var truth = classes == 1 ? MaskReader.Read(pair.MaskPath) : MaskReader.ReadLabels(pair.MaskPath);
-                    if (truth.Width != predicted.Width || truth.Height != predicted.Height)
-                        throw new InvalidDataException($"Case '{pair.Name}': the mask is {truth.Width}×{truth.Height} but the image is {predicted.Width}×{predicted.Height}.");
-                    if (classes == 1)
+                    var predictions = predictor.PredictMany(chunk.Select(c => c.ImagePath).ToArray());
+                    for (var i = 0; i < chunk.Length; i++)
                     {
-                        var metrics = CaseMetrics.Compute(predicted.Pixels, truth.Pixels, truth.Height, truth.Width, spacing);
-                        accumulator.Update(metrics);
-                        rows.Add(Row(pair.Name, metrics));
-                        continue;
+                        var (pair, predicted) = (chunk[i], predictions[i]);
+                        var truth = classes == 1 ? MaskReader.Read(pair.MaskPath) : MaskReader.ReadLabels(pair.MaskPath);
+                        if (truth.Width != predicted.Width || truth.Height != predicted.Height)
+                            throw new InvalidDataException($"Case '{pair.Name}': the mask is {truth.Width}×{truth.Height} but the image is {predicted.Width}×{predicted.Height}.");
+                        if (classes == 1)
+                        {
+                            var metrics = CaseMetrics.Compute(predicted.Pixels, truth.Pixels, truth.Height, truth.Width, spacing);
+                            accumulator.Update(metrics);
+                            rows.Add(Row(pair.Name, metrics));
+                            continue;
+                        }
+                        for (var k = 1; k < classes; k++)
+                        {
+                            var metrics = CaseMetrics.Compute(OneClass(predicted.Pixels, k), OneClass(truth.Pixels, k), truth.Height, truth.Width, spacing);
+                            accumulator.Update(metrics, k, newCase: k == 1);
+                            rows.Add(Row(pair.Name, metrics, k));
+                        }
                     }
-                    for (var k = 1; k < classes; k++)
-                    {
-                        var metrics = CaseMetrics.Compute(OneClass(predicted.Pixels, k), OneClass(truth.Pixels, k), truth.Height, truth.Width, spacing);
-                        accumulator.Update(metrics, k, newCase: k == 1);
-                        rows.Add(Row(pair.Name, metrics, k));
-                    }
+                    task?.Increment(chunk.Length);
                 }
-            }
+                return 0;
+            });
             var dir = Path.GetDirectoryName(Path.GetFullPath(report))!;
             Directory.CreateDirectory(dir);
             File.WriteAllLines(report + ".tmp", rows);

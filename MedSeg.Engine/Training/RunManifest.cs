@@ -77,6 +77,30 @@ public sealed record TrainingRecipe(
     public static TrainingRecipe From(TrainingPlan plan) => From(plan, plan.Preprocessing);
 }
 
+/// <summary>
+/// <c>{RunDirectory}/split.json</c>: the names of the training and validation cases of a run, written by the trainer at
+/// every start, so that a run can be scored on exactly its validation cases later (<c>medseg evaluate --cases validation</c>).
+/// </summary>
+public sealed record RunSplit(IReadOnlyList<string> Training, IReadOnlyList<string> Validation)
+{
+    public const string FileName = "split.json";
+
+    public static RunSplit From(TrainingPlan plan) =>
+        new([.. plan.Train.Select(c => c.Name)], [.. plan.Validation.Select(c => c.Name)]);
+
+    public void Write(string runDirectory) =>
+        AtomicFile.WriteAllText(Path.Combine(runDirectory, FileName), JsonSerializer.Serialize(this, RunManifest.Json));
+
+    /// <summary>The run's split, or null when the run predates split.json.</summary>
+    public static RunSplit? Read(string runDirectory)
+    {
+        var path = Path.Combine(runDirectory, FileName);
+        if (!File.Exists(path)) return null;
+        return JsonSerializer.Deserialize<RunSplit>(File.ReadAllText(path), RunManifest.Json)
+               ?? throw new InvalidDataException($"{path} is empty.");
+    }
+}
+
 internal static class AtomicFile
 {
     public static void WriteAllText(string path, string text)

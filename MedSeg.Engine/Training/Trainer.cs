@@ -117,6 +117,8 @@ public sealed class Trainer
             manifest.Write(run);
         }
 
+        RunSplit.From(plan).Write(run);
+
         SegmentationModel created;
         lock (SeededInitialisation) // torch's generator is process-wide: two trainings must not interleave their draws here
         {

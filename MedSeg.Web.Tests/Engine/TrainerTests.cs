@@ -304,6 +304,20 @@ public sealed class MultiClassTrainingTests(TinyLabelDataset data) : IClassFixtu
         Assert.StartsWith("lab-000,1,", rows[1]);
         Assert.StartsWith("lab-000,2,", rows[2]);
 
+        // The run's own validation cases, from split.json.
+        var split = RunSplit.Read(run)!;
+        Assert.Equal(12, split.Training.Count + split.Validation.Count);
+        Assert.Empty(split.Training.Intersect(split.Validation));
+        var validationCsv = data.Dir["cli-eval-validation.csv"];
+        var onValidation = await MedSegCli.RunAsync(cli, ["evaluate", "--run", run, "--data", dataset, "--out", validationCsv, "--device", "cpu", "--cases", "validation"]);
+        Assert.True(onValidation.ExitCode == 0, onValidation.Output);
+        Assert.Contains($"Scoring the run's validation cases: {split.Validation.Count} of {split.Validation.Count}.", onValidation.Output);
+        Assert.Equal(split.Validation.Order(StringComparer.Ordinal),
+            File.ReadAllLines(validationCsv).Skip(1).Select(r => r.Split(',')[0]).Distinct().Order(StringComparer.Ordinal));
+        var badSet = await MedSegCli.RunAsync(cli, ["evaluate", "--run", run, "--data", dataset, "--out", validationCsv, "--cases", "test"]);
+        Assert.Equal(2, badSet.ExitCode);
+        Assert.Contains("--cases takes all, validation or training", badSet.Output);
+
         var outDir = data.Dir["cli-predict"];
         var predict = await MedSegCli.RunAsync(cli, ["predict", "--run", run, "--input", Path.Combine(dataset, "images"), "--out", outDir, "--device", "cpu"]);
         Assert.True(predict.ExitCode == 0, predict.Output);
