@@ -66,7 +66,8 @@ public sealed class TrainerBenchCommand : ICommand
         var train = pairs.Take(caseCount).ToList();
         var validation = pairs.Skip(caseCount).Take(8).ToList();
         var inv = CultureInfo.InvariantCulture;
-        var layout = ModelRegistry.Create(model, new ModelOptions(3, 1)) is var probe && probe.TrainsChannelsLast ? "channels-last batches" : "NCHW batches";
+        var layout = ModelRegistry.Create(model, new ModelOptions(3, 1)) is var probe && probe.TrainsChannelsLast
+            ? probe.TrainsChannelsLastWeights ? "channels-last batches and weights" : "channels-last batches" : "NCHW batches";
         probe.Dispose();
         output.WriteLine($"{model}, {size}×{size}, batch {batch}, {train.Count} training + {validation.Count} validation cases from {data}; " +
                          $"augment {augmentation.Name}; {layout}; {epochs} epochs × {rounds} round(s) each; " +
@@ -155,6 +156,7 @@ public sealed class TrainerBenchCommand : ICommand
     {
         manual_seed(plan.Seed);
         using var net = ModelRegistry.Create(plan.Model, new ModelOptions(3, 1));
+        if (net.TrainsChannelsLast && net.TrainsChannelsLastWeights) Performance.ToChannelsLast(net);
         using var optimizer = Optimizers.Create(plan.Optimizer, net.parameters(), plan.LearningRate, plan.WeightDecay);
         using var criterion = LossFactory.Create(plan.Loss, LossMode.Binary, 1);
         var seconds = new List<double>();

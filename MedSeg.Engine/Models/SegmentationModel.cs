@@ -23,11 +23,18 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Whether the trainer feeds this model channels-last batches (NHWC memory, oneDNN's NHWC convolution kernels in
-    /// forward and backward; the weights stay NCHW so checkpoints keep working, see <c>Training.Performance</c>).
-    /// Measured per model by <c>medseg bench</c> (docs/benchmarks.md, "Lever effects"): a channels-last batch makes the
-    /// train step of every convolutional zoo model 8–72 % faster; models for which it is slower override this.
+    /// forward and backward; see <c>Training.Performance</c>). Measured per model by <c>medseg bench</c>
+    /// (docs/benchmarks.md, "Lever effects"): a channels-last batch makes the train step of every zoo model faster.
     /// </summary>
     public virtual bool TrainsChannelsLast => true;
+
+    /// <summary>
+    /// Whether the trainer also converts the convolution weights to channels-last (the optimizer state follows them;
+    /// checkpoints are written from contiguous copies, <c>Performance.SaveContiguous</c>, and read back into NCHW
+    /// weights before the conversion). Worth it only where <c>medseg bench</c> shows it: UNeXt (train step −37 % against
+    /// NCHW, −28 % against channels-last input alone); for the others it is within noise or slower (SegFormer).
+    /// </summary>
+    public virtual bool TrainsChannelsLastWeights => false;
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the nearest valid size when H or W does not fit.</summary>
     public void CheckInputSize(long height, long width)

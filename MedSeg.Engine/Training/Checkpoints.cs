@@ -47,8 +47,12 @@ public static class Checkpoints
         System.IO.Directory.CreateDirectory(Directory(runDirectory));
         foreach (var f in files.Append(statePath)) File.Delete(f + ".tmp");
 
-        model.save(files[0] + ".tmp");
-        optimizer?.save_state_dict(files[1] + ".tmp");
+        Performance.SaveContiguous(model, files[0] + ".tmp"); // model.save's format; channels-last weights included
+        if (optimizer is not null)
+        {
+            Performance.MakeStateContiguous(optimizer);
+            optimizer.save_state_dict(files[1] + ".tmp");
+        }
         // Commit point: the state's .tmp appears (atomically) only once every binary .tmp is complete.
         AtomicFile.WriteAllText(statePath + ".tmp", JsonSerializer.Serialize(state, RunManifest.Json));
         Recover(runDirectory, tag);

@@ -109,6 +109,32 @@ public static class Performance
         nn.Module.save_state_dict(writer, contiguous);
     }
 
+    /// <summary>
+    /// Replaces every non-contiguous tensor of the optimizer's per-parameter state (AdamW's moments, SGD's momentum
+    /// buffer, …) by a contiguous copy, so that <c>save_state_dict</c> and <c>load_state_dict</c> work: the state of
+    /// channels-last weights is created channels-last, and TorchSharp 0.107 cannot serialize such tensors. Values are
+    /// unchanged and the optimizer keeps working (its in-place updates accept mixed layouts). Returns how many tensors
+    /// were replaced.
+    /// </summary>
+    public static int MakeStateContiguous(OptimizerHelper optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        var replaced = 0;
+        using var noGrad = torch.no_grad();
+        foreach (var state in optimizer.state_dict().State)
+        {
+            foreach (var field in state.GetType().GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+            {
+                if (field.FieldType != typeof(Tensor) || field.GetValue(state) is not Tensor tensor || tensor.IsInvalid || tensor.is_contiguous()) continue;
+                var copy = tensor.contiguous();
+                field.SetValue(state, copy);
+                tensor.Dispose();
+                replaced++;
+            }
+        }
+        return replaced;
+    }
+
     /// <summary>Sets libtorch's intra-op threads (one per physical core is usually fastest on CPU; hyper-threads and
     /// more threads than cores only add contention). Null or non-positive keeps libtorch's default. Call once, early.
     /// </summary>

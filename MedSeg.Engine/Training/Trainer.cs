@@ -147,6 +147,10 @@ public sealed class Trainer
             Augmentation = plan.Augmentation, Seed = plan.Seed, DropSingletonTail = true,
         });
 
+        // Weights: read the checkpoint into the NCHW model first (TorchSharp cannot load into channels-last weights),
+        // then convert where the model trains faster so, then build the optimizer over the final parameters.
+        if (resumeState is not null) model.load(Checkpoints.Weights(run, "last"));
+        if (model.TrainsChannelsLast && model.TrainsChannelsLastWeights) Performance.ToChannelsLast(model);
         using var optimizer = Optimizers.Create(plan.Optimizer, model.parameters(), plan.LearningRate, plan.WeightDecay);
         using var criterion = CreateLoss(plan);
 
@@ -155,8 +159,11 @@ public sealed class Trainer
         EarlyStopping? stopping = plan.EarlyStoppingPatience is int patience ? new EarlyStopping(patience, plan.MinDelta) : null;
         if (resumeState is not null)
         {
-            model.load(Checkpoints.Weights(run, "last"));
-            if (File.Exists(Checkpoints.Optimizer(run, "last"))) optimizer.load_state_dict(Checkpoints.Optimizer(run, "last"));
+            if (File.Exists(Checkpoints.Optimizer(run, "last")))
+            {
+                Performance.MakeStateContiguous(optimizer); // the state of channels-last weights cannot be read into
+                optimizer.load_state_dict(Checkpoints.Optimizer(run, "last"));
+            }
             history.AddRange(resumeState.History);
             (startEpoch, bestEpoch, bestDice) = (resumeState.Epoch + 1, resumeState.BestEpoch, resumeState.BestValidationDice);
             if (stopping is not null)
