@@ -38,6 +38,43 @@ public sealed class PipelineLoaderTests
             .Select(b => (b.Images, b.Masks, b.Indices.ToArray())).ToList();
     }
 
+    /// <summary>Records the Linux nice value of the thread that reads each case (field 19 of /proc/thread-self/stat).</summary>
+    private sealed class NiceRecordingSource(int count) : ICaseSource
+    {
+        public System.Collections.Concurrent.ConcurrentBag<int> Nice { get; } = [];
+        public int Count => count;
+        public int Channels => 1;
+        public int Size => 8;
+        public void Read(int index, Span<float> image, Span<byte> mask)
+        {
+            Nice.Add(CurrentNice());
+            image.Fill(index);
+            mask.Clear();
+        }
+    }
+
+    private static int CurrentNice()
+    {
+        var stat = File.ReadAllText("/proc/thread-self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // after "pid (comm) ": field 3 is fields[0]
+        return int.Parse(fields[19 - 3], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public void WorkersRunAtALowerPriorityThanTheTrainingThread()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var mine = CurrentNice();
+        foreach (var (increment, expected) in new[] { (10, Math.Min(19, mine + 10)), (0, mine) })
+        {
+            var source = new NiceRecordingSource(6);
+            using var loader = new BatchLoader(source, new BatchLoaderOptions { BatchSize = 2, Workers = 2, WorkerNiceIncrement = increment });
+            Assert.Equal(3, loader.Epoch(1, PipelineRandom.EpochOrder(1, 1, 6)).Count());
+            Assert.All(source.Nice, n => Assert.Equal(expected, n));
+        }
+        Assert.Equal(mine, CurrentNice()); // the consumer's own thread is untouched
+    }
+
     [Fact]
     public void ANonFiniteCaseStopsTheEpochNamingTheCase()
     {
