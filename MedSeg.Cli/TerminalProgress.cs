@@ -27,6 +27,13 @@ internal static class TerminalProgress
         return result;
     }
 
+    /// <summary><see cref="Run{T}"/> for work without a result.</summary>
+    public static void Run(TextWriter output, Action<ProgressContext?> work) => Run(output, context =>
+    {
+        work(context);
+        return true;
+    });
+
     /// <summary>A plain line, printed above live bars when there are any.</summary>
     public static void WriteLine(TextWriter output, ProgressContext? context, string line)
     {

@@ -97,7 +97,6 @@ public sealed class EvaluateCommand : ICommand
                     }
                     task?.Increment(chunk.Length);
                 }
-                return 0;
             });
             var dir = Path.GetDirectoryName(Path.GetFullPath(report))!;
             Directory.CreateDirectory(dir);

@@ -51,7 +51,6 @@ public sealed class PredictCommand : ICommand
                     }
                     task?.Increment(chunk.Length);
                 }
-                return 0;
             });
             var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
             output.WriteLine(FormattableString.Invariant($"Wrote {images.Count} mask(s) to {Path.GetFullPath(outDir)} in {seconds:F1} s."));

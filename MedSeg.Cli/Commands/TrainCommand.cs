@@ -157,12 +157,11 @@ public sealed partial class TrainCommand : ICommand
             cts.Cancel();
         };
         Console.CancelKeyPress += onCancel;
-        ConsoleObserver? observer = null;
         try
         {
             var result = TerminalProgress.Run(output, progress =>
             {
-                observer = new ConsoleObserver(output, progress, options.Get("progress-file"));
+                var observer = new ConsoleObserver(output, progress, options.Get("progress-file"));
                 try
                 {
                     return new Trainer().RunAsync(plan, observer, cts.Token).GetAwaiter().GetResult();
@@ -272,8 +271,6 @@ public sealed partial class TrainCommand : ICommand
         private int epochs;
         private ProgressTask? runTask;
         private ProgressTask? epochTask;
-        private double best = double.NegativeInfinity;
-        private int bestEpoch;
 
         public void OnStarted(TrainingStarted e)
         {
@@ -321,9 +318,8 @@ public sealed partial class TrainCommand : ICommand
             if (runTask is null || epochTask is null) return;
             lock (gate)
             {
-                if (e.ValidationDice > best) (best, bestEpoch) = (e.ValidationDice, e.Epoch);
                 runTask.Value = e.Epoch;
-                runTask.Description = string.Create(CultureInfo.InvariantCulture, $"training, best Dice {best:F4} (epoch {bestEpoch})");
+                if (e.IsBest) runTask.Description = string.Create(CultureInfo.InvariantCulture, $"training, best Dice {e.ValidationDice:F4} (epoch {e.Epoch})");
                 epochTask.Value = 0;
                 epochTask.Description = $"epoch {Math.Min(e.Epoch + 1, epochs)}/{epochs}";
             }

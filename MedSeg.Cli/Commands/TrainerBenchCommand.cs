@@ -66,9 +66,9 @@ public sealed class TrainerBenchCommand : ICommand
         var train = pairs.Take(caseCount).ToList();
         var validation = pairs.Skip(caseCount).Take(8).ToList();
         var inv = CultureInfo.InvariantCulture;
-        var layout = ModelRegistry.Create(model, new ModelOptions(3, 1)) is var probe && probe.TrainsChannelsLast
-            ? probe.TrainsChannelsLastWeights ? "channels-last batches and weights" : "channels-last batches" : "NCHW batches";
-        probe.Dispose();
+        bool channelsLastWeights;
+        using (var probe = ModelRegistry.Create(model, new ModelOptions(3, 1))) channelsLastWeights = probe.TrainsChannelsLastWeights;
+        var layout = channelsLastWeights ? "channels-last batches and weights" : "channels-last batches";
         output.WriteLine($"{model}, {size}×{size}, batch {batch}, {train.Count} training + {validation.Count} validation cases from {data}; " +
                          $"augment {augmentation.Name}; {layout}; {epochs} epochs × {rounds} round(s) each; " +
                          $"{Environment.ProcessorCount} CPUs, torch threads {get_num_threads()}.");
@@ -124,7 +124,6 @@ public sealed class TrainerBenchCommand : ICommand
     private static List<List<(Tensor X, Tensor Y)>> BareBatches(TrainingPlan plan)
     {
         var source = CaseSources.Open(plan.Train, plan.ImageSize, 3, plan.Preprocessing, long.MaxValue);
-        using var probe = ModelRegistry.Create(plan.Model, new ModelOptions(3, 1));
         var epochs = new List<List<(Tensor, Tensor)>>();
         using var loader = new BatchLoader(source, new BatchLoaderOptions
         {
@@ -137,13 +136,8 @@ public sealed class TrainerBenchCommand : ICommand
             foreach (var b in loader.Epoch(epoch, PipelineRandom.EpochOrder(plan.Seed, epoch, source.Count)))
             {
                 var (x, y) = b.ToTensors(CPU);
-                if (probe.TrainsChannelsLast)
-                {
-                    var packed = Performance.ToChannelsLast(x);
-                    x.Dispose();
-                    x = packed;
-                }
-                list.Add((x, y));
+                list.Add((Performance.ToChannelsLast(x), y)); // the trainer's batch layout
+                x.Dispose();
             }
             epochs.Add(list);
         }
@@ -156,7 +150,7 @@ public sealed class TrainerBenchCommand : ICommand
     {
         manual_seed(plan.Seed);
         using var net = ModelRegistry.Create(plan.Model, new ModelOptions(3, 1));
-        if (net.TrainsChannelsLast && net.TrainsChannelsLastWeights) Performance.ToChannelsLast(net);
+        if (net.TrainsChannelsLastWeights) Performance.ToChannelsLast(net);
         using var optimizer = Optimizers.Create(plan.Optimizer, net.parameters(), plan.LearningRate, plan.WeightDecay);
         using var criterion = LossFactory.Create(plan.Loss, LossMode.Binary, 1);
         var seconds = new List<double>();

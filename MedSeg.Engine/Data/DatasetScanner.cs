@@ -140,7 +140,7 @@ public static class DatasetScanner
             ok = false;
         }
         if (!ok) return null;
-        foreach (var label in content!.Labels.Pixels) labelSet |= 1u << label;
+        labelSet = content!.LabelSet;
         return new ScannedPair(name, imagePath, maskPath, image.Value.Raster.Width, image.Value.Raster.Height,
             image.Value.Raster.Bands, content.Labels.ForegroundFraction, image.Value.Sha256, mask.Value.Sha256,
             content.Encoding, content.MaxLabel);

@@ -32,8 +32,13 @@ public enum MaskEncoding
     Lossy,
 }
 
-/// <summary>A decoded mask: its labels (0/1 for binary encodings), how the file encodes them and its largest label.</summary>
-public sealed record MaskContent(BinaryMask Labels, MaskEncoding Encoding, int MaxLabel);
+/// <summary>A decoded mask: its labels (0/1 for binary encodings), how the file encodes them, its largest label and the set
+/// of its non-zero labels as bits (bit k set when label k occurs; binary encodings: bit 1 when there is foreground).</summary>
+public sealed record MaskContent(BinaryMask Labels, MaskEncoding Encoding, int MaxLabel, uint LabelSet)
+{
+    /// <summary>The non-zero labels that occur, in increasing order.</summary>
+    public IEnumerable<int> PresentLabels => Enumerable.Range(1, MaskReader.MaxLabel).Where(k => (LabelSet & (1u << k)) != 0);
+}
 
 /// <summary>
 /// The one place masks are read (scanner, trainer, predictor, evaluation, rendering). Lossless files (PNG, TIFF, BMP) hold
@@ -77,7 +82,7 @@ public static class MaskReader
         if (content is null) return (null, problem);
         if (content.Encoding == MaskEncoding.LabelMap)
         {
-            var labels = content.Labels.Pixels.Distinct().Order().Select(v => (float)v);
+            var labels = (content.Labels.ForegroundFraction < 1 ? content.PresentLabels.Prepend(0) : content.PresentLabels).Select(v => (float)v);
             return (null, $"the mask is a label map (labels {Format(labels)}, {content.MaxLabel + 1} classes with background), but only " +
                           "binary masks are accepted here: a binary mask may hold only 0 and 255, or only 0 and 1.");
         }
@@ -100,7 +105,7 @@ public static class MaskReader
                 for (var k = 0; k < bands; k++) sum += px[i * bands + k];
                 if (sum / bands >= JpegThreshold) (result[i], any) = (1, true);
             }
-            return (new MaskContent(new BinaryMask(raster.Width, raster.Height, result), MaskEncoding.Lossy, any ? 1 : 0), null);
+            return (new MaskContent(new BinaryMask(raster.Width, raster.Height, result), MaskEncoding.Lossy, any ? 1 : 0, any ? 2u : 0u), null);
         }
 
         var present = new bool[256]; // integer values 1 … 255
@@ -134,11 +139,11 @@ public static class MaskReader
         var has255 = present[255];
         var mask = new BinaryMask(raster.Width, raster.Height, result);
         if (others.Count == 0 && labels.Count == 0)
-            return (new MaskContent(mask, has255 ? MaskEncoding.Binary255 : MaskEncoding.Empty, has255 ? 1 : 0), null);
+            return (new MaskContent(mask, has255 ? MaskEncoding.Binary255 : MaskEncoding.Empty, has255 ? 1 : 0, has255 ? 2u : 0u), null);
         if (others.Count == 0 && !has255 && labels[^1] == 1)
-            return (new MaskContent(mask, MaskEncoding.Binary01, 1), null);
+            return (new MaskContent(mask, MaskEncoding.Binary01, 1, 2u), null);
         if (others.Count == 0 && !has255 && labels[^1] <= MaxLabel)
-            return (new MaskContent(mask, MaskEncoding.LabelMap, (int)labels[^1]), null);
+            return (new MaskContent(mask, MaskEncoding.LabelMap, (int)labels[^1], labels.Aggregate(0u, (set, v) => set | 1u << (int)v)), null);
 
         // With 255 every other non-zero value is wrong; without it, fractions and labels above MaxLabel are.
         List<float> offending = [.. others, .. labels.Where(v => has255 || v > MaxLabel)];

@@ -22,14 +22,9 @@ public abstract class SegmentationModel : nn.Module<Tensor, Tensor>
     public virtual int SizeMultiple => 32;
 
     /// <summary>
-    /// Whether the trainer feeds this model channels-last batches (NHWC memory, oneDNN's NHWC convolution kernels in
-    /// forward and backward; see <c>Training.Performance</c>). Measured per model by <c>medseg bench</c>
-    /// (docs/benchmarks.md, "Lever effects"): a channels-last batch makes the train step of every zoo model faster.
-    /// </summary>
-    public virtual bool TrainsChannelsLast => true;
-
-    /// <summary>
-    /// Whether the trainer also converts the convolution weights to channels-last (the optimizer state follows them;
+    /// The trainer feeds every model channels-last batches (NHWC memory, oneDNN's NHWC convolution kernels in forward and
+    /// backward; <c>medseg bench</c>, docs/benchmarks.md "Lever effects": faster for every zoo model). This says whether it
+    /// also converts the convolution weights to channels-last (the optimizer state follows them;
     /// checkpoints are written from contiguous copies, <c>Performance.SaveContiguous</c>, and read back into NCHW
     /// weights before the conversion). Worth it only where <c>medseg bench</c> shows it: UNeXt (train step −37 % against
     /// NCHW, −28 % against channels-last input alone); for the others it is within noise or slower (SegFormer).

@@ -136,6 +136,7 @@ public sealed class Trainer
         CheckLabels(validation.MaxLabel, plan.ModelOptions.Classes, "a validation mask");
         var budgetLeft = MemoryBudgetBytes - CaseStore.Bytes(plan.Validation.Count, plan.ImageSize, channels);
         var train = CaseSources.Open(plan.Train, plan.ImageSize, channels, preprocessing, budgetLeft, ct);
+        if (train is CaseStore cached) CheckLabels(cached.MaxLabel, plan.ModelOptions.Classes, "a training mask"); // else per batch
         observer.OnLog(train is CaseStore
             ? $"Decoded in {clock.Elapsed.TotalSeconds:F1} s (training cases cached in memory)."
             : $"Decoded the validation cases in {clock.Elapsed.TotalSeconds:F1} s; the training cases exceed the memory budget and are decoded on the fly by {plan.LoaderWorkers} worker(s).");
@@ -150,7 +151,7 @@ public sealed class Trainer
         // Weights: read the checkpoint into the NCHW model first (TorchSharp cannot load into channels-last weights),
         // then convert where the model trains faster so, then build the optimizer over the final parameters.
         if (resumeState is not null) model.load(Checkpoints.Weights(run, "last"));
-        if (model.TrainsChannelsLast && model.TrainsChannelsLastWeights) Performance.ToChannelsLast(model);
+        if (model.TrainsChannelsLastWeights) Performance.ToChannelsLast(model);
         using var optimizer = Optimizers.Create(plan.Optimizer, model.parameters(), plan.LearningRate, plan.WeightDecay);
         using var criterion = CreateLoss(plan);
 
@@ -326,9 +327,10 @@ public sealed class Trainer
         {
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            CheckLabels(batch.Masks.Length == 0 ? 0 : (int)batch.Masks.Max(), plan.ModelOptions.Classes, $"a training mask of epoch {epoch} batch {b + 1}");
+            if (loader.Source is not CaseStore) // cached cases were checked once, before the first epoch
+                CheckLabels(batch.Masks.Length == 0 ? 0 : (int)batch.Masks.Max(), plan.ModelOptions.Classes, $"a training mask of epoch {epoch} batch {b + 1}");
             var (x, y) = batch.ToTensors(device);
-            if (model.TrainsChannelsLast) x = Performance.ToChannelsLast(x);
+            x = Performance.ToChannelsLast(x); // every model trains faster on channels-last batches
             var logits = model.call(x);
             var loss = criterion.call(logits, Targets(y, plan.ModelOptions.Classes));
             var value = loss.item<float>();
@@ -367,7 +369,7 @@ public sealed class Trainer
             using var scope = NewDisposeScope();
             var indices = Enumerable.Range(start, Math.Min(plan.BatchSize, validation.Count - start)).ToArray();
             var (x, y) = validation.Batch(indices, device);
-            if (model.TrainsChannelsLast) x = Performance.ToChannelsLast(x);
+            x = Performance.ToChannelsLast(x); // every model trains faster on channels-last batches
             var logits = model.call(x);
             var loss = criterion.call(logits, Targets(y, classes)).item<float>();
             if (!float.IsFinite(loss))

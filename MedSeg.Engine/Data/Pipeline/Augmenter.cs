@@ -265,12 +265,13 @@ public sealed class Augmenter
 
     /// <summary>
     /// Two independent standard normal values by Box–Muller from two uniforms in [0, 1) (as <see cref="Random.NextDouble"/>
-    /// gives them). The radius is computed in double from 1 − u1 ∈ (0, 1], so it is always finite: in single precision,
-    /// a draw within 2⁻²⁵ of 1 rounds to 1f, log(0) is −∞ and the pixel became NaN (once every few epochs with noise on).
+    /// gives them). The radius is computed in double (<see cref="BoxMullerRadius"/>), so it is always finite: in single
+    /// precision, a draw within 2⁻²⁵ of 1 rounds to 1f, log(0) is −∞ and the pixel became NaN (once every few epochs with
+    /// noise on).
     /// </summary>
     public static (float A, float B) GaussianPair(double u1, double u2)
     {
-        var r = Math.Sqrt(-2.0 * Math.Log(1.0 - u1));
+        var r = BoxMullerRadius(u1);
         var (sin, cos) = Math.SinCos(2 * Math.PI * u2);
         return ((float)(r * cos), (float)(r * sin));
     }
@@ -278,8 +279,10 @@ public sealed class Augmenter
     /// <summary>Standard normal by Box–Muller (one value per call; deterministic for the Random's state).</summary>
     private static double Gaussian(Random r)
     {
-        var u1 = 1.0 - r.NextDouble();
-        var u2 = r.NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+        var radius = BoxMullerRadius(r.NextDouble());
+        return radius * Math.Cos(2 * Math.PI * r.NextDouble());
     }
+
+    /// <summary>√(−2 ln(1 − u)) for u ∈ [0, 1): finite, since 1 − u ∈ (0, 1] in double.</summary>
+    private static double BoxMullerRadius(double u) => Math.Sqrt(-2.0 * Math.Log(1.0 - u));
 }

@@ -122,22 +122,20 @@ public static class LaunchOptions
         }
     }
 
-    public static string? CheckOptimizer(string value) =>
-        OptimizerNames.Contains(value.Trim().ToLowerInvariant()) ? null
-            : $"Unknown optimizer '{value}'. Choose one of: {string.Join(", ", OptimizerNames)}.";
+    public static string? CheckOptimizer(string value) => OneOf(value, OptimizerNames, "optimizer");
 
-    public static string? CheckSchedule(string value) =>
-        ScheduleNames.Contains(value.Trim().ToLowerInvariant()) ? null
-            : $"Unknown schedule '{value}'. Choose one of: {string.Join(", ", ScheduleNames)}.";
+    public static string? CheckSchedule(string value) => OneOf(value, ScheduleNames, "schedule");
 
-    public static string? CheckResize(string value) =>
-        ResizeNames.Contains(value.Trim().ToLowerInvariant()) ? null
-            : $"Unknown resize policy '{value}'. Choose one of: {string.Join(", ", ResizeNames)}.";
+    public static string? CheckResize(string value) => OneOf(value, ResizeNames, "resize policy");
 
     /// <summary>Only the listed names (the engine's aliases such as zscore are not offered).</summary>
-    public static string? CheckNormalization(string value) =>
-        NormalizationNames.Contains(value.Trim().ToLowerInvariant()) ? null
-            : $"Unknown normalization '{value}'. Choose one of: {string.Join(", ", NormalizationNames)}.";
+    public static string? CheckNormalization(string value) => OneOf(value, NormalizationNames, "normalization");
+
+    /// <summary>Null when <paramref name="value"/> is one of <paramref name="names"/> (case-insensitive, trimmed), else the
+    /// field error naming the valid values.</summary>
+    private static string? OneOf(string value, IReadOnlyList<string> names, string what) =>
+        names.Contains(value.Trim().ToLowerInvariant()) ? null
+            : $"Unknown {what} '{value}'. Choose one of: {string.Join(", ", names)}.";
 
     /// <summary>Warm-up must leave at least one cosine epoch, and means nothing to the other schedules.</summary>
     public static string? CheckWarmup(int warmupEpochs, int epochs, string schedule) =>
