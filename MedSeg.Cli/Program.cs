@@ -12,4 +12,6 @@ return new CommandDispatcher([
     new InferenceBenchCommand(),
     new LoaderBenchCommand(),
     new TrainerBenchCommand(),
+    new RunExperimentCommand(),
+    new RunPredictionCommand(),
 ]).Run(args, Console.Out, Console.Error);

@@ -227,8 +227,7 @@ public sealed class Trainer
 
             var state = new CheckpointState(epoch, bestEpoch, bestDice, plan.Seed, RngScheme, [.. history], DateTimeOffset.UtcNow,
                 lr, stopping?.Best, stopping?.EpochsWithoutImprovement ?? 0, stop);
-            if (isBest) Checkpoints.Save(run, "best", model, null, state);
-            Checkpoints.Save(run, "last", model, optimizer, state);
+            SaveCheckpoints(run, model, optimizer, state, isBest);
             observer.OnEpoch(summary);
             if (stop is StopReason reason)
             {
@@ -337,7 +336,8 @@ public sealed class Trainer
             if (!float.IsFinite(value))
                 throw new TrainingFailedException(
                     $"loss became {(float.IsNaN(value) ? "NaN" : "infinite")} at epoch {epoch} batch {b + 1}; lower the learning rate " +
-                    "(e.g. by 10×), check that the images are not constant, and resume from the last checkpoint or start a new run.");
+                    "(e.g. by 10×), check that the images are not constant, and resume from the last checkpoint or start a new run.",
+                    kind: TrainingFailureKind.NonFiniteLoss);
             optimizer.zero_grad();
             loss.backward();
             if (plan.GradientClipNorm is double maxNorm) nn.utils.clip_grad_norm_(model.parameters(), maxNorm);
@@ -374,7 +374,8 @@ public sealed class Trainer
             var loss = criterion.call(logits, Targets(y, classes)).item<float>();
             if (!float.IsFinite(loss))
                 throw new TrainingFailedException(
-                    $"validation loss became {(float.IsNaN(loss) ? "NaN" : "infinite")} at epoch {epoch}; lower the learning rate (e.g. by 10×) and start again.");
+                    $"validation loss became {(float.IsNaN(loss) ? "NaN" : "infinite")} at epoch {epoch}; lower the learning rate (e.g. by 10×) and start again.",
+                    kind: TrainingFailureKind.NonFiniteLoss);
             lossSum += loss * indices.Length;
             var probabilities = (classes == 1 ? logits.sigmoid() : logits.softmax(1)).cpu();
             var predicted = classes == 1 ? probabilities.ge(Threshold) : probabilities.argmax(1, keepdim: true);
@@ -423,6 +424,28 @@ public sealed class Trainer
 
     /// <summary>The plan's schedule at a 1-based epoch; see <see cref="Schedules"/>.</summary>
     public static double LearningRate(TrainingPlan plan, int epoch) => Schedules.LearningRate(plan, epoch);
+
+    /// <summary>Writes the epoch's checkpoints (best first, then last). A write that fails (full or read-only data folder)
+    /// leaves the previous checkpoint of that tag in place, whole (<see cref="Checkpoints.Save"/> commits by rename), and
+    /// stops the run with a message that says so.</summary>
+    private static void SaveCheckpoints(string run, nn.Module model, OptimizerHelper optimizer, CheckpointState state, bool isBest)
+    {
+        try
+        {
+            if (isBest) Checkpoints.Save(run, "best", model, null, state);
+            Checkpoints.Save(run, "last", model, optimizer, state);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Runtime.InteropServices.ExternalException)
+        {
+            Checkpoints.Recover(run, "best");
+            Checkpoints.Recover(run, "last");
+            var previous = Checkpoints.ReadState(run, "last")?.Epoch;
+            throw new TrainingFailedException(
+                $"The checkpoint of epoch {state.Epoch} could not be written to {Checkpoints.Folder}/ ({e.Message}). " +
+                (previous is int p ? $"The previous checkpoint (epoch {p}) is still valid. " : "No earlier checkpoint exists. ") +
+                "Free disk space or make the data folder writable, then resume.", e, TrainingFailureKind.Checkpoint);
+        }
+    }
 
     private static TrainingResult Result(string run, CheckpointState state)
     {

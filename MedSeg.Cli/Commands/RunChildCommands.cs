@@ -1,0 +1,108 @@
+using MedSeg.Engine.Inference;
+using MedSeg.Engine.Isolation;
+using MedSeg.Engine.Training;
+
+namespace MedSeg.Cli.Commands;
+
+/// <summary><c>medseg run-experiment --plan FILE</c>: trains a <see cref="TrainingChildPlan"/> (resuming from the run's
+/// checkpoint), evaluates its validation cases, and reports every event on standard output for a supervising parent
+/// (the web app's training job; <see cref="ChildSupervisor"/>). Usable by hand too: the events are JSON lines.</summary>
+public sealed class RunExperimentCommand : ICommand
+{
+    /// <summary>Fault injection for the fault tests: sleep this many milliseconds after every training batch.</summary>
+    public const string BatchDelayVariable = "MEDSEG_FAULT_BATCH_DELAY_MS";
+
+    public string Name => ChildCommands.RunExperiment;
+
+    public string Summary => "Run a training plan file as a supervised child process (the web app's jobs use it)";
+
+    public IReadOnlyList<CommandOption> Options { get; } = ChildOptions.Common;
+
+    public int Execute(ParsedOptions options, TextWriter output, TextWriter error)
+    {
+        var planPath = ChildOptions.RequirePlan(options);
+        var events = new ChildEventWriter(output);
+        return ChildHost.Run(events, options.Has("parent-pipe"), ct =>
+        {
+            var child = TrainingChildPlan.Read(planPath);
+            ITrainingObserver observer = int.TryParse(Environment.GetEnvironmentVariable(BatchDelayVariable), out var delay) && delay > 0
+                ? new SlowBatches(events, TimeSpan.FromMilliseconds(delay))
+                : events;
+            var result = new Trainer().RunAsync(child.Plan, observer, ct).GetAwaiter().GetResult();
+            IReadOnlyList<CasePrediction>? evaluated = null;
+            if (child.EvaluationDirectory is { } evaluation)
+            {
+                using var predictor = Predictor.Load(child.Plan.RunDirectory, child.Plan.Device);
+                evaluated = predictor.Evaluate(child.Plan.Validation, evaluation, ct);
+            }
+            return new ChildEvent { Kind = ChildEventKind.Finished, Result = result, Evaluated = evaluated };
+        });
+    }
+
+    private sealed class SlowBatches(ChildEventWriter inner, TimeSpan delay) : ITrainingObserver
+    {
+        public void OnStarted(TrainingStarted e) => inner.OnStarted(e);
+        public void OnBatch(BatchProgress e)
+        {
+            inner.OnBatch(e);
+            Thread.Sleep(delay);
+        }
+        public void OnEpoch(EpochSummary e) => inner.OnEpoch(e);
+        public void OnPreview(PreviewWritten e) => inner.OnPreview(e);
+        public void OnLog(string message) => inner.OnLog(message);
+    }
+}
+
+/// <summary><c>medseg run-prediction --plan FILE</c>: predicts every input of a <see cref="PredictionChildPlan"/> with the
+/// run's best checkpoint (one PNG per input, written atomically), reporting progress per batch to a supervising parent.</summary>
+public sealed class RunPredictionCommand : ICommand
+{
+    public string Name => ChildCommands.RunPrediction;
+
+    public string Summary => "Run a prediction plan file as a supervised child process (the web app's jobs use it)";
+
+    public IReadOnlyList<CommandOption> Options { get; } = ChildOptions.Common;
+
+    public int Execute(ParsedOptions options, TextWriter output, TextWriter error)
+    {
+        var planPath = ChildOptions.RequirePlan(options);
+        var events = new ChildEventWriter(output);
+        return ChildHost.Run(events, options.Has("parent-pipe"), ct =>
+        {
+            var plan = PredictionChildPlan.Read(planPath);
+            using var predictor = Predictor.Load(plan.RunDirectory, plan.Device, plan.Options);
+            Directory.CreateDirectory(plan.OutputDirectory);
+            var done = 0;
+            foreach (var chunk in plan.Inputs.Chunk(Math.Max(1, plan.Options.BatchSize)))
+            {
+                ct.ThrowIfCancellationRequested();
+                var masks = predictor.PredictMany([.. chunk.Select(i => i.ImagePath)], ct);
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    var path = Path.Combine(plan.OutputDirectory, chunk[i].Name + ".png");
+                    File.WriteAllBytes(path + ".tmp", predictor.EncodePng(masks[i]));
+                    File.Move(path + ".tmp", path, overwrite: true);
+                }
+                done += chunk.Length;
+                events.Write(new ChildEvent { Kind = ChildEventKind.Progress, Done = done, Total = plan.Inputs.Count });
+            }
+            return new ChildEvent { Kind = ChildEventKind.Finished, Done = done, Total = plan.Inputs.Count };
+        });
+    }
+}
+
+internal static class ChildOptions
+{
+    public static readonly IReadOnlyList<CommandOption> Common =
+    [
+        new("plan", "The plan file (JSON) the parent wrote", ValueName: "FILE"),
+        new("parent-pipe", "Standard input is the parent's pipe: 'cancel' stops, end of input ends the process", IsFlag: true),
+    ];
+
+    public static string RequirePlan(ParsedOptions options)
+    {
+        var plan = options.Get("plan") ?? throw new UsageException("--plan FILE is required.");
+        if (!File.Exists(plan)) throw new UsageException($"--plan: '{plan}' does not exist.");
+        return plan;
+    }
+}
