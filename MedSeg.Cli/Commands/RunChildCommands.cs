@@ -28,7 +28,9 @@ public sealed class RunExperimentCommand : ICommand
             ITrainingObserver observer = int.TryParse(Environment.GetEnvironmentVariable(BatchDelayVariable), out var delay) && delay > 0
                 ? new SlowBatches(events, TimeSpan.FromMilliseconds(delay))
                 : events;
-            var result = new Trainer().RunAsync(child.Plan, observer, ct).GetAwaiter().GetResult();
+            var result = child.EvaluateOnly && Trainer.ResultOfCheckpoint(child.Plan.RunDirectory, child.Plan.Epochs) is { } standing
+                ? standing
+                : new Trainer().RunAsync(child.Plan, observer, ct).GetAwaiter().GetResult();
             IReadOnlyList<CasePrediction>? evaluated = null;
             if (child.EvaluationDirectory is { } evaluation)
             {

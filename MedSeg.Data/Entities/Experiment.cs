@@ -35,6 +35,9 @@ public sealed class Experiment
     /// <summary>Which process holds the run (lease), and when it last reported; a stale lease means the process died.</summary>
     public string? RunnerId { get; set; }
     public DateTimeOffset? HeartbeatAt { get; set; }
+    /// <summary>How often the run was started again after its process died (a crashed child, a killed server); bounded by
+    /// <c>MedSeg:Jobs:MaxRestarts</c>, then the run is Failed. A user's Resume starts the count again.</summary>
+    public int Restarts { get; set; }
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }

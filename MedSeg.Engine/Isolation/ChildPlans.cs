@@ -5,8 +5,9 @@ using MedSeg.Engine.Training;
 namespace MedSeg.Engine.Isolation;
 
 /// <summary>The file a training child (<c>medseg run-experiment --plan FILE</c>) runs: the plan, then optionally the
-/// evaluation of the validation cases with the best checkpoint into <see cref="EvaluationDirectory"/>.</summary>
-public sealed record TrainingChildPlan(TrainingPlan Plan, string? EvaluationDirectory = null)
+/// evaluation of the validation cases with the best checkpoint into <see cref="EvaluationDirectory"/>. With
+/// <see cref="EvaluateOnly"/> the last checkpoint stands as it is (a time budget spent before the evaluation).</summary>
+public sealed record TrainingChildPlan(TrainingPlan Plan, string? EvaluationDirectory = null, bool EvaluateOnly = false)
 {
     public void Write(string path) => ChildPlanFile.Write(path, this);
     public static TrainingChildPlan Read(string path) => ChildPlanFile.Read<TrainingChildPlan>(path);

@@ -447,6 +447,17 @@ public sealed class Trainer
         }
     }
 
+    /// <summary>The result the run's last checkpoint stands for, without training (null when it has none): a run whose time
+    /// budget was spent before its evaluation.</summary>
+    public static TrainingResult? ResultOfCheckpoint(string runDirectory, int plannedEpochs)
+    {
+        if (Checkpoints.ReadState(runDirectory, "last") is not { } state) return null;
+        return Result(runDirectory, state) with
+        {
+            StopReason = state.StopReason ?? (state.Epoch < plannedEpochs ? StopReason.TimeBudget : StopReason.Completed),
+        };
+    }
+
     private static TrainingResult Result(string run, CheckpointState state)
     {
         var best = File.Exists(Checkpoints.Weights(run, "best")) ? Checkpoints.Weights(run, "best") : Checkpoints.Weights(run, "last");

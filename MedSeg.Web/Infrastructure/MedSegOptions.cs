@@ -1,3 +1,5 @@
+using Isolation = MedSeg.Engine.Isolation;
+
 namespace MedSeg.Web.Infrastructure;
 
 /// <summary>Configuration section <c>MedSeg</c> (environment variables: <c>MedSeg__DataRoot</c>, ...).</summary>
@@ -29,6 +31,20 @@ public sealed class JobsOptions
     public bool RunServer { get; set; } = true;
     /// <summary>A run whose heartbeat is older than this is taken to have died and is resumed.</summary>
     public int StaleAfterSeconds { get; set; } = 60;
+    /// <summary>How often a run whose process died (a crashed child, a killed server) is started again from its last
+    /// checkpoint before it is Failed with the reason.</summary>
+    public int MaxRestarts { get; set; } = 2;
+    /// <summary>Resident memory at which a training or prediction child is stopped; 0 = the default,
+    /// <see cref="Isolation.MemoryCeiling.Default"/> (¾ of physical memory shared by <see cref="WorkerCount"/> jobs).</summary>
+    public long MemoryCeilingBytes { get; set; }
+    /// <summary>How long a cancelled child may take to stop by itself before it is killed.</summary>
+    public int CancelGraceSeconds { get; set; } = 10;
+
+    /// <summary>Environment variables for the training and prediction children (e.g. <c>LD_LIBRARY_PATH</c> of a CUDA libtorch,
+    /// <c>OMP_*</c>); the children inherit this process's environment otherwise.</summary>
+    public Dictionary<string, string> ChildEnvironment { get; set; } = [];
+
+    public long EffectiveMemoryCeilingBytes => MemoryCeilingBytes > 0 ? MemoryCeilingBytes : Isolation.MemoryCeiling.Default(WorkerCount);
 }
 
 /// <summary><c>MedSeg:Training</c>.</summary>

@@ -10,7 +10,9 @@ namespace MedSeg.Web.Features.Experiments;
 /// <summary>
 /// Resumes runs whose process died, from their last checkpoint: a Running experiment whose lease is stale (no heartbeat
 /// for <see cref="JobsOptions.StaleAfterSeconds"/>) or held by a dead process of this machine, and an Interrupted one
-/// (the app shut down mid-run). Claims each with a conditional update so that one node re-enqueues it.
+/// (the app shut down mid-run). Claims each with a conditional update so that one node re-enqueues it. A Running one
+/// whose process died counts as a restart (<see cref="Experiment.Restarts"/>, the same count as a crashed child's): past
+/// <see cref="JobsOptions.MaxRestarts"/> it is Failed instead, so a run that kills whatever runs it never loops.
 /// </summary>
 public sealed class ExperimentRecoveryService(IServiceScopeFactory scopes, RunningExperiments running, IOptions<JobsOptions> options,
     ILogger<ExperimentRecoveryService> logger) : BackgroundService
@@ -42,7 +44,7 @@ public sealed class ExperimentRecoveryService(IServiceScopeFactory scopes, Runni
         var stale = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(options.Value.StaleAfterSeconds);
         var candidates = await db.Experiments.AsNoTracking()
             .Where(e => e.Status == ExperimentStatus.Running || e.Status == ExperimentStatus.Interrupted)
-            .Select(e => new { e.Id, e.Status, e.RunnerId, e.HeartbeatAt })
+            .Select(e => new { e.Id, e.Status, e.RunnerId, e.HeartbeatAt, e.Restarts, e.Error })
             .ToListAsync(ct);
         var recovered = 0;
         foreach (var c in candidates)
@@ -51,12 +53,37 @@ public sealed class ExperimentRecoveryService(IServiceScopeFactory scopes, Runni
             var dead = c.Status == ExperimentStatus.Interrupted && c.RunnerId is null
                 || c.HeartbeatAt is null || c.HeartbeatAt < stale || IsDeadLocalRunner(c.RunnerId);
             if (!dead) continue;
+            // A graceful shutdown (Interrupted) is no crash; a Running run whose process vanished is.
+            var crashed = c.Status == ExperimentStatus.Running;
+            if (crashed && c.Restarts >= options.Value.MaxRestarts)
+            {
+                var reason = $"The process running this experiment stopped {c.Restarts + 1} times (the last time without a word: " +
+                    "the server or its worker was killed, most often for lack of memory), so it is not started again. " +
+                    TrainExperimentJob.ResourceHint;
+                var failed = await db.Experiments
+                    .Where(e => e.Id == c.Id && e.Status == c.Status && e.RunnerId == c.RunnerId && e.HeartbeatAt == c.HeartbeatAt)
+                    .ExecuteUpdateAsync(s => s
+                        .SetProperty(e => e.Status, ExperimentStatus.Failed)
+                        .SetProperty(e => e.RunnerId, (string?)null)
+                        .SetProperty(e => e.FinishedAt, DateTimeOffset.UtcNow)
+                        .SetProperty(e => e.Error, reason), ct);
+                if (failed == 1)
+                {
+                    logger.LogWarning("Experiment {Id} is Failed: its process died {Count} times", c.Id, c.Restarts + 1);
+                    await scope.ServiceProvider.GetRequiredService<IExperimentNotifier>()
+                        .StatusChangedAsync(new StatusChangedMessage(c.Id, ExperimentStatus.Failed, reason));
+                }
+                continue;
+            }
             var claimed = await db.Experiments
                 .Where(e => e.Id == c.Id && e.Status == c.Status && e.RunnerId == c.RunnerId && e.HeartbeatAt == c.HeartbeatAt)
                 .ExecuteUpdateAsync(s => s
                     .SetProperty(e => e.Status, ExperimentStatus.Queued)
                     .SetProperty(e => e.RunnerId, (string?)null)
-                    .SetProperty(e => e.Error, "Resuming from the last checkpoint after the process running it stopped."), ct);
+                    .SetProperty(e => e.Restarts, e => crashed ? e.Restarts + 1 : e.Restarts)
+                    .SetProperty(e => e.Error, crashed
+                        ? $"Resuming from the last checkpoint after the process running it stopped (restart {c.Restarts + 1} of {options.Value.MaxRestarts})."
+                        : "Resuming from the last checkpoint after a shutdown."), ct);
             if (claimed != 1) continue;
             var experiment = await db.Experiments.FirstAsync(e => e.Id == c.Id, ct);
             await scope.ServiceProvider.GetRequiredService<ExperimentService>().EnqueueAsync(db, experiment, ct);

@@ -11,15 +11,24 @@ using MedSeg.Engine.Training;
 using MedSeg.Web.Features.Datasets;
 using MedSeg.Web.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace MedSeg.Web.Features.Experiments;
 
 /// <summary>An architecture offered by the launch form.</summary>
 public sealed record ModelChoice(string Name, string Description, int SizeMultiple);
 
+/// <summary>What a Resume did: nothing to resume by that id, resumed (or nothing to do), or refused while the run still stops.</summary>
+public enum ResumeResult
+{
+    NotFound,
+    Resumed,
+    StillStopping,
+}
+
 /// <summary>Experiments: launch (snapshot config and split, enqueue the job), list, details, review, cancel.</summary>
 public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IBackgroundJobClient jobs,
-    RunningExperiments running, IExperimentNotifier notifier, ILogger<ExperimentService> logger)
+    RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, ILogger<ExperimentService> logger)
 {
     public const int PreviewCaseCount = 4;
     public const double ValidationFraction = 0.2;
@@ -216,22 +225,27 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         return true;
     }
 
-    /// <summary>Re-enqueues an interrupted, failed or cancelled run; it continues from its last checkpoint.</summary>
-    public async Task<bool> ResumeAsync(Guid id, UserContext user, CancellationToken ct = default)
+    /// <summary>Re-enqueues an interrupted, failed or cancelled run; it continues from its last checkpoint, with its count of
+    /// automatic restarts cleared. Refused (<see cref="ResumeResult.StillStopping"/>) while the process that ran it still
+    /// holds its lease (a cancelled child is still stopping): a second execution must never enter a running experiment.</summary>
+    public async Task<ResumeResult> ResumeAsync(Guid id, UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var e = await Visible(db, user).AsTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
-        if (e is null) return false;
+        if (e is null) return ResumeResult.NotFound;
         if (e.Status is ExperimentStatus.Interrupted or ExperimentStatus.Failed or ExperimentStatus.Cancelled)
         {
+            var stale = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(jobsOptions.Value.StaleAfterSeconds);
+            if (e.RunnerId is not null && e.HeartbeatAt >= stale) return ResumeResult.StillStopping;
             e.Status = ExperimentStatus.Queued;
             e.Error = null;
             e.FinishedAt = null;
+            e.Restarts = 0;
             await db.SaveChangesAsync(ct);
             await EnqueueAsync(db, e, ct);
             await notifier.StatusChangedAsync(new StatusChangedMessage(id, e.Status, "Resumed from the last checkpoint."));
         }
-        return true;
+        return ResumeResult.Resumed;
     }
 
     /// <summary>A PNG artifact of a run (path relative to the run folder) or a comparison rendition; null when not visible.</summary>

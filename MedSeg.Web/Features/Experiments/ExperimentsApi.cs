@@ -56,8 +56,14 @@ public static class ExperimentsApi
     public static async Task<Results<NoContent, NotFound>> Cancel(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
         await experiments.CancelAsync(id, UserContext.From(http.User), ct) ? TypedResults.NoContent() : TypedResults.NotFound();
 
-    public static async Task<Results<Accepted, NotFound>> Resume(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
-        await experiments.ResumeAsync(id, UserContext.From(http.User), ct) ? TypedResults.Accepted($"/api/experiments/{id}") : TypedResults.NotFound();
+    public static async Task<Results<Accepted, NotFound, ProblemHttpResult>> Resume(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
+        await experiments.ResumeAsync(id, UserContext.From(http.User), ct) switch
+        {
+            ResumeResult.Resumed => TypedResults.Accepted($"/api/experiments/{id}"),
+            ResumeResult.StillStopping => TypedResults.Problem(Pages.ExperimentLive.StillStoppingMessage, statusCode: StatusCodes.Status409Conflict,
+                title: "The run is still stopping"),
+            _ => TypedResults.NotFound(),
+        };
 
     /// <summary>Artifacts of a run (previews, predictions, comparison renditions), as PNG.</summary>
     public static async Task<Results<FileContentHttpResult, NotFound>> File(

@@ -2,29 +2,64 @@ using System.Collections.Concurrent;
 
 namespace MedSeg.Web.Features.Experiments;
 
-/// <summary>The runs executing in this process, so that Cancel stops them at the next batch.</summary>
+/// <summary>The runs executing in this process: at most one job per experiment enters (a Hangfire re-fetch, the dashboard's
+/// Requeue or a Resume racing a Cancel find it taken), and Cancel or a lost lease stops the run's child.</summary>
 public sealed class RunningExperiments
 {
-    private readonly ConcurrentDictionary<Guid, CancellationTokenSource> runs = new();
+    private readonly ConcurrentDictionary<Guid, Run> runs = new();
 
-    /// <summary>This process's identity in an experiment's lease.</summary>
+    /// <summary>This process's identity in an experiment's lease: node, process id and a per-start nonce.</summary>
     public string RunnerId { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
 
-    public CancellationTokenSource Register(Guid id, CancellationToken jobToken)
+    /// <summary>Registers the experiment's run in this process, or returns null when a run of it is already here.</summary>
+    public Run? TryRegister(Guid id, CancellationToken jobToken)
     {
-        var cts = CancellationTokenSource.CreateLinkedTokenSource(jobToken);
-        runs[id] = cts;
-        return cts;
+        var run = new Run(CancellationTokenSource.CreateLinkedTokenSource(jobToken));
+        if (runs.TryAdd(id, run)) return run;
+        run.Dispose();
+        return null;
     }
 
-    public void Unregister(Guid id) => runs.TryRemove(id, out _);
+    public void Unregister(Guid id, Run run)
+    {
+        if (runs.TryRemove(new KeyValuePair<Guid, Run>(id, run))) run.Dispose();
+    }
 
     public bool IsRunningHere(Guid id) => runs.ContainsKey(id);
 
     public bool Cancel(Guid id)
     {
-        if (!runs.TryGetValue(id, out var cts)) return false;
-        cts.Cancel();
+        if (!runs.TryGetValue(id, out var run)) return false;
+        run.Stop();
         return true;
+    }
+
+    /// <summary>One run's stop switch. <see cref="LeaseLost"/> tells the job that another process owns the run now, so it
+    /// must leave the run's state alone.</summary>
+    public sealed class Run(CancellationTokenSource cts) : IDisposable
+    {
+        private int leaseLost;
+
+        public CancellationToken Token => cts.Token;
+        public bool LeaseLost => Volatile.Read(ref leaseLost) == 1;
+
+        public void Stop()
+        {
+            try
+            {
+                cts.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+
+        public void LoseLease()
+        {
+            Interlocked.Exchange(ref leaseLost, 1);
+            Stop();
+        }
+
+        public void Dispose() => cts.Dispose();
     }
 }

@@ -3,6 +3,7 @@ using MedSeg.Data;
 using MedSeg.Data.Entities;
 using MedSeg.Data.Files;
 using MedSeg.Engine.Inference;
+using MedSeg.Engine.Isolation;
 using MedSeg.Engine.Models;
 using MedSeg.Engine.Training;
 using MedSeg.Web.Features.Shared;
@@ -13,7 +14,11 @@ using Microsoft.Extensions.Options;
 namespace MedSeg.Web.Features.Experiments;
 
 /// <summary>
-/// Hangfire job: trains one experiment through the engine, then predicts and scores its validation cases.
+/// Hangfire job: trains one experiment, then predicts and scores its validation cases, in a child process
+/// (<c>medseg run-experiment</c>, <see cref="ChildSupervisor"/>): the web process never allocates a training tensor, and a
+/// child that dies costs at most the epoch in progress. The job relays the child's events to the database and SignalR
+/// (<see cref="JobTrainingObserver"/>), restarts a crashed child from its last checkpoint up to
+/// <see cref="JobsOptions.MaxRestarts"/> times, then fails the run with the diagnosis and a hint.
 /// The experiment's lease (RunnerId + HeartbeatAt) guarantees one execution at a time, whatever Hangfire re-fetches.
 /// </summary>
 public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, IExperimentNotifier notifier,
@@ -21,6 +26,8 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
     ILogger<TrainExperimentJob> logger)
 {
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
+    public const string PlanFile = "child-plan.json";
+    internal const string ResourceHint = "Lower the batch size or the image size, or choose a smaller variant, then launch again.";
 
     [AutomaticRetry(Attempts = 0)]
     [JobDisplayName("Train experiment {0}")]
@@ -32,69 +39,135 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             logger.LogInformation("Experiment {Id} needs no run ({Status})", experimentId, experiment?.Status);
             return;
         }
-        if (!await TryAcquireLeaseAsync(experimentId, cancellationToken))
+        // A second execution in this process (a re-fetch, the dashboard's Requeue, Cancel then Resume while the first
+        // still stops) leaves the run alone; across processes the lease decides.
+        var run = running.TryRegister(experimentId, cancellationToken);
+        if (run is null)
         {
-            logger.LogWarning("Experiment {Id} is already running elsewhere; this job exits", experimentId);
+            logger.LogWarning("Experiment {Id} is already running in this process; this job exits", experimentId);
             return;
         }
-
-        using var cts = running.Register(experimentId, cancellationToken);
-        using var heartbeat = new Timer(_ => _ = HeartbeatAsync(experimentId), null, HeartbeatInterval, HeartbeatInterval);
         try
         {
-            await notifier.StatusChangedAsync(new StatusChangedMessage(experimentId, ExperimentStatus.Running, null));
-            var config = ExperimentConfig.Parse(experiment.ConfigJson);
-            var plan = await BuildPlanAsync(experiment, config, cancellationToken);
-            var outcome = await TrainAsync(experiment, plan, cts.Token);
-            logger.LogInformation("Experiment {Id} trained ({Reason}): best Dice {Dice:F4} at epoch {Epoch}",
-                experimentId, outcome.StopReason, outcome.BestValidationDice, outcome.BestEpoch);
-            await EvaluateAsync(experiment, plan, cts.Token);
-            await FinishAsync(experimentId, ExperimentStatus.Completed, CompletionNote(outcome, experiment.Epochs, config));
-        }
-        catch (OperationCanceledException)
-        {
-            // Cancelled by the user (status already Cancelled), or the app is shutting down: then the run is resumed
-            // from its last checkpoint at the next start.
-            var status = await db.Experiments.Where(e => e.Id == experimentId).Select(e => e.Status).FirstAsync(CancellationToken.None);
-            if (status == ExperimentStatus.Cancelled)
+            if (!await TryAcquireLeaseAsync(experimentId, cancellationToken))
             {
-                await ReleaseLeaseAsync(experimentId, null);
+                logger.LogWarning("Experiment {Id} is running elsewhere or was cancelled; this job exits", experimentId);
+                return;
             }
-            else
-            {
-                await FinishAsync(experimentId, ExperimentStatus.Interrupted, "Interrupted by a shutdown; it resumes from its last checkpoint.");
-            }
-        }
-        catch (Exception e)
-        {
-            logger.LogError(e, "Experiment {Id} failed", experimentId);
-            await FinishAsync(experimentId, ExperimentStatus.Failed, e is TrainingFailedException or ArgumentException ? e.Message : $"{e.GetType().Name}: {e.Message}");
+            await using var heartbeat = new Timer(_ => _ = HeartbeatAsync(experimentId, run), null, HeartbeatInterval, HeartbeatInterval);
+            await RunLeasedAsync(experiment, run);
         }
         finally
         {
-            running.Unregister(experimentId);
+            running.Unregister(experimentId, run);
         }
     }
 
-    /// <summary>Trains, unless the time budget was already spent by earlier runs of this experiment (the app stopped
-    /// between the budget's last epoch and the evaluation): then the last checkpoint stands as it is.</summary>
-    private async Task<TrainingResult> TrainAsync(Experiment experiment, TrainingPlan plan, CancellationToken ct)
+    private async Task RunLeasedAsync(Experiment experiment, RunningExperiments.Run run)
     {
-        if (plan.TimeBudget is { } left && left <= TimeSpan.Zero && Checkpoints.ReadState(plan.RunDirectory, "last") is { } state)
+        var id = experiment.Id;
+        try
         {
-            logger.LogInformation("Experiment {Id} spent its time budget before this run; its checkpoint of epoch {Epoch} is evaluated",
-                experiment.Id, state.Epoch);
-            return new TrainingResult(state.Epoch, state.BestEpoch, state.BestValidationDice, Checkpoints.Weights(plan.RunDirectory, "best"),
-                Checkpoints.Weights(plan.RunDirectory, "last"))
+            await notifier.StatusChangedAsync(new StatusChangedMessage(id, ExperimentStatus.Running, null));
+            var config = ExperimentConfig.Parse(experiment.ConfigJson);
+            var plan = await BuildPlanAsync(experiment, config, run.Token);
+            var child = ChildPlanFor(plan);
+            var planPath = Path.Combine(plan.RunDirectory, PlanFile);
+            child.Write(planPath);
+            var observer = new JobTrainingObserver(id, experiment.DatasetId, experiment.Epochs, notifier, scopes, logger);
+            await observer.LoadPreviewCasesAsync(db, run.Token);
+            var jobs = jobsOptions.Value;
+            var limits = new ChildLimits(jobs.EffectiveMemoryCeilingBytes, TimeSpan.FromSeconds(Math.Max(1, jobs.CancelGraceSeconds)));
+            var start = ChildCommands.Medseg(ChildCommands.RunExperiment, planPath, "training process") with
             {
-                StopReason = state.StopReason ?? (state.Epoch < plan.Epochs ? StopReason.TimeBudget : StopReason.Completed),
+                Environment = jobs.ChildEnvironment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
             };
+            while (true)
+            {
+                var outcome = await ChildSupervisor.RunAsync(start, limits, e => ChildProtocol.Replay(e, observer),
+                    line => logger.LogDebug("Experiment {Id} child: {Line}", id, line), run.Token);
+                if (run.LeaseLost)
+                {
+                    logger.LogWarning("Experiment {Id} lost its lease (another process owns it now); this job leaves it", id);
+                    return;
+                }
+                switch (outcome.End)
+                {
+                    case ChildEnd.Finished:
+                        var result = outcome.Finished!.Result!;
+                        logger.LogInformation("Experiment {Id} trained ({Reason}): best Dice {Dice:F4} at epoch {Epoch}; child peaked at {Peak} MiB",
+                            id, result.StopReason, result.BestValidationDice, result.BestEpoch, outcome.PeakResidentBytes >> 20);
+                        await StoreEvaluationAsync(id, plan, outcome.Finished.Evaluated ?? []);
+                        await FinishAsync(id, ExperimentStatus.Completed, CompletionNote(result, experiment.Epochs, config));
+                        return;
+                    case ChildEnd.Cancelled:
+                        await StoppedAsync(id);
+                        return;
+                }
+                var restarts = await db.Experiments.Where(e => e.Id == id).Select(e => e.Restarts).FirstAsync(CancellationToken.None);
+                logger.LogWarning("Experiment {Id}: {Reason} (exit code {Code}, peak {Peak} MiB)", id, outcome.Reason, outcome.ExitCode,
+                    outcome.PeakResidentBytes >> 20);
+                if (!outcome.Retryable || restarts >= jobs.MaxRestarts)
+                {
+                    await FinishAsync(id, ExperimentStatus.Failed, FailureMessage(outcome.Reason, outcome.End, outcome.Failure, restarts));
+                    return;
+                }
+                if (!await CountRestartAsync(id))
+                {
+                    return; // the lease went to another process meanwhile
+                }
+                var note = $"{outcome.Reason} Restarting from the last checkpoint (restart {restarts + 1} of {jobs.MaxRestarts}).";
+                await db.Experiments.Where(e => e.Id == id && e.RunnerId == running.RunnerId)
+                    .ExecuteUpdateAsync(u => u.SetProperty(e => e.Error, note), CancellationToken.None);
+                await notifier.StatusChangedAsync(new StatusChangedMessage(id, ExperimentStatus.Running, note));
+            }
         }
-        // Spent, but no checkpoint to stand on (its folder was lost): one epoch, then the budget stops it.
-        if (plan.TimeBudget is { } budget && budget <= TimeSpan.Zero) plan = plan with { TimeBudget = TimeSpan.FromTicks(1) };
-        var observer = new JobTrainingObserver(experiment.Id, experiment.DatasetId, experiment.Epochs, notifier, scopes, logger);
-        await observer.LoadPreviewCasesAsync(db, ct);
-        return await new Trainer().RunAsync(plan, observer, ct);
+        catch (OperationCanceledException) when (run.Token.IsCancellationRequested)
+        {
+            if (!run.LeaseLost) await StoppedAsync(id);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Experiment {Id} failed", id);
+            await FinishAsync(id, ExperimentStatus.Failed, e is TrainingFailedException or ArgumentException ? e.Message : $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>The child stopped on a cancel: by the user (status already Cancelled), or the app is shutting down, and then
+    /// the run resumes from its last checkpoint at the next start.</summary>
+    private async Task StoppedAsync(Guid id)
+    {
+        var status = await db.Experiments.Where(e => e.Id == id).Select(e => e.Status).FirstAsync(CancellationToken.None);
+        if (status == ExperimentStatus.Cancelled)
+        {
+            await ReleaseLeaseAsync(id, null);
+        }
+        else
+        {
+            await FinishAsync(id, ExperimentStatus.Interrupted, "Interrupted by a shutdown; it resumes from its last checkpoint.");
+        }
+    }
+
+    /// <summary>The message of a run that ends Failed: the diagnosis, the automatic restarts it had, and what to change.</summary>
+    internal static string FailureMessage(string reason, ChildEnd end, ChildFailureKind? failure, int restarts)
+    {
+        var after = restarts > 0 ? $" It failed again after {restarts} automatic restart(s) from its last checkpoint." : "";
+        var resources = end is ChildEnd.MemoryCeiling or ChildEnd.Signal or ChildEnd.Crashed || failure is ChildFailureKind.Native or ChildFailureKind.OutOfMemory;
+        return resources ? $"{reason}{after} {ResourceHint}" : $"{reason}{after}";
+    }
+
+    /// <summary>The child's plan: train and evaluate, or only evaluate when the time budget was already spent by earlier
+    /// runs of this experiment (the app stopped between the budget's last epoch and the evaluation).</summary>
+    private TrainingChildPlan ChildPlanFor(TrainingPlan plan)
+    {
+        var evaluation = Path.Combine(plan.RunDirectory, "predictions");
+        if (plan.TimeBudget is { } left && left <= TimeSpan.Zero)
+        {
+            if (Checkpoints.ReadState(plan.RunDirectory, "last") is not null) return new TrainingChildPlan(plan, evaluation, EvaluateOnly: true);
+            // Spent, but no checkpoint to stand on (its folder was lost): one epoch, then the budget stops it.
+            plan = plan with { TimeBudget = TimeSpan.FromTicks(1) };
+        }
+        return new TrainingChildPlan(plan, evaluation);
     }
 
     /// <summary>What a completed experiment says about training that ended before its last epoch; null when all epochs ran.</summary>
@@ -143,17 +216,11 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
         return plan;
     }
 
-    private async Task EvaluateAsync(Experiment experiment, TrainingPlan plan, CancellationToken ct)
+    private async Task StoreEvaluationAsync(Guid id, TrainingPlan plan, IReadOnlyList<CasePrediction> predictions)
     {
-        var output = Path.Combine(plan.RunDirectory, "predictions");
-        var predictions = await Task.Run(() =>
-        {
-            using var predictor = Predictor.Load(plan.RunDirectory, plan.Device);
-            return predictor.Evaluate(plan.Validation, output, ct);
-        }, ct);
         var byName = predictions.ToDictionary(p => p.Name, StringComparer.Ordinal);
         var rows = await db.ExperimentCases.Include(c => c.DatasetCase)
-            .Where(c => c.ExperimentId == experiment.Id && c.Split == CaseSplit.Validation).ToListAsync(ct);
+            .Where(c => c.ExperimentId == id && c.Split == CaseSplit.Validation).ToListAsync(CancellationToken.None);
         foreach (var row in rows)
         {
             if (!byName.TryGetValue(row.DatasetCase!.Name, out var p)) continue;
@@ -163,7 +230,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             row.Recall = p.Recall;
             row.PredictionPath = Path.GetRelativePath(plan.RunDirectory, p.PredictionPath).Replace('\\', '/');
         }
-        await db.SaveChangesAsync(ct);
+        await db.SaveChangesAsync(CancellationToken.None);
     }
 
     private async Task<bool> TryAcquireLeaseAsync(Guid id, CancellationToken ct)
@@ -172,7 +239,10 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
         var stale = now - TimeSpan.FromSeconds(jobsOptions.Value.StaleAfterSeconds);
         var me = running.RunnerId;
         var updated = await db.Experiments
-            .Where(e => e.Id == id && (e.RunnerId == null || e.RunnerId == me || e.HeartbeatAt == null || e.HeartbeatAt < stale))
+            // Cancel sticks: a job that starts after a cancel (or after the run ended) does not set it back to Running.
+            .Where(e => e.Id == id
+                && (e.Status == ExperimentStatus.Queued || e.Status == ExperimentStatus.Running || e.Status == ExperimentStatus.Interrupted)
+                && (e.RunnerId == null || e.RunnerId == me || e.HeartbeatAt == null || e.HeartbeatAt < stale))
             .ExecuteUpdateAsync(s => s
                 .SetProperty(e => e.RunnerId, me)
                 .SetProperty(e => e.HeartbeatAt, now)
@@ -182,7 +252,9 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
         return updated == 1;
     }
 
-    private async Task HeartbeatAsync(Guid id)
+    /// <summary>Refreshes the lease. An update of 0 rows means another process took the run over (its heartbeat looked
+    /// stale): this runner stops its child and leaves the run alone.</summary>
+    private async Task HeartbeatAsync(Guid id, RunningExperiments.Run run)
     {
         try
         {
@@ -190,14 +262,24 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             var context = scope.ServiceProvider.GetRequiredService<MedSegDbContext>();
             var now = DateTimeOffset.UtcNow;
             var me = running.RunnerId;
-            await context.Experiments.Where(e => e.Id == id && e.RunnerId == me)
+            var updated = await context.Experiments.Where(e => e.Id == id && e.RunnerId == me)
                 .ExecuteUpdateAsync(s => s.SetProperty(e => e.HeartbeatAt, now));
+            if (updated == 0 && !run.Token.IsCancellationRequested)
+            {
+                logger.LogWarning("Experiment {Id}: the heartbeat found the lease gone; stopping this runner", id);
+                run.LoseLease();
+            }
         }
         catch (Exception e)
         {
             logger.LogWarning(e, "Heartbeat of experiment {Id} failed", id);
         }
     }
+
+    /// <summary>Counts a restart of a crashed child, while this runner still holds the lease.</summary>
+    private async Task<bool> CountRestartAsync(Guid id) =>
+        await db.Experiments.Where(e => e.Id == id && e.RunnerId == running.RunnerId)
+            .ExecuteUpdateAsync(u => u.SetProperty(e => e.Restarts, e => e.Restarts + 1), CancellationToken.None) == 1;
 
     private async Task ReleaseLeaseAsync(Guid id, ExperimentStatus? status, string? message = null)
     {

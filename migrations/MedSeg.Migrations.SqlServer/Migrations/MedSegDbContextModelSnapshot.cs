@@ -339,6 +339,9 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                         .HasMaxLength(450)
                         .HasColumnType("nvarchar(450)");
 
+                    b.Property<int>("Restarts")
+                        .HasColumnType("int");
+
                     b.Property<string>("RunnerId")
                         .HasMaxLength(200)
                         .HasColumnType("nvarchar(200)");

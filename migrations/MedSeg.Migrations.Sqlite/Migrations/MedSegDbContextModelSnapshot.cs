@@ -331,6 +331,9 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                         .HasMaxLength(450)
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Restarts")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("RunnerId")
                         .HasMaxLength(200)
                         .HasColumnType("TEXT");

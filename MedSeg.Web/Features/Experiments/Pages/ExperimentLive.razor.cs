@@ -115,25 +115,34 @@ public sealed partial class ExperimentLive
         StateHasChanged();
     });
 
-    private Task CancelAsync() => ActAsync(Experiments.CancelAsync, "cancel");
+    internal const string StillStoppingMessage =
+        "The process that ran this experiment is still stopping (a cancelled run gets a few seconds to stop); resume it again in a moment.";
 
-    private Task ResumeAsync() => ActAsync(Experiments.ResumeAsync, "resume");
+    private Task CancelAsync() => ActAsync(async (id, user, ct) => await Experiments.CancelAsync(id, user, ct) ? null : NotAllowed("cancel"));
 
-    private async Task ActAsync(Func<Guid, UserContext, CancellationToken, Task<bool>> action, string verb)
+    private Task ResumeAsync() => ActAsync(async (id, user, ct) => await Experiments.ResumeAsync(id, user, ct) switch
+    {
+        ResumeResult.Resumed => null,
+        ResumeResult.StillStopping => StillStoppingMessage,
+        _ => NotAllowed("resume"),
+    });
+
+    private static string NotAllowed(string verb) =>
+        $"Could not {verb} this experiment: it was not found, or it is no longer in a state that allows it.";
+
+    /// <summary>Runs a Cancel or Resume; the action returns null when done, else the message to show.</summary>
+    private async Task ActAsync(Func<Guid, UserContext, CancellationToken, Task<string?>> action)
     {
         acting = true;
         actionError = null;
         await gate.WaitAsync();
         try
         {
-            if (!await action(Id, await GetUserAsync(), CancellationToken.None))
-            {
-                actionError = $"Could not {verb} this experiment: it was not found, or it is no longer in a state that allows it.";
-            }
+            actionError = await action(Id, await GetUserAsync(), CancellationToken.None);
         }
         catch (Exception ex)
         {
-            actionError = $"Could not {verb} this experiment: {Describe(ex)}";
+            actionError = $"Could not do that: {Describe(ex)}";
         }
         finally
         {
