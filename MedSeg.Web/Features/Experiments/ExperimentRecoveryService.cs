@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hangfire;
 using MedSeg.Data;
 using MedSeg.Data.Entities;
 using MedSeg.Web.Infrastructure;
@@ -28,6 +29,7 @@ public sealed class ExperimentRecoveryService(IServiceScopeFactory scopes, Runni
             try
             {
                 await RecoverAsync(stoppingToken);
+                await RecoverPredictionsAsync(stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -89,6 +91,48 @@ public sealed class ExperimentRecoveryService(IServiceScopeFactory scopes, Runni
             await scope.ServiceProvider.GetRequiredService<ExperimentService>().EnqueueAsync(db, experiment, ct);
             logger.LogWarning("Experiment {Id} ({Status}, runner {Runner}) is resumed from its last checkpoint", c.Id, c.Status, c.RunnerId);
             recovered++;
+        }
+        return recovered;
+    }
+
+    /// <summary>Prediction runs whose process died (a Running status file with a stale heartbeat or a dead local runner) or
+    /// that a shutdown interrupted are enqueued again; one that died <see cref="JobsOptions.MaxRestarts"/> times is Failed.
+    /// (Their state is a status file, not a row: on several nodes, two may enqueue the same run; the job's own lease check
+    /// lets only one of them predict.)</summary>
+    public async Task<int> RecoverPredictionsAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<MedSegDbContext>();
+        var files = scope.ServiceProvider.GetRequiredService<Predictions.PredictionRunFiles>();
+        var jobs = scope.ServiceProvider.GetRequiredService<IBackgroundJobClient>();
+        var completed = await db.Experiments.AsNoTracking().Where(e => e.Status == ExperimentStatus.Completed).Select(e => e.Id).ToListAsync(ct);
+        var recovered = 0;
+        foreach (var experimentId in completed)
+        {
+            foreach (var run in files.ReadAll(experimentId))
+            {
+                var died = run.Status == Predictions.PredictionRunStatus.Running
+                    && (Predictions.PredictJob.IsStale(run, options.Value) || run.Runner != running.RunnerId && IsDeadLocalRunner(run.Runner));
+                if (run.Status != Predictions.PredictionRunStatus.Interrupted && !died) continue;
+                var dir = files.RunDirectory(experimentId, run.Id);
+                if (died && run.Restarts >= options.Value.MaxRestarts)
+                {
+                    Predictions.PredictJob.Update(dir, s => s with
+                    {
+                        Status = Predictions.PredictionRunStatus.Failed, Runner = null, Finished = DateTime.UtcNow,
+                        Error = $"The process running this prediction stopped {run.Restarts + 1} times, so it is not started again. {TrainExperimentJob.ResourceHint}",
+                    });
+                    continue;
+                }
+                Predictions.PredictJob.Update(dir, s => s with
+                {
+                    Status = Predictions.PredictionRunStatus.Queued, Runner = null, Restarts = died ? s.Restarts + 1 : s.Restarts,
+                    Error = "Starting again after the process running it stopped.",
+                });
+                jobs.Enqueue<Predictions.PredictJob>(j => j.RunAsync(experimentId, run.Id, CancellationToken.None));
+                logger.LogWarning("Prediction run {Run} of experiment {Experiment} ({Status}) is started again", run.Id, experimentId, run.Status);
+                recovered++;
+            }
         }
         return recovered;
     }

@@ -8,6 +8,8 @@ public enum PredictionRunStatus
     Running,
     Completed,
     Failed,
+    /// <summary>The server stopped during the run; it starts again (from the first image) when the server is back.</summary>
+    Interrupted,
 }
 
 /// <summary>One input image of a run: its name (the file stem, also the mask's name), where it lies under input/, its size.</summary>
@@ -26,12 +28,20 @@ public sealed record PredictionRunState(
     string? Error = null,
     DateTime? Finished = null)
 {
-    public bool IsActive => Status is PredictionRunStatus.Queued or PredictionRunStatus.Running;
+    public bool IsActive => Status is PredictionRunStatus.Queued or PredictionRunStatus.Running or PredictionRunStatus.Interrupted;
+    /// <summary>The lease of a running run: which process runs it, and when it last said so (see <see cref="PredictJob"/>).</summary>
+    public string? Runner { get; init; }
+    public DateTime? Heartbeat { get; init; }
+    /// <summary>How often the run was started again after the process running it died.</summary>
+    public int Restarts { get; init; }
 }
 
 /// <summary>A run as the list shows it.</summary>
 public sealed record PredictionRunSummary(Guid Id, DateTime Created, PredictionRunStatus Status, int Images, int Done, string? Error,
-    bool TestTimeAugmentation, bool LargestComponent, DateTime? Finished);
+    bool TestTimeAugmentation, bool LargestComponent, DateTime? Finished)
+{
+    public bool IsActive => Status is PredictionRunStatus.Queued or PredictionRunStatus.Running or PredictionRunStatus.Interrupted;
+}
 
 /// <summary>A run with its images and, once done, the URLs of its renditions and of the masks archive.</summary>
 public sealed record PredictionRunDetail(PredictionRunSummary Summary, IReadOnlyList<PredictedImageView> Results, string? MasksUrl);

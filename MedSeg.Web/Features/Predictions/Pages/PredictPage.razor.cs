@@ -75,7 +75,7 @@ public sealed partial class PredictPage : IDisposable
     /// <summary>Polls every 2 s while a run is queued or running; stops when none is.</summary>
     private void StartPolling()
     {
-        if (polling is { IsCompleted: false } || !runs.Any(r => r.Status is PredictionRunStatus.Queued or PredictionRunStatus.Running)) return;
+        if (polling is { IsCompleted: false } || !runs.Any(r => r.IsActive)) return;
         polling = PollAsync();
     }
 
@@ -88,7 +88,7 @@ public sealed partial class PredictPage : IDisposable
             {
                 await RefreshAsync();
                 await InvokeAsync(StateHasChanged);
-                if (!runs.Any(r => r.Status is PredictionRunStatus.Queued or PredictionRunStatus.Running)) return;
+                if (!runs.Any(r => r.IsActive)) return;
             }
         }
         catch (OperationCanceledException)
