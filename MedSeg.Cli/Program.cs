@@ -12,6 +12,7 @@ return new CommandDispatcher([
     new InferenceBenchCommand(),
     new LoaderBenchCommand(),
     new TrainerBenchCommand(),
+    new MemoryBenchCommand(),
     new RunExperimentCommand(),
     new RunPredictionCommand(),
 ]).Run(args, Console.Out, Console.Error);

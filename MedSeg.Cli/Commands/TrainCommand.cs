@@ -5,6 +5,7 @@ using MedSeg.Engine.Data;
 using MedSeg.Engine.Data.Pipeline;
 using MedSeg.Engine.Losses;
 using MedSeg.Engine.Models;
+using MedSeg.Engine.Isolation;
 using MedSeg.Engine.Training;
 
 namespace MedSeg.Cli.Commands;
@@ -25,6 +26,7 @@ public sealed partial class TrainCommand : ICommand
         new("model", $"Architecture: {string.Join(", ", ModelRegistry.Names)}", ValueName: "NAME"),
         new("out", "Run directory (checkpoints, previews, run.json); resumed when it holds a checkpoint", ValueName: "RUNDIR"),
         new("variant", "Model variant (see 'medseg models --all-variants')", ValueName: "NAME"),
+        new("max-memory", "Memory one run may use, in GiB; a run estimated above it is refused (default: ¾ of physical memory)", ValueName: "GIB"),
         new("epochs", "Epochs", "50"),
         new("size", "Training size in pixels (square; a multiple of the model's size multiple)", "256"),
         new("batch", "Batch size", "8"),
@@ -147,6 +149,19 @@ public sealed partial class TrainCommand : ICommand
             PreviewCases = [.. validation.Select(p => p.Name).Order(StringComparer.Ordinal).Take(PreviewCount)],
         };
         output.WriteLine($"{report.Pairs.Count} cases: {train.Count} training, {validation.Count} validation (seed {plan.Seed}, fraction {fraction.ToString(CultureInfo.InvariantCulture)}).");
+        var ceiling = options.Get("max-memory") is null
+            ? MemoryCeiling.Default(1)
+            : (long)(GetDouble(options, "max-memory", 0) * (1L << 30));
+        if (ceiling <= 0) throw new UsageException("--max-memory must be a positive number of GiB.");
+        var shape = RunShape.Of(plan, report.Pairs.Max(p => (long)p.Width * p.Height));
+        using (var probe = ModelRegistry.Create(plan.Model, plan.ModelOptions))
+        {
+            if (MemoryEstimate.Check(shape, ceiling, probe.SizeMultiple) is { } tooLarge)
+            {
+                error.WriteLine($"medseg train: {tooLarge} (--max-memory sets the limit.)");
+                return ExitCodes.Failure;
+            }
+        }
         if (Checkpoints.ReadState(plan.RunDirectory, "last") is { } state)
             output.WriteLine($"{plan.RunDirectory} holds a checkpoint of epoch {state.Epoch}: resuming.");
 

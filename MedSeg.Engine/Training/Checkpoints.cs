@@ -79,6 +79,12 @@ public static class Checkpoints
     public static CheckpointState? ReadState(string runDirectory, string tag)
     {
         Recover(runDirectory, tag);
+        return ReadCommittedState(runDirectory, tag);
+    }
+
+    /// <summary>The committed checkpoint's state as it stands, without finishing an interrupted write (which needs a writable folder).</summary>
+    public static CheckpointState? ReadCommittedState(string runDirectory, string tag)
+    {
         var path = State(runDirectory, tag);
         if (!File.Exists(path) || !File.Exists(Weights(runDirectory, tag))) return null;
         return JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(path), RunManifest.Json);

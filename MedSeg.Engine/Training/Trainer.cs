@@ -437,9 +437,18 @@ public sealed class Trainer
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Runtime.InteropServices.ExternalException)
         {
-            Checkpoints.Recover(run, "best");
-            Checkpoints.Recover(run, "last");
-            var previous = Checkpoints.ReadState(run, "last")?.Epoch;
+            foreach (var tag in new[] { "best", "last" })
+            {
+                try
+                {
+                    Checkpoints.Recover(run, tag); // discards the uncommitted write; the committed one stays
+                }
+                catch (Exception again) when (again is IOException or UnauthorizedAccessException)
+                {
+                    // The folder is unwritable: the next start's recovery finishes the job.
+                }
+            }
+            var previous = Checkpoints.ReadCommittedState(run, "last")?.Epoch;
             throw new TrainingFailedException(
                 $"The checkpoint of epoch {state.Epoch} could not be written to {Checkpoints.Folder}/ ({e.Message}). " +
                 (previous is int p ? $"The previous checkpoint (epoch {p}) is still valid. " : "No earlier checkpoint exists. ") +

@@ -87,9 +87,11 @@ public sealed record ExperimentSummary(Guid Id, string Name, string Model, Guid 
 /// <param name="Error">Why a run failed, was interrupted or cancelled (null for a completed run).</param>
 /// <param name="Note">For a completed run: why training ended before its last epoch (time budget, early stopping), else null.</param>
 /// <param name="Config">The options the experiment was launched with.</param>
+/// <param name="Restarts">How often the run was started again from its last checkpoint after its process died.</param>
 public sealed record ExperimentDetail(ExperimentSummary Summary, int BatchSize, int ImageSize, double LearningRate,
     int Seed, int TrainCases, int ValidationCases, string? Error, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
-    IReadOnlyList<EpochPoint> Metrics, IReadOnlyList<PreviewImage> Previews, ExperimentConfig Config, string? Note = null);
+    IReadOnlyList<EpochPoint> Metrics, IReadOnlyList<PreviewImage> Previews, ExperimentConfig Config, string? Note = null,
+    int Restarts = 0);
 
 /// <summary>A preview mask for one of the fixed validation cases after an epoch. Urls are served by the app.</summary>
 public sealed record PreviewImage(Guid CaseId, string CaseName, int Epoch, string ImageUrl, string TruthUrl, string PredictionUrl);

@@ -68,7 +68,8 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             [.. metrics.Select(ToPoint)],
             await LatestPreviewsAsync(db, e, ct),
             ExperimentConfig.Parse(e.ConfigJson),
-            completed ? e.Error : null);
+            completed ? e.Error : null,
+            e.Restarts);
     }
 
     /// <summary>Validates the request (field errors), snapshots the experiment and enqueues the training job.</summary>
@@ -132,6 +133,13 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
 
         var model = request.Model.ToLowerInvariant();
         var (train, validation) = Split(dataset.Cases, request.Seed);
+        // Admission: a run that would not fit this server's memory ceiling is refused here, not killed later.
+        var shape = new RunShape(model, null, request.BatchSize, request.ImageSize, 3, train.Count, validation.Count,
+            dataset.Cases.Max(c => (long)c.Width * c.Height));
+        if (MemoryEstimate.Check(shape, jobsOptions.Value.EffectiveMemoryCeilingBytes, SizeMultiple(model)) is { } tooLarge)
+        {
+            return new LaunchResult(null, [new FieldError(nameof(LaunchRequest.BatchSize), tooLarge)]);
+        }
         var previews = validation.OrderBy(c => c.Name, StringComparer.Ordinal).Take(PreviewCaseCount).Select(c => c.Id).ToHashSet();
         var experiment = new Experiment
         {
