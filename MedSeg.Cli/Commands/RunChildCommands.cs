@@ -16,7 +16,11 @@ public sealed class RunExperimentCommand : ICommand
 
     public string Summary => "Run a training plan file as a supervised child process (the web app's jobs use it)";
 
-    public IReadOnlyList<CommandOption> Options { get; } = ChildOptions.Common;
+    public IReadOnlyList<CommandOption> Options { get; } =
+    [
+        .. ChildOptions.Common,
+        new("progress-file", "Write 'epoch batch batches' to this file after every batch (medseg train --progress-file)", ValueName: "FILE"),
+    ];
 
     public int Execute(ParsedOptions options, TextWriter output, TextWriter error)
     {
@@ -25,8 +29,9 @@ public sealed class RunExperimentCommand : ICommand
         return ChildHost.Run(events, options.Has("parent-pipe"), ct =>
         {
             var child = TrainingChildPlan.Read(planPath);
-            ITrainingObserver observer = int.TryParse(Environment.GetEnvironmentVariable(BatchDelayVariable), out var delay) && delay > 0
-                ? new SlowBatches(events, TimeSpan.FromMilliseconds(delay))
+            var delay = int.TryParse(Environment.GetEnvironmentVariable(BatchDelayVariable), out var ms) ? TimeSpan.FromMilliseconds(ms) : TimeSpan.Zero;
+            ITrainingObserver observer = delay > TimeSpan.Zero || options.Get("progress-file") is not null
+                ? new BatchHook(events, delay, options.Get("progress-file"))
                 : events;
             var result = child.EvaluateOnly && Trainer.ResultOfCheckpoint(child.Plan.RunDirectory, child.Plan.Epochs) is { } standing
                 ? standing
@@ -41,13 +46,26 @@ public sealed class RunExperimentCommand : ICommand
         });
     }
 
-    private sealed class SlowBatches(ChildEventWriter inner, TimeSpan delay) : ITrainingObserver
+    /// <summary>After every batch: the progress file (written synchronously, so a named pipe holds the trainer there) and the
+    /// fault tests' delay.</summary>
+    private sealed class BatchHook(ChildEventWriter inner, TimeSpan delay, string? progressFile) : ITrainingObserver
     {
         public void OnStarted(TrainingStarted e) => inner.OnStarted(e);
         public void OnBatch(BatchProgress e)
         {
             inner.OnBatch(e);
-            Thread.Sleep(delay);
+            if (progressFile is not null)
+            {
+                try
+                {
+                    File.WriteAllText(progressFile, $"{e.Epoch} {e.Batch} {e.Batches}\n");
+                }
+                catch (IOException)
+                {
+                    // A reader holds the file; the next batch writes again.
+                }
+            }
+            if (delay > TimeSpan.Zero) Thread.Sleep(delay);
         }
         public void OnEpoch(EpochSummary e) => inner.OnEpoch(e);
         public void OnPreview(PreviewWritten e) => inner.OnPreview(e);

@@ -26,6 +26,8 @@ public sealed partial class TrainCommand : ICommand
         new("model", $"Architecture: {string.Join(", ", ModelRegistry.Names)}", ValueName: "NAME"),
         new("out", "Run directory (checkpoints, previews, run.json); resumed when it holds a checkpoint", ValueName: "RUNDIR"),
         new("variant", "Model variant (see 'medseg models --all-variants')", ValueName: "NAME"),
+        new("in-process", "Train in this process instead of a supervised child (a native crash then ends the command)", IsFlag: true),
+        new("max-restarts", "Restart a crashed training child from its last checkpoint this many times", "2"),
         new("max-memory", "Memory one run may use, in GiB; a run estimated above it is refused (default: ¾ of physical memory)", ValueName: "GIB"),
         new("epochs", "Epochs", "50"),
         new("size", "Training size in pixels (square; a multiple of the model's size multiple)", "256"),
@@ -176,10 +178,14 @@ public sealed partial class TrainCommand : ICommand
         {
             var result = TerminalProgress.Run(output, progress =>
             {
-                var observer = new ConsoleObserver(output, progress, options.Get("progress-file"));
+                var inProcess = options.Has("in-process");
+                var observer = new ConsoleObserver(output, progress, inProcess ? options.Get("progress-file") : null);
                 try
                 {
-                    return new Trainer().RunAsync(plan, observer, cts.Token).GetAwaiter().GetResult();
+                    return inProcess
+                        ? new Trainer().RunAsync(plan, observer, cts.Token).GetAwaiter().GetResult()
+                        : RunSupervised(plan, observer, ceiling, options.GetInt("max-restarts", 2, min: 0, max: 100),
+                            options.Get("progress-file"), cts.Token);
                 }
                 finally
                 {
@@ -213,6 +219,37 @@ public sealed partial class TrainCommand : ICommand
         finally
         {
             Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    /// <summary>Trains in a child process (<c>medseg run-experiment</c>) under <see cref="ChildSupervisor"/>, as the web's jobs do:
+    /// a child that crashes (a native error, a signal) is started again from the last checkpoint up to
+    /// <paramref name="maxRestarts"/> times, so such a crash costs at most the epoch in progress.</summary>
+    private static TrainingResult RunSupervised(TrainingPlan plan, ConsoleObserver observer, long ceiling, int maxRestarts,
+        string? progressFile, CancellationToken ct)
+    {
+        var planPath = Path.Combine(plan.RunDirectory, "child-plan.json");
+        new TrainingChildPlan(plan).Write(planPath);
+        var start = ChildCommands.Medseg(ChildCommands.RunExperiment, planPath, "training process", typeof(TrainCommand).Assembly.Location,
+            progressFile is null ? null : ["--progress-file", Path.GetFullPath(progressFile)]);
+        for (var restarts = 0; ; restarts++)
+        {
+            var outcome = ChildSupervisor.RunAsync(start, new ChildLimits(ceiling, TimeSpan.FromSeconds(10)),
+                e => ChildProtocol.Replay(e, observer), _ => { }, ct).GetAwaiter().GetResult();
+            switch (outcome.End)
+            {
+                case ChildEnd.Finished:
+                    return outcome.Finished!.Result!;
+                case ChildEnd.Cancelled:
+                    throw new OperationCanceledException(outcome.Reason);
+            }
+            if (!outcome.Retryable || restarts >= maxRestarts)
+            {
+                var hint = outcome.End is ChildEnd.MemoryCeiling or ChildEnd.Signal ? " Lower --batch or --size, or choose a smaller --variant." : "";
+                var after = restarts > 0 ? $" (after {restarts} restart(s) from the last checkpoint)" : "";
+                throw new TrainingFailedException(outcome.Reason + after + hint);
+            }
+            observer.OnLog($"{outcome.Reason} Restarting from the last checkpoint (restart {restarts + 1} of {maxRestarts}).");
         }
     }
 

@@ -13,12 +13,12 @@ public static class ChildCommands
     public const string ParentPipeFlag = "--parent-pipe";
 
     /// <summary>The start of <c>medseg VERB --plan PLAN --parent-pipe</c>; <paramref name="medsegDll"/> defaults to the one beside this app.</summary>
-    public static ChildStart Medseg(string verb, string planPath, string what, string? medsegDll = null)
+    public static ChildStart Medseg(string verb, string planPath, string what, string? medsegDll = null, IReadOnlyList<string>? extraArguments = null)
     {
         var dll = medsegDll ?? Path.Combine(AppContext.BaseDirectory, "medseg.dll");
         if (!File.Exists(dll))
             throw new FileNotFoundException($"The child program {dll} is missing: build MedSeg.Cli beside the app (MedSeg.Web references it).", dll);
-        return new ChildStart(DotnetHost(), ["exec", dll, verb, "--plan", planPath, ParentPipeFlag], what);
+        return new ChildStart(DotnetHost(), ["exec", dll, verb, "--plan", planPath, ParentPipeFlag, .. extraArguments ?? []], what);
     }
 
     /// <summary>The .NET host running this process (or the one the SDK names), else <c>dotnet</c> on the PATH.</summary>

@@ -18,6 +18,12 @@ public static class ChildHost
         if (watchParent)
         {
             PreferAsOomVictim();
+            // Ctrl+C in a terminal reaches the whole process group: stop gracefully, as the parent asks too.
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                cts.Cancel();
+            };
             var watcher = new Thread(() => WatchParent(cts)) { IsBackground = true, Name = "medseg-parent-watch" };
             watcher.Start();
         }
