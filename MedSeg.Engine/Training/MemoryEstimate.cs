@@ -39,10 +39,38 @@ public static class MemoryEstimate
     /// Measured with <c>medseg bench-memory --all-variants --batch 2</c> (sizes 128, 256, 384; peak resident memory, VmHWM,
     /// of two AdamW steps of bce+dice on channels-last batches, a fresh process per point; libtorch CPU 2.10, 2 threads,
     /// this project's 2-core Debian 12 machine). Keys: model, or model:variant; the bare name is the default variant.
+    /// Every model grows linearly in pixels at these sizes (the line through 256 and 384). SegFormer's attention term
+    /// (B·S⁴) is below the noise there but dominates at large sizes, so it is computed from the architecture instead:
+    /// 8 bytes (scores and softmax) per attention entry, Σ depthᵢ·headsᵢ·Nᵢ²/Rᵢ² over the four stages (Nᵢ tokens, Rᵢ the
+    /// reduction ratio), which is S⁴·1.89e-3 for B0/B1 and S⁴·3.54e-3 for B2 per sample.
     /// </summary>
     private static readonly Dictionary<string, MemoryCoefficients> Table = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["unext"] = new(235957043, 386.729, 1.158e-2),
+        ["unext"] = new(234980147, 941.775, 0e0), // peaks 242 MiB / 342 MiB / 489 MiB
+        ["unet:transposed"] = new(792736563, 6391.4, 0e0), // peaks 1131 MiB / 1555 MiB / 2554 MiB
+        ["unet"] = new(792736563, 6391.4, 0e0), // = unet:transposed
+        ["unet:bilinear"] = new(468127744, 6382.625, 0e0), // peaks 753 MiB / 1244 MiB / 2242 MiB
+        ["unet:small"] = new(245949235, 1731.15, 0e0), // peaks 277 MiB / 451 MiB / 721 MiB
+        ["unetplusplus:base32"] = new(536220467, 9207.525, 0e0), // peaks 724 MiB / 1662 MiB / 3101 MiB
+        ["unetplusplus"] = new(536220467, 9207.525, 0e0), // = unetplusplus:base32
+        ["unetplusplus:deepsup"] = new(576039322, 8855.2, 0e0), // peaks 729 MiB / 1656 MiB / 3040 MiB
+        ["unetplusplus:small"] = new(307075482, 5100.7, 0e0), // peaks 409 MiB / 930 MiB / 1727 MiB
+        ["segformer:b0"] = new(253289267, 2181.525, 1.89e-3), // peaks 326 MiB / 514 MiB / 855 MiB
+        ["segformer"] = new(253289267, 2181.525, 1.89e-3), // = segformer:b0
+        ["segformer:b1"] = new(468835533, 2935.35, 1.89e-3), // peaks 568 MiB / 814 MiB / 1273 MiB
+        ["segformer:b2"] = new(1112861082, 3795.2, 3.54e-3), // peaks 948 MiB / 1536 MiB / 2129 MiB
+        ["pspnet:resnet50"] = new(1208332288, 5980.75, 0e0), // peaks 1435 MiB / 1900 MiB / 2834 MiB
+        ["pspnet"] = new(1208332288, 5980.75, 0e0), // = pspnet:resnet50
+        ["pspnet:resnet34"] = new(772481843, 2263.525, 0e0), // peaks 939 MiB / 1020 MiB / 1373 MiB
+        ["pspnet:resnet18"] = new(510531174, 1816.05, 0e0), // peaks 660 MiB / 714 MiB / 998 MiB
+        ["hrnet:w18_small_v1"] = new(229063885, 1097.35, 0e0), // peaks 249 MiB / 356 MiB / 527 MiB
+        ["hrnet"] = new(229063885, 1097.35, 0e0), // = hrnet:w18_small_v1
+        ["hrnet:w18_small_v2"] = new(258213478, 2001.05, 0e0), // peaks 316 MiB / 496 MiB / 809 MiB
+        ["hrnet:w18"] = new(299652710, 3531.05, 0e0), // peaks 477 MiB / 727 MiB / 1279 MiB
+        ["deeplabv3plus:resnet50"] = new(1039994061, 3380.6, 0e0), // peaks 1351 MiB / 1414 MiB / 1943 MiB
+        ["deeplabv3plus"] = new(1039994061, 3380.6, 0e0), // = deeplabv3plus:resnet50
+        ["deeplabv3plus:resnet101"] = new(1500789146, 3661.7, 0e0), // peaks 1800 MiB / 1889 MiB / 2461 MiB
+        ["deeplabv3plus:mobilenetv2"] = new(310611149, 2906.475, 0e0), // peaks 384 MiB / 660 MiB / 1114 MiB
     };
 
     /// <summary>Models missing from the table (a new architecture) are estimated as the most demanding entry.</summary>
