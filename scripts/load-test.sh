@@ -15,6 +15,7 @@ MedSeg__DataRoot="$data" MedSeg__Admin__Email=admin@medseg.test MedSeg__Admin__P
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; pkill -f "$data" 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
+[ -n "${MEDSEG_LOAD_KEEP_LOG:-}" ] && trap "cp $data/server.log $MEDSEG_LOAD_KEEP_LOG; cleanup" EXIT
 for _ in $(seq 1 120); do
   curl -sf -o /dev/null "http://127.0.0.1:$port/account/login" && break
   kill -0 "$server" 2>/dev/null || { echo "the server exited:"; cat "$data/server.log"; exit 1; }
