@@ -81,6 +81,25 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task LaunchThatWouldNotFitTheMemoryCeilingIsRefusedNamingWhatFits()
+    {
+        using var factory = new MedSegAppFactory(new() { ["MedSeg:Jobs:MemoryCeilingBytes"] = (8L << 30).ToString() });
+        using var client = await factory.CreateAuthenticatedClientAsync();
+        var datasetId = await DatasetAsync(client, 8);
+        // The issue's poison form: UNeXt, batch 8, 2048².
+        var response = await client.PostAsJsonAsync("/api/experiments",
+            new { datasetId, model = "unext", epochs = 5, batchSize = 8, imageSize = 2048, learningRate = 0.001 });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("batchSize", body, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("more than the 8.0 GiB one run may use here", body);
+        Assert.Matches(@"Batch size \d+ fits at 2048", body);
+        Assert.Matches(@"image size \d+ fits", body);
+        var list = await client.GetFromJsonAsync<JsonElement>("/api/experiments");
+        Assert.Equal(0, list.GetArrayLength());
+    }
+
+    [Fact]
     public async Task ServerKilledMidEpochResumesWithinAMinuteLosingAtMostTheEpochInProgress()
     {
         using var data = new TempDirectory("medseg-kill");

@@ -134,6 +134,31 @@ public sealed class PredictionsApiTests : IClassFixture<PredictionsApiTests.App>
     }
 
     [Fact]
+    public async Task PredictionRunLeftRunningByADeadProcessIsStartedAgainAndCompletes()
+    {
+        var (client, id) = await app.TrainedAsync();
+        var response = await client.PostAsync($"/api/experiments/{id}/predictions", Images(ImagesZip()));
+        var runId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        await WaitForRunAsync(client, id, runId, TimeSpan.FromMinutes(2));
+
+        // What a kill -9 of the server mid-run leaves: status Running, the lease of a process that no longer exists.
+        var files = app.Factory.Services.GetRequiredService<MedSeg.Web.Features.Predictions.PredictionRunFiles>();
+        var dir = files.RunDirectory(id, runId);
+        MedSeg.Web.Features.Predictions.PredictJob.Update(dir, s => s with
+        {
+            Status = MedSeg.Web.Features.Predictions.PredictionRunStatus.Running, Done = 1,
+            Runner = $"{Environment.MachineName}:999999:dead", Heartbeat = DateTime.UtcNow.AddMinutes(-10),
+        });
+        var recovery = app.Factory.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>()
+            .OfType<MedSeg.Web.Features.Experiments.ExperimentRecoveryService>().Single();
+        Assert.Equal(1, await recovery.RecoverPredictionsAsync(CancellationToken.None));
+
+        var run = await WaitForRunAsync(client, id, runId, TimeSpan.FromMinutes(2));
+        Assert.Equal(3, run.GetProperty("summary").GetProperty("done").GetInt32());
+        Assert.Equal(1, files.Read(id, runId)!.Restarts);
+    }
+
+    [Fact]
     public async Task PredictionUploadWithANonImageIsRefusedAndStoresNothing()
     {
         var (client, id) = await app.TrainedAsync();
