@@ -45,6 +45,15 @@ public sealed class JobsOptions
     public Dictionary<string, string> ChildEnvironment { get; set; } = [];
 
     public long EffectiveMemoryCeilingBytes => MemoryCeilingBytes > 0 ? MemoryCeilingBytes : Isolation.MemoryCeiling.Default(WorkerCount);
+
+    /// <summary>The supervisor's limits for this node's children.</summary>
+    public Isolation.ChildLimits ChildLimits => new(EffectiveMemoryCeilingBytes, TimeSpan.FromSeconds(Math.Max(1, CancelGraceSeconds)));
+
+    /// <summary>The start of a child (<c>medseg VERB --plan PLAN</c>) with <see cref="ChildEnvironment"/>.</summary>
+    public Isolation.ChildStart Child(string verb, string planPath, string what) => Isolation.ChildCommands.Medseg(verb, planPath, what) with
+    {
+        Environment = ChildEnvironment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
+    };
 }
 
 /// <summary><c>MedSeg:Training</c>.</summary>

@@ -77,11 +77,8 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             var observer = new JobTrainingObserver(id, experiment.DatasetId, experiment.Epochs, notifier, scopes, logger);
             await observer.LoadPreviewCasesAsync(db, run.Token);
             var jobs = jobsOptions.Value;
-            var limits = new ChildLimits(jobs.EffectiveMemoryCeilingBytes, TimeSpan.FromSeconds(Math.Max(1, jobs.CancelGraceSeconds)));
-            var start = ChildCommands.Medseg(ChildCommands.RunExperiment, planPath, "training process") with
-            {
-                Environment = jobs.ChildEnvironment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
-            };
+            var limits = jobs.ChildLimits;
+            var start = jobs.Child(ChildCommands.RunExperiment, planPath, "training process");
             while (true)
             {
                 var outcome = await ChildSupervisor.RunAsync(start, limits, e => ChildProtocol.Replay(e, observer),

@@ -90,11 +90,8 @@ public sealed class PredictJob(ArtifactStore store, PredictionRunFiles runs, Run
             PredictionRunFiles.OutputDirectory(runDir));
         var planPath = Path.Combine(runDir, PlanFile);
         plan.Write(planPath);
-        var start = ChildCommands.Medseg(ChildCommands.RunPrediction, planPath, "prediction process") with
-        {
-            Environment = jobs.ChildEnvironment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
-        };
-        var limits = new ChildLimits(jobs.EffectiveMemoryCeilingBytes, TimeSpan.FromSeconds(Math.Max(1, jobs.CancelGraceSeconds)));
+        var start = jobs.Child(ChildCommands.RunPrediction, planPath, "prediction process");
+        var limits = jobs.ChildLimits;
         while (true)
         {
             var outcome = await ChildSupervisor.RunAsync(start, limits, e =>
