@@ -161,7 +161,7 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
                     problems.Add(new DatasetProblem(rel, "the file is empty (0 bytes); upload it again or remove it."));
                     continue;
                 }
-                var raster = ImageDecoder.Decode(bytes);
+                var raster = ImageDecoder.Decode(bytes, ImageLimits.Default, path);
                 images.Add(new PredictionImage(name, rel, raster.Width, raster.Height));
             }
             catch (Exception e) when (e is not OperationCanceledException)
