@@ -165,6 +165,10 @@ public static class DatasetScanner
             var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
             return (ImageDecoder.Decode(bytes, limits, path), sha);
         }
+        catch (ImageRefusedException e)
+        {
+            problems.Add(new DatasetProblem(rel(path), e.Message));
+        }
         catch (InvalidDataException e)
         {
             problems.Add(new DatasetProblem(rel(path), $"unreadable: {e.Message} Re-export the file or remove it with its partner."));

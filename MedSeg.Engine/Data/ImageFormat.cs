@@ -36,14 +36,14 @@ public static class ImageSniffer
     }
 
     /// <summary>
-    /// The format of the content; throws <see cref="InvalidDataException"/> naming what the content is instead
+    /// The format of the content; throws <see cref="ImageRefusedException"/> naming what the content is instead
     /// ("the file content is SVG/XML, not PNG; …") when it is not an image MedSeg reads.
     /// </summary>
     public static ImageFormat Require(ReadOnlySpan<byte> head, string? fileName)
     {
         if (Identify(head) is { } format) return format;
         var claimed = ClaimedFormat(fileName);
-        throw new InvalidDataException(
+        throw new ImageRefusedException(
             $"the file content is {Describe(head)}, not {claimed}; MedSeg reads PNG, JPEG, TIFF and BMP images, recognised by their " +
             "content rather than their file name. Export the image as PNG (a vector drawing such as SVG must be rasterised first) or remove the file.");
     }

@@ -27,13 +27,13 @@ public sealed record ImageLimits(long MaxPixels)
     /// pixel; twice that leaves room for poor compression) plus metadata; a larger file is refused before it is read whole.</summary>
     public long MaxFileBytes => MaxPixels >= long.MaxValue / 32 ? long.MaxValue : 16 * MaxPixels + MetadataBytes;
 
-    /// <summary>Throws an actionable <see cref="InvalidDataException"/> when an image of this size is over the limit.</summary>
+    /// <summary>Throws an actionable <see cref="ImageRefusedException"/> when an image of this size is over the limit.</summary>
     public void CheckSize(int width, int height)
     {
         var pixels = (long)width * height;
         if (pixels <= MaxPixels) return;
         var side = (long)Math.Floor(Math.Sqrt(MaxPixels));
-        throw new InvalidDataException(
+        throw new ImageRefusedException(
             $"the image is {width} × {height} ({Megapixels(pixels)} megapixels), more than the {Megapixels(MaxPixels)} megapixels " +
             $"MedSeg reads per image; downscale it, or cut it into tiles of at most {side} × {side}, and upload it again.");
     }
@@ -41,3 +41,8 @@ public sealed record ImageLimits(long MaxPixels)
     internal static string Megapixels(long pixels) =>
         (pixels / 1_000_000.0).ToString(pixels < 10_000_000 ? "0.##" : "0.#", System.Globalization.CultureInfo.InvariantCulture);
 }
+
+/// <summary>An image file refused by a limit or for its content, as opposed to a corrupt one (<see cref="InvalidDataException"/>).
+/// The message is complete and says what to do. An <see cref="IOException"/>, so every caller that handles unreadable
+/// files handles it too.</summary>
+public sealed class ImageRefusedException(string message) : IOException(message);

@@ -32,7 +32,7 @@ public static class ImageDecoder
     public static Raster DecodeFile(string path) => Decode(File.ReadAllBytes(path), ImageLimits.None, Path.GetFileName(path));
 
     /// <summary>
-    /// Reads a file that enters from outside, refusing it (<see cref="InvalidDataException"/>) before it is read whole when
+    /// Reads a file that enters from outside, refusing it (<see cref="ImageRefusedException"/>) before it is read whole when
     /// it is larger than any image within <paramref name="limits"/> can be, or when its first bytes are not an image MedSeg reads.
     /// </summary>
     public static byte[] ReadFile(string path, ImageLimits limits)
@@ -40,7 +40,7 @@ public static class ImageDecoder
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
         var length = file.Length;
         if (length > limits.MaxFileBytes || length > Array.MaxLength)
-            throw new InvalidDataException(
+            throw new ImageRefusedException(
                 $"the file is {length / (1024.0 * 1024):F0} MiB, larger than any image within the {ImageLimits.Megapixels(limits.MaxPixels)}-megapixel limit " +
                 "can be; remove it or save the image compressed (PNG).");
         var head = new byte[Math.Min(length, ImageSniffer.HeadLength)];
@@ -53,7 +53,8 @@ public static class ImageDecoder
     }
 
     /// <summary>The format and size the file's header declares, checked against <paramref name="limits"/>, without decoding
-    /// pixels (NetVips reads headers lazily; BMP through its own checked header). Throws <see cref="InvalidDataException"/>.</summary>
+    /// pixels (NetVips reads headers lazily; BMP through its own checked header). Throws <see cref="ImageRefusedException"/>
+    /// (over the limit, not an image) or <see cref="InvalidDataException"/> (corrupt).</summary>
     public static ImageHeader ReadHeader(byte[] bytes, ImageLimits limits, string? fileName = null)
     {
         var format = ImageSniffer.Require(bytes.AsSpan(0, Math.Min(bytes.Length, ImageSniffer.HeadLength)), fileName);
@@ -69,7 +70,7 @@ public static class ImageDecoder
     }
 
     /// <summary>Decodes the whole image (so truncated or corrupt data fails here, not later) after checking its content
-    /// and its header's size against <paramref name="limits"/>. Throws <see cref="InvalidDataException"/>.</summary>
+    /// and its header's size against <paramref name="limits"/>. Throws <see cref="ImageRefusedException"/> or <see cref="InvalidDataException"/>.</summary>
     public static Raster Decode(byte[] bytes, ImageLimits limits, string? fileName = null)
     {
         var format = ImageSniffer.Require(bytes.AsSpan(0, Math.Min(bytes.Length, ImageSniffer.HeadLength)), fileName);
