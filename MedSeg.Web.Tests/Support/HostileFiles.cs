@@ -95,6 +95,20 @@ public static class HostileFiles
         for (var i = 0; i < count; i++) zip.CreateEntry($"images/case-{i:D6}.png", CompressionLevel.NoCompression);
     });
 
+    /// <summary>Rewrites the uncompressed size in the local and central headers of a one-entry zip: a crafted archive
+    /// whose headers understate what its deflate stream holds.</summary>
+    public static void DeclareUncompressedSize(string zipPath, uint size)
+    {
+        var bytes = File.ReadAllBytes(zipPath);
+        for (var i = 0; i + 4 <= bytes.Length; i++)
+        {
+            var signature = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(i));
+            if (signature == 0x04034b50) BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(i + 22), size);
+            else if (signature == 0x02014b50) BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(i + 24), size);
+        }
+        File.WriteAllBytes(zipPath, bytes);
+    }
+
     private static void WriteChunk(Stream png, string type, byte[] data)
     {
         var chunk = new byte[12 + data.Length];
@@ -118,4 +132,28 @@ public static class HostileFiles
         foreach (var b in data) c = CrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
         return ~c;
     }
+}
+
+/// <summary>A read-only stream of zeros of a given length, generated as it is read.</summary>
+public sealed class ZeroStream(long length) : Stream
+{
+    private long position;
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => length;
+    public override long Position { get => position; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        var n = (int)Math.Min(count, length - position);
+        Array.Clear(buffer, offset, n);
+        position += n;
+        return n;
+    }
+
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
