@@ -9,7 +9,7 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 if ! command -v chromium >/dev/null 2>&1; then
   echo "Installing Debian's chromium for the end-to-end tests..."
-  $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null \
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null \
     || { echo "Could not install chromium (apt-get install chromium); end-to-end tests need it." >&2; exit 1; }
 fi
 export MEDSEG_CHROMIUM="${MEDSEG_CHROMIUM:-$(command -v chromium)}"

@@ -32,6 +32,25 @@ public sealed class PredictCommand : ICommand
         var duplicate = images.GroupBy(Path.GetFileNameWithoutExtension).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
             throw new UsageException($"--input: {string.Join(" and ", duplicate.Select(Path.GetFileName))} would both be written as {duplicate.Key}.png.");
+        // The input is from outside: every file's size, content and header are checked before anything is decoded.
+        var refused = 0;
+        foreach (var image in images)
+        {
+            try
+            {
+                ImageDecoder.ReadHeader(ImageDecoder.ReadFile(image, ImageLimits.Default), ImageLimits.Default, image);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException)
+            {
+                error.WriteLine($"medseg predict: {Path.GetFileName(image)}: {e.Message}");
+                refused++;
+            }
+        }
+        if (refused > 0)
+        {
+            error.WriteLine($"medseg predict: {refused} file(s) refused; nothing was predicted.");
+            return ExitCodes.Failure;
+        }
         try
         {
             using var predictor = Predictor.Load(run, options.Get("device") ?? "auto", inference);

@@ -7,18 +7,23 @@ namespace MedSeg.Engine.Data;
 /// Pairs <c>images/X.*</c> with <c>masks/X.*</c> under a dataset root (or one folder below it, as in an archive with
 /// one top folder), decodes every file in parallel and reports every problem found, each with the file relative to
 /// <c>root</c> and what to do about it. Never stops at the first problem. Masks are binary or label maps (see
-/// <see cref="MaskReader"/>); <see cref="ScanReport.Classes"/> is the dataset's class count.
+/// <see cref="MaskReader"/>); <see cref="ScanReport.Classes"/> is the dataset's class count. Every file is an input from
+/// outside: its size, content and header are checked against <see cref="ImageLimits"/> before it is read whole or decoded.
 /// </summary>
 public static class DatasetScanner
 {
     private static readonly HashSet<string> SystemFiles =
         new(["Thumbs.db", "desktop.ini", "ehthumbs.db", "Icon\r", "__MACOSX"], StringComparer.OrdinalIgnoreCase);
 
-    public static ScanReport Scan(string root, CancellationToken ct = default) => Scan(root, allowLabelMaps: true, ct);
+    public static ScanReport Scan(string root, CancellationToken ct = default) => Scan(root, allowLabelMaps: true, ImageLimits.Default, ct);
+
+    public static ScanReport Scan(string root, bool allowLabelMaps, CancellationToken ct = default) =>
+        Scan(root, allowLabelMaps, ImageLimits.Default, ct);
 
     /// <param name="allowLabelMaps">false: binary masks only; a label map is a problem of its file (never binarised), as
     /// for the web app's uploads, which train binary models.</param>
-    public static ScanReport Scan(string root, bool allowLabelMaps, CancellationToken ct = default)
+    /// <param name="limits">Per-image limits (the web app passes its configured ones; the CLI <see cref="ImageLimits.Default"/>).</param>
+    public static ScanReport Scan(string root, bool allowLabelMaps, ImageLimits limits, CancellationToken ct = default)
     {
         var problems = new ConcurrentBag<DatasetProblem>();
         root = Path.GetFullPath(root);
@@ -64,7 +69,7 @@ public static class DatasetScanner
         var pairs = new ScannedPair?[jobs.Count];
         var labelSets = new uint[jobs.Count];
         Parallel.For(0, jobs.Count, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount },
-            i => pairs[i] = CheckPair(jobs[i].Name, jobs[i].Image, jobs[i].Mask, Rel, problems, allowLabelMaps, out labelSets[i]));
+            i => pairs[i] = CheckPair(jobs[i].Name, jobs[i].Image, jobs[i].Mask, Rel, problems, allowLabelMaps, limits, out labelSets[i]));
         ct.ThrowIfCancellationRequested();
 
         var valid = pairs.Where(p => p is not null).Select(p => p!).ToList();
@@ -112,11 +117,11 @@ public static class DatasetScanner
     }
 
     private static ScannedPair? CheckPair(string name, string imagePath, string maskPath, Func<string, string> rel,
-        ConcurrentBag<DatasetProblem> problems, bool allowLabelMaps, out uint labelSet)
+        ConcurrentBag<DatasetProblem> problems, bool allowLabelMaps, ImageLimits limits, out uint labelSet)
     {
         labelSet = 0;
-        var image = Load(imagePath, rel, problems);
-        var mask = Load(maskPath, rel, problems);
+        var image = Load(imagePath, rel, problems, limits);
+        var mask = Load(maskPath, rel, problems, limits);
         if (image is null || mask is null) return null;
 
         var ok = true;
@@ -146,18 +151,23 @@ public static class DatasetScanner
             content.Encoding, content.MaxLabel);
     }
 
-    private static (Raster Raster, string Sha256)? Load(string path, Func<string, string> rel, ConcurrentBag<DatasetProblem> problems)
+    private static (Raster Raster, string Sha256)? Load(string path, Func<string, string> rel, ConcurrentBag<DatasetProblem> problems,
+        ImageLimits limits)
     {
         try
         {
-            var bytes = File.ReadAllBytes(path);
-            var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
-            if (bytes.Length == 0)
+            if (new FileInfo(path).Length == 0)
             {
                 problems.Add(new DatasetProblem(rel(path), "the file is empty (0 bytes); upload it again or remove it."));
                 return null;
             }
-            return (ImageDecoder.Decode(bytes), sha);
+            var bytes = ImageDecoder.ReadFile(path, limits);
+            var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+            return (ImageDecoder.Decode(bytes, limits, path), sha);
+        }
+        catch (ImageRefusedException e)
+        {
+            problems.Add(new DatasetProblem(rel(path), e.Message));
         }
         catch (InvalidDataException e)
         {

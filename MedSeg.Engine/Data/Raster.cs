@@ -17,23 +17,70 @@ public sealed class Raster(int width, int height, int bands, float[] pixels, boo
     public bool Lossy { get; } = lossy;
 }
 
-/// <summary>Decodes PNG, JPEG, TIFF (NetVips) and BMP (own reader: the bundled libvips has no BMP loader).</summary>
+/// <summary>
+/// Decodes PNG, JPEG, TIFF (NetVips) and BMP (own reader: the bundled libvips has no BMP loader). The format is decided
+/// by the content (<see cref="ImageSniffer"/>), so libvips' other loaders (SVG, GIF, WebP, HEIF, …) are never reached, and
+/// the header's width and height are checked against <see cref="ImageLimits"/> before any pixel is decoded.
+/// </summary>
 public static class ImageDecoder
 {
     /// <summary>Lowercase extensions MedSeg reads.</summary>
     public static readonly IReadOnlySet<string> Extensions =
         new HashSet<string>([".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"], StringComparer.OrdinalIgnoreCase);
 
-    public static Raster DecodeFile(string path) => Decode(File.ReadAllBytes(path));
+    /// <summary>Decodes a stored file that was checked when it entered (<see cref="ImageLimits.None"/>).</summary>
+    public static Raster DecodeFile(string path) => Decode(File.ReadAllBytes(path), ImageLimits.None, Path.GetFileName(path));
 
-    /// <summary>Decodes the whole image (so truncated or corrupt data fails here, not later). Throws <see cref="InvalidDataException"/>.</summary>
-    public static Raster Decode(byte[] bytes)
+    /// <summary>
+    /// Reads a file that enters from outside, refusing it (<see cref="ImageRefusedException"/>) before it is read whole when
+    /// it is larger than any image within <paramref name="limits"/> can be, or when its first bytes are not an image MedSeg reads.
+    /// </summary>
+    public static byte[] ReadFile(string path, ImageLimits limits)
     {
-        if (bytes.Length >= 2 && bytes[0] == (byte)'B' && bytes[1] == (byte)'M') return BmpDecoder.Decode(bytes);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        var length = file.Length;
+        if (length > limits.MaxFileBytes || length > Array.MaxLength)
+            throw new ImageRefusedException(
+                $"the file is {length / (1024.0 * 1024):F0} MiB, larger than any image within the {ImageLimits.Megapixels(limits.MaxPixels)}-megapixel limit " +
+                "can be; remove it or save the image compressed (PNG).");
+        var head = new byte[Math.Min(length, ImageSniffer.HeadLength)];
+        file.ReadExactly(head);
+        ImageSniffer.Require(head, path);
+        var bytes = new byte[length];
+        head.CopyTo(bytes, 0);
+        file.ReadExactly(bytes, head.Length, bytes.Length - head.Length);
+        return bytes;
+    }
+
+    /// <summary>The format and size the file's header declares, checked against <paramref name="limits"/>, without decoding
+    /// pixels (NetVips reads headers lazily; BMP through its own checked header). Throws <see cref="ImageRefusedException"/>
+    /// (over the limit, not an image) or <see cref="InvalidDataException"/> (corrupt).</summary>
+    public static ImageHeader ReadHeader(byte[] bytes, ImageLimits limits, string? fileName = null)
+    {
+        var format = ImageSniffer.Require(bytes.AsSpan(0, Math.Min(bytes.Length, ImageSniffer.HeadLength)), fileName);
+        if (format == ImageFormat.Bmp)
+        {
+            var bmp = BmpDecoder.ReadHeader(bytes, bytes.Length);
+            limits.CheckSize(bmp.Width, bmp.Height);
+            return new ImageHeader(format, bmp.Width, bmp.Height);
+        }
+        using var image = Open(bytes, format);
+        limits.CheckSize(image.Width, image.Height);
+        return new ImageHeader(format, image.Width, image.Height);
+    }
+
+    /// <summary>Decodes the whole image (so truncated or corrupt data fails here, not later) after checking its content
+    /// and its header's size against <paramref name="limits"/>. Throws <see cref="ImageRefusedException"/> or <see cref="InvalidDataException"/>.</summary>
+    public static Raster Decode(byte[] bytes, ImageLimits limits, string? fileName = null)
+    {
+        var format = ImageSniffer.Require(bytes.AsSpan(0, Math.Min(bytes.Length, ImageSniffer.HeadLength)), fileName);
+        if (format == ImageFormat.Bmp) return BmpDecoder.Decode(bytes, limits);
         try
         {
-            using var loaded = Image.NewFromBuffer(bytes, access: Enums.Access.Sequential, failOn: Enums.FailOn.Error);
-            var lossy = (loaded.Get("vips-loader") as string ?? "").Contains("jpeg", StringComparison.Ordinal);
+            using var loaded = Open(bytes, format);
+            // The header is read; nothing is decoded before this check.
+            limits.CheckSize(loaded.Width, loaded.Height);
+            var lossy = format == ImageFormat.Jpeg;
             var deep = loaded.Format is not (Enums.BandFormat.Uchar or Enums.BandFormat.Char);
             var image = loaded;
             var owned = new List<Image>();
@@ -68,10 +115,34 @@ public static class ImageDecoder
         }
         catch (VipsException e)
         {
-            throw new InvalidDataException("the file cannot be decoded (corrupt, truncated or not really an image): " +
-                                           FirstLine(e.Message).TrimEnd('.') + ".", e);
+            throw Unreadable(e);
         }
     }
+
+    /// <summary>Opens PNG, JPEG or TIFF content lazily (header only) and makes sure libvips chose the matching loader.</summary>
+    private static Image Open(byte[] bytes, ImageFormat format)
+    {
+        Image image;
+        try
+        {
+            image = Image.NewFromBuffer(bytes, access: Enums.Access.Sequential, failOn: Enums.FailOn.Error);
+        }
+        catch (VipsException e)
+        {
+            throw Unreadable(e);
+        }
+        var loader = image.Get("vips-loader") as string ?? "";
+        var expected = format switch { ImageFormat.Png => "png", ImageFormat.Jpeg => "jpeg", _ => "tiff" };
+        if (!loader.StartsWith(expected, StringComparison.Ordinal))
+        {
+            image.Dispose();
+            throw new InvalidDataException($"the file looks like {ImageSniffer.Name(format)} but cannot be read as one; re-export it as PNG.");
+        }
+        return image;
+    }
+
+    private static InvalidDataException Unreadable(VipsException e) =>
+        new("the file cannot be decoded (corrupt, truncated or not really an image): " + FirstLine(e.Message).TrimEnd('.') + ".", e);
 
     private static string FirstLine(string message)
     {

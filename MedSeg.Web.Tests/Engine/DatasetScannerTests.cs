@@ -202,7 +202,7 @@ public sealed class DatasetScannerTests
         Assert.Equal(["good"], report.Pairs.Select(p => p.Name));
         Assert.False(report.IsValid);
         Assert.Contains("unreadable", byFile["images/truncated.png"]);
-        Assert.Contains("unreadable", byFile["masks/garbage.png"]);
+        Assert.Contains("the file content is unrecognised binary data (first bytes 0102030405060708), not PNG", byFile["masks/garbage.png"]);
         Assert.Contains("no mask named lonely image.* in masks/", byFile["images/lonely image.png"]);
         Assert.Contains("no image named lonely mask.* in images/", byFile["masks/lonely mask.png"]);
         Assert.Contains("48×40", byFile["masks/small.png"]);

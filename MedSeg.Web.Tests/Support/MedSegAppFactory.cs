@@ -24,6 +24,8 @@ public sealed class MedSegAppFactory : WebApplicationFactory<Program>
             ["MedSeg:Admin:Password"] = AdminPassword,
             ["MedSeg:Training:Device"] = "cpu",
             ["MedSeg:Training:Threads"] = "2",
+            // Tests sign in far more often than a person from one address (loopback); RequestLimitsTests checks the limit itself.
+            ["MedSeg:Limits:SignInPermitsPerMinute"] = "100000",
         };
         foreach (var (k, v) in extra ?? []) settings[k] = v;
     }

@@ -7,6 +7,7 @@ using MedSeg.Web.Tests.Support;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 using NetVips;
+using Xunit.Abstractions;
 
 namespace MedSeg.Web.Tests.Web;
 
@@ -44,8 +45,9 @@ public sealed class PredictionsApiTests : IClassFixture<PredictionsApiTests.App>
     }
 
     private readonly App app;
+    private readonly ITestOutputHelper output;
 
-    public PredictionsApiTests(App app) => this.app = app;
+    public PredictionsApiTests(App app, ITestOutputHelper output) => (this.app, this.output) = (app, output);
 
     private static async Task<Guid> LaunchAsync(HttpClient client, int epochs)
     {
@@ -178,6 +180,38 @@ public sealed class PredictionsApiTests : IClassFixture<PredictionsApiTests.App>
         var before = Directory.Exists(runs) ? Directory.GetDirectories(runs).Length : 0;
         var list = await client.GetFromJsonAsync<JsonElement>($"/api/experiments/{id}/predictions");
         Assert.Equal(before, list.GetArrayLength());
+        var staging = Path.Combine(app.Factory.DataRoot, "staging");
+        Assert.True(!Directory.Exists(staging) || Directory.GetFileSystemEntries(staging).Length == 0);
+    }
+
+    [Fact]
+    public async Task PredictionUploadWithAPixelBombOrAnSvgIsRefusedByNameAndStoresNothing()
+    {
+        var (client, id) = await app.TrainedAsync();
+        var runs = Path.Combine(app.Factory.DataRoot, "experiments", id.ToString("N"), "predictions-runs");
+        var before = Directory.Exists(runs) ? Directory.GetDirectories(runs).Length : 0;
+        var form = new MultipartFormDataContent
+        {
+            { new ByteArrayContent(SyntheticDataset.Case(new Random(1), 32, 32).Image), "files", "ok.png" },
+            { new ByteArrayContent(HostileFiles.PixelBomb), "files", "bomb.png" },
+            { new ByteArrayContent(HostileFiles.Svg), "files", "drawing.png" },
+        };
+
+        HttpResponseMessage response;
+        using (var probe = MemoryProbe.Start())
+        {
+            response = await client.PostAsync($"/api/experiments/{id}/predictions", form);
+            // Decoding the bomb would hold 0.9 GB in libvips and 3.6 GB of floats (the test's own form is about 1 MB).
+            probe.AssertBelow(output, allocatedMiB: 48, workingSetMiB: 192);
+        }
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateArray()
+            .ToDictionary(e => e.GetProperty("file").GetString()!, e => e.GetProperty("problem").GetString()!);
+        Assert.Equal(["bomb.png", "drawing.png"], errors.Keys.Order());
+        Assert.Contains("30000 × 30000", errors["bomb.png"]);
+        Assert.Contains("the file content is SVG/XML, not PNG", errors["drawing.png"]);
+
+        Assert.Equal(before, Directory.Exists(runs) ? Directory.GetDirectories(runs).Length : 0);
         var staging = Path.Combine(app.Factory.DataRoot, "staging");
         Assert.True(!Directory.Exists(staging) || Directory.GetFileSystemEntries(staging).Length == 0);
     }

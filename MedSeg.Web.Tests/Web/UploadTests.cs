@@ -48,6 +48,14 @@ public class UploadTests
         Assert.Equal([new DatasetProblem("a.png", "no mask"), new DatasetProblem("b.png", "bad size")], outcome.Problems);
     }
 
+    [Fact]
+    public void OutcomeOf413WithProblemsListsThem()
+    {
+        var body = """{"title":"The upload was refused: 1 problem(s); nothing was stored.","errors":[{"file":"big.zip","problem":"the upload is larger than the 4.00 GB the server accepts"}]}""";
+        var outcome = Assert.IsType<UploadOutcome.Rejected>(UploadOutcome.From(new UploadResponse(413, "Payload Too Large", body)));
+        Assert.Equal("big.zip", Assert.Single(outcome.Problems).File);
+    }
+
     [Theory]
     [InlineData(400, """{"type":"x","title":"No file was uploaded","status":400,"detail":"Send a multipart form."}""", "No file was uploaded: Send a multipart form.")]
     [InlineData(500, """{"title":"An error occurred while processing your request.","status":500}""", "An error occurred while processing your request.")]

@@ -32,7 +32,6 @@ public static class ConfigurationExtensions
         builder.Services.Configure<AdminOptions>(builder.Configuration.GetSection(AdminOptions.Section));
         builder.Services.Configure<JobsOptions>(builder.Configuration.GetSection(JobsOptions.Section));
         builder.Services.Configure<TrainingOptions>(builder.Configuration.GetSection(TrainingOptions.Section));
-        builder.Services.Configure<UploadOptions>(builder.Configuration.GetSection(UploadOptions.Section));
         return builder;
     }
 

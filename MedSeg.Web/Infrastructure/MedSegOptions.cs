@@ -1,3 +1,4 @@
+using MedSeg.Engine.Data;
 using Isolation = MedSeg.Engine.Isolation;
 
 namespace MedSeg.Web.Infrastructure;
@@ -66,9 +67,69 @@ public sealed class TrainingOptions
     public int Threads { get; set; }
 }
 
-/// <summary><c>MedSeg:Upload</c>.</summary>
-public sealed class UploadOptions
+/// <summary>
+/// <c>MedSeg:Limits</c>: every hard limit on what clients send, in one place (defaults here; documented in the README and
+/// docs/architecture.md, "Limits"). Each is checked before the large allocation or write it guards.
+/// </summary>
+public sealed class LimitsOptions
 {
-    public const string Section = "MedSeg:Upload";
-    public long MaxBytes { get; set; } = 4L * 1024 * 1024 * 1024;
+    public const string Section = "MedSeg:Limits";
+    /// <summary>Older name of <see cref="UploadMaxBytes"/>, still read when the new key is not set.</summary>
+    public const string LegacyUploadMaxBytesKey = "MedSeg:Upload:MaxBytes";
+    private const long MiB = 1024 * 1024;
+    private const long GiB = 1024 * MiB;
+
+    /// <summary>Largest request body of an upload endpoint (dataset and prediction uploads).</summary>
+    public long UploadMaxBytes { get; set; } = 4 * GiB;
+    /// <summary>Largest request body of every other endpoint (JSON APIs, sign-in forms, the token endpoint).</summary>
+    public long RequestMaxBytes { get; set; } = 1 * MiB;
+    /// <summary>Largest image (width × height) read from an upload, checked from the header before decoding.</summary>
+    public long MaxImagePixels { get; set; } = ImageLimits.DefaultMaxPixels;
+    /// <summary>Most entries (files and folders) an uploaded zip may list in its central directory.</summary>
+    public int MaxZipEntries { get; set; } = 100_000;
+    /// <summary>Most bytes an uploaded zip may unpack to (further bounded by the free disk space, below).</summary>
+    public long MaxUnpackedBytes { get; set; } = 32 * GiB;
+    /// <summary>Largest uncompressed/compressed ratio of one zip entry that unpacks to more than <see cref="CompressionRatioMinBytes"/>.</summary>
+    public double MaxCompressionRatio { get; set; } = 100;
+    /// <summary>Entries up to this size are never refused for their ratio (an uncompressed mask compresses very well);
+    /// 64 MiB is a single-band 8-bit image at the default pixel limit.</summary>
+    public long CompressionRatioMinBytes { get; set; } = 64 * MiB;
+    /// <summary>Free space an upload must leave at the data root after unpacking.</summary>
+    public long MinFreeDiskBytes { get; set; } = 2 * GiB;
+    /// <summary>Sign-in attempts (sign-in form posts and <c>POST /api/tokens</c> together) per client IP address per minute.</summary>
+    public int SignInPermitsPerMinute { get; set; } = 10;
+
+    public ImageLimits Images => new(MaxImagePixels);
+
+    /// <summary>The limits from configuration, checked; throws <see cref="InvalidOperationException"/> naming a bad setting.</summary>
+    public static LimitsOptions Read(IConfiguration configuration)
+    {
+        var limits = configuration.GetSection(Section).Get<LimitsOptions>() ?? new LimitsOptions();
+        if (configuration[Section + ":" + nameof(UploadMaxBytes)] is null && configuration[LegacyUploadMaxBytesKey] is { Length: > 0 } legacy
+            && long.TryParse(legacy, out var bytes))
+        {
+            limits.UploadMaxBytes = bytes;
+        }
+        limits.Check();
+        return limits;
+    }
+
+    public void Check()
+    {
+        List<string> bad = [];
+        if (UploadMaxBytes <= 0) bad.Add(nameof(UploadMaxBytes));
+        if (RequestMaxBytes <= 0) bad.Add(nameof(RequestMaxBytes));
+        if (MaxImagePixels <= 0) bad.Add(nameof(MaxImagePixels));
+        if (MaxZipEntries <= 0) bad.Add(nameof(MaxZipEntries));
+        if (MaxUnpackedBytes <= 0) bad.Add(nameof(MaxUnpackedBytes));
+        if (!(MaxCompressionRatio >= 1)) bad.Add(nameof(MaxCompressionRatio));
+        if (CompressionRatioMinBytes < 0) bad.Add(nameof(CompressionRatioMinBytes));
+        if (MinFreeDiskBytes < 0) bad.Add(nameof(MinFreeDiskBytes));
+        if (SignInPermitsPerMinute <= 0) bad.Add(nameof(SignInPermitsPerMinute));
+        if (bad.Count > 0)
+        {
+            throw new InvalidOperationException($"{Section}: {string.Join(", ", bad)} must be positive (MaxCompressionRatio at least 1; " +
+                                                "CompressionRatioMinBytes and MinFreeDiskBytes may be 0). See the README's configuration table.");
+        }
+    }
 }

@@ -20,9 +20,7 @@ public static class UiExtensions
         builder.Services.AddDatasetsFeature();
         builder.Services.AddExperimentsFeature();
         builder.Services.AddPredictionsFeature();
-        var maxUpload = builder.Configuration.Get<UploadOptions>(UploadOptions.Section).MaxBytes;
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = maxUpload);
-        builder.Services.Configure<Microsoft.AspNetCore.Http.Features.FormOptions>(o => o.MultipartBodyLengthLimit = maxUpload);
+        builder.AddMedSegLimits();
         return builder;
     }
 
@@ -35,6 +33,8 @@ public static class UiExtensions
         // Friendly "not found" pages for the UI only; APIs and the hub keep their status codes and problem details.
         app.UseWhen(ctx => !ctx.Request.Path.StartsWithSegments("/api") && !ctx.Request.Path.StartsWithSegments("/hubs"),
             ui => ui.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
+        // Body limits and the sign-in rate limit come before anything that could read a body.
+        app.UseMedSegLimits();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();

@@ -1,6 +1,7 @@
 using MedSeg.Data.Entities;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Identity;
+using MedSeg.Web.Infrastructure;
 using Microsoft.AspNetCore.Mvc;
 
 namespace MedSeg.Web.Features.Account;
@@ -12,7 +13,7 @@ public static class AccountApi
 {
     public static IEndpointRouteBuilder MapAccountApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/tokens", CreateToken).AllowAnonymous().WithTags("Account");
+        app.MapPost("/api/tokens", CreateToken).AllowAnonymous().RequireRateLimiting(RequestLimits.SignInPolicy).WithTags("Account");
         app.MapPost("/account/logout", Logout).WithTags("Account");
         return app;
     }

@@ -4,12 +4,16 @@ using MedSeg.Data;
 using MedSeg.Data.Entities;
 using MedSeg.Data.Files;
 using MedSeg.Engine.Data;
+using MedSeg.Web.Features.Shared;
+using MedSeg.Web.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace MedSeg.Web.Features.Datasets;
 
 /// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases.</summary>
-public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, ILogger<DatasetService> logger)
+public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IOptions<LimitsOptions> limits,
+    ILogger<DatasetService> logger)
 {
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(UserContext user, CancellationToken ct = default)
     {
@@ -35,33 +39,28 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
     }
 
     /// <summary>
-    /// Unpacks the zip into a staging folder, validates every pair, and only then moves the files into the dataset
-    /// folder and commits the rows in one transaction. A refused upload leaves no row and no file behind.
+    /// Unpacks the uploaded zip inside its staging folder, validates every pair, and only then moves the files into the
+    /// dataset folder and commits the rows in one transaction. A refused upload leaves no row and no file behind (the
+    /// caller's <see cref="StagedUpload"/> removes the staging folder).
     /// </summary>
-    public async Task<IngestResult> IngestZipAsync(string name, Stream zip, UserContext user, CancellationToken ct = default)
+    public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct = default)
     {
-        var staging = store.CreateStagingDirectory();
-        try
+        var upload = Path.Combine(staging, "upload");
+        var problems = await ZipExtractor.ExtractAsync(zip.Path, zip.FileName, upload, limits.Value, ct);
+        File.Delete(zip.Path); // unpacked or refused: its space is free again
+        if (problems.Count > 0) return new IngestResult(null, problems);
+        var started = DateTime.UtcNow;
+        // The web trains binary models: a label map is refused by name (never binarised).
+        var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: false, limits.Value.Images, ct), ct);
+        logger.LogInformation("Scanned upload '{Name}': {Pairs} pairs, {Problems} problems in {Seconds:F1} s",
+            name, report.Pairs.Count, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
+        if (report.Problems.Count > 0) return new IngestResult(null, report.Problems);
+        if (report.Pairs.Count == 0)
         {
-            var problems = await ZipExtractor.ExtractAsync(zip, Path.Combine(staging, "upload"), ct);
-            if (problems.Count > 0) return new IngestResult(null, problems);
-            var started = DateTime.UtcNow;
-            // The web trains binary models: a label map is refused by name (never binarised).
-            var report = await Task.Run(() => DatasetScanner.Scan(Path.Combine(staging, "upload"), allowLabelMaps: false, ct), ct);
-            logger.LogInformation("Scanned upload '{Name}': {Pairs} pairs, {Problems} problems in {Seconds:F1} s",
-                name, report.Pairs.Count, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
-            if (report.Problems.Count > 0) return new IngestResult(null, report.Problems);
-            if (report.Pairs.Count == 0)
-            {
-                return new IngestResult(null, [new DatasetProblem("(archive)",
-                    "No image/mask pairs were found. Put images in images/ and masks with the same file name in masks/.")]);
-            }
-            return new IngestResult(await CommitAsync(name, report.Pairs, staging, user, ct), []);
+            return new IngestResult(null, [new DatasetProblem(zip.FileName,
+                "No image/mask pairs were found. Put images in images/ and masks with the same file name in masks/.")]);
         }
-        finally
-        {
-            TryDelete(staging);
-        }
+        return new IngestResult(await CommitAsync(name, report.Pairs, staging, user, ct), []);
     }
 
     private async Task<DatasetSummary> CommitAsync(string name, IReadOnlyList<ScannedPair> pairs, string staging, UserContext user, CancellationToken ct)

@@ -1,6 +1,8 @@
-using MedSeg.Engine.Data;
+using MedSeg.Data.Files;
+using MedSeg.Web.Features.Shared;
+using MedSeg.Web.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace MedSeg.Web.Features.Datasets;
 
@@ -18,7 +20,8 @@ public static class DatasetsApi
     {
         var api = app.MapGroup("/api/datasets").WithTags("Datasets");
         // Multipart uploads come from scripts (bearer token) and from the upload page (XHR with the SameSite=Strict cookie).
-        api.MapPost("/", Upload).DisableAntiforgery();
+        // The body is streamed to staging once (StagedUpload), never read as an IFormFile.
+        api.MapPost("/", Upload).DisableAntiforgery().WithUploadLimit(app);
         api.MapGet("/", List);
         api.MapGet("/{id:guid}", Get);
         api.MapGet("/{id:guid}/cases", Cases);
@@ -26,29 +29,27 @@ public static class DatasetsApi
         return app;
     }
 
+    private const string NoFile = "Send a multipart form with a 'file' field holding a .zip with images/ and masks/.";
+
+    /// <summary>Multipart <c>name</c> (optional) and <c>file</c> (the .zip).</summary>
     public static async Task<Results<Created<DatasetCreated>, ProblemHttpResult>> Upload(
-        [FromForm] string? name, IFormFile? file, HttpContext http, DatasetService datasets, CancellationToken ct)
+        HttpContext http, DatasetService datasets, ArtifactStore store, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
-        if (file is null || file.Length == 0)
+        var (upload, refusal) = await StagedUpload.ReceiveAsync(http.Request, store, limits.Value, NoFile, ct);
+        if (upload is null) return refusal!;
+        using (upload)
         {
-            return TypedResults.Problem("Send a multipart form with a 'file' field holding a .zip with images/ and masks/.",
-                statusCode: 400, title: "No file was uploaded");
-        }
-        var datasetName = string.IsNullOrWhiteSpace(name) ? Path.GetFileNameWithoutExtension(file.FileName) : name.Trim();
-        await using var stream = file.OpenReadStream();
-        var result = await datasets.IngestZipAsync(datasetName, stream, UserContext.From(http.User), ct);
-        if (result.Dataset is null)
-        {
-            // RFC 7807 with one entry per problem file: {"title": ..., "errors": [{"file": ..., "problem": ...}]}.
-            return TypedResults.Problem(new ProblemDetails
+            var file = upload.Files.FirstOrDefault(f => f.Field == "file");
+            if (file is null || file.Length == 0)
             {
-                Status = StatusCodes.Status400BadRequest,
-                Title = $"The upload was refused: {result.Problems.Count} problem(s); nothing was stored.",
-                Detail = "Fix the files listed in 'errors' and upload the archive again.",
-                Extensions = { ["errors"] = result.Problems },
-            });
+                return TypedResults.Problem(NoFile, statusCode: 400, title: "No file was uploaded");
+            }
+            var name = upload.Field("name");
+            var datasetName = string.IsNullOrWhiteSpace(name) ? Path.GetFileNameWithoutExtension(file.FileName) : name.Trim();
+            var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, UserContext.From(http.User), ct);
+            if (result.Dataset is null) return UploadRefusal.Problem(result.Problems);
+            return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases));
         }
-        return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases));
     }
 
     public static async Task<Ok<IReadOnlyList<DatasetSummary>>> List(HttpContext http, DatasetService datasets, CancellationToken ct) =>

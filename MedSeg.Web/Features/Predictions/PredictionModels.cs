@@ -62,9 +62,6 @@ public abstract record StartPredictionResult
     public sealed record Refused(IReadOnlyList<DatasetProblem> Problems) : StartPredictionResult;
 }
 
-/// <summary>One uploaded file: a zip of images, or an image itself.</summary>
-public sealed record PredictionUpload(string FileName, Func<Stream> Open);
-
 public enum PredictionRendition
 {
     Image,

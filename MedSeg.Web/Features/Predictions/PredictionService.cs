@@ -4,7 +4,10 @@ using MedSeg.Data.Entities;
 using MedSeg.Data.Files;
 using MedSeg.Engine.Data;
 using MedSeg.Web.Features.Datasets;
+using MedSeg.Web.Features.Shared;
+using MedSeg.Web.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace MedSeg.Web.Features.Predictions;
 
@@ -12,49 +15,48 @@ namespace MedSeg.Web.Features.Predictions;
 /// Prediction runs of a trained experiment: take an upload of images (validate everything, store nothing when refused),
 /// queue a <see cref="PredictJob"/>, and read the run's status, masks and renditions back.
 /// </summary>
-public sealed class PredictionService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, PredictionRunFiles runs,
-    IBackgroundJobClient jobs, ILogger<PredictionService> logger)
+public sealed class PredictionService(IDbContextFactory<MedSegDbContext> contexts, PredictionRunFiles runs,
+    IBackgroundJobClient jobs, IOptions<LimitsOptions> limits, ILogger<PredictionService> logger)
 {
-    public async Task<StartPredictionResult> StartAsync(Guid experimentId, IReadOnlyList<PredictionUpload> uploads, bool tta, bool largestComponent,
-        UserContext user, CancellationToken ct = default)
+    /// <summary>NotFound or NotCompleted when no run can start on this experiment; null when one can.</summary>
+    public async Task<StartPredictionResult?> CheckStartableAsync(Guid experimentId, UserContext user, CancellationToken ct = default)
     {
         var status = await StatusAsync(experimentId, user, ct);
         if (status is null) return new StartPredictionResult.NotFound();
-        if (status != ExperimentStatus.Completed) return new StartPredictionResult.NotCompleted(status.Value.ToString());
+        return status != ExperimentStatus.Completed ? new StartPredictionResult.NotCompleted(status.Value.ToString()) : null;
+    }
 
-        var staging = store.CreateStagingDirectory();
+    /// <param name="uploads">The received files (a .zip of images, or images), inside <paramref name="staging"/>, the upload's
+    /// staging folder, where the run is laid out before it moves into place; the caller removes the folder.</param>
+    public async Task<StartPredictionResult> StartAsync(Guid experimentId, IReadOnlyList<StagedFile> uploads, string staging, bool tta, bool largestComponent,
+        UserContext user, CancellationToken ct = default)
+    {
+        if (await CheckStartableAsync(experimentId, user, ct) is { } refused) return refused;
+        var layout = Path.Combine(staging, "run");
+        var input = PredictionRunFiles.InputDirectory(layout);
+        Directory.CreateDirectory(input);
+        var problems = await UnpackAsync(uploads, input, limits.Value, ct);
+        if (problems.Count > 0) return new StartPredictionResult.Refused(problems);
+        var (images, scanProblems) = await Task.Run(() => Scan(input, limits.Value.Images, ct), ct);
+        if (scanProblems.Count > 0) return new StartPredictionResult.Refused(scanProblems);
+
+        var runId = Guid.NewGuid();
+        PredictionRunFiles.WriteTo(layout, new PredictionRunState(runId, experimentId, DateTime.UtcNow, PredictionRunStatus.Queued,
+            tta, largestComponent, images));
+        var target = runs.RunDirectory(experimentId, runId);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        Directory.Move(layout, target);
         try
         {
-            var layout = Path.Combine(staging, "run");
-            var input = PredictionRunFiles.InputDirectory(layout);
-            Directory.CreateDirectory(input);
-            var problems = await UnpackAsync(uploads, input, ct);
-            if (problems.Count > 0) return new StartPredictionResult.Refused(problems);
-            var (images, scanProblems) = await Task.Run(() => Scan(input, ct), ct);
-            if (scanProblems.Count > 0) return new StartPredictionResult.Refused(scanProblems);
-
-            var runId = Guid.NewGuid();
-            PredictionRunFiles.WriteTo(layout, new PredictionRunState(runId, experimentId, DateTime.UtcNow, PredictionRunStatus.Queued,
-                tta, largestComponent, images));
-            var target = runs.RunDirectory(experimentId, runId);
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            Directory.Move(layout, target);
-            try
-            {
-                jobs.Enqueue<PredictJob>(j => j.RunAsync(experimentId, runId, CancellationToken.None));
-            }
-            catch
-            {
-                TryDelete(target);
-                throw;
-            }
-            logger.LogInformation("Prediction run {Run} of experiment {Experiment} queued with {Images} images", runId, experimentId, images.Count);
-            return new StartPredictionResult.Started(runId);
+            jobs.Enqueue<PredictJob>(j => j.RunAsync(experimentId, runId, CancellationToken.None));
         }
-        finally
+        catch
         {
-            TryDelete(staging);
+            TryDelete(target);
+            throw;
         }
+        logger.LogInformation("Prediction run {Run} of experiment {Experiment} queued with {Images} images", runId, experimentId, images.Count);
+        return new StartPredictionResult.Started(runId);
     }
 
     /// <summary>Runs of an experiment, newest first; null when the experiment is not visible to the user.</summary>
@@ -102,8 +104,9 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
 
     public static string MasksUrl(Guid experimentId, Guid runId) => $"/api/experiments/{experimentId}/predictions/{runId}/masks.zip";
 
-    /// <summary>Puts every upload under <paramref name="input"/>: zips are unpacked, images copied by file name.</summary>
-    private static async Task<IReadOnlyList<DatasetProblem>> UnpackAsync(IReadOnlyList<PredictionUpload> uploads, string input, CancellationToken ct)
+    /// <summary>Puts every upload under <paramref name="input"/>: zips are unpacked (then deleted), images moved by file name.</summary>
+    private static async Task<IReadOnlyList<DatasetProblem>> UnpackAsync(IReadOnlyList<StagedFile> uploads, string input, LimitsOptions limits,
+        CancellationToken ct)
     {
         if (uploads.Count == 0)
         {
@@ -111,28 +114,28 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
         }
         foreach (var upload in uploads)
         {
-            var fileName = Path.GetFileName(upload.FileName.Replace('\\', '/'));
-            await using var stream = upload.Open();
+            var fileName = upload.FileName;
             if (fileName.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
             {
-                var problems = await ZipExtractor.ExtractAsync(stream, input, ct);
+                var problems = await ZipExtractor.ExtractAsync(upload.Path, fileName, input, limits, ct);
+                File.Delete(upload.Path);
                 if (problems.Count > 0) return problems;
                 continue;
             }
             if (fileName.Length == 0 || fileName.StartsWith('.'))
             {
-                return [new DatasetProblem(upload.FileName, "The file has no usable name; name it like the image it holds (e.g. case-01.png).")];
+                return [new DatasetProblem(fileName.Length == 0 ? "(upload)" : fileName, "The file has no usable name; name it like the image it holds (e.g. case-01.png).")];
             }
             var target = Path.Combine(input, fileName);
             if (File.Exists(target)) return [new DatasetProblem(fileName, "Two uploaded files have this name; rename one of them.")];
-            await using var output = File.Create(target);
-            await stream.CopyToAsync(output, ct);
+            File.Move(upload.Path, target);
         }
         return [];
     }
 
-    /// <summary>Decodes every file; reports each non-image, unreadable file and duplicate name (all of them, not the first).</summary>
-    internal static (IReadOnlyList<PredictionImage> Images, IReadOnlyList<DatasetProblem> Problems) Scan(string input, CancellationToken ct)
+    /// <summary>Decodes every file, after checking its size, content and header against <paramref name="limits"/>; reports
+    /// each non-image, unreadable or too large file and duplicate name (all of them, not the first).</summary>
+    internal static (IReadOnlyList<PredictionImage> Images, IReadOnlyList<DatasetProblem> Problems) Scan(string input, ImageLimits limits, CancellationToken ct)
     {
         var images = new List<PredictionImage>();
         var problems = new List<DatasetProblem>();
@@ -155,14 +158,17 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
             byName[name] = rel;
             try
             {
-                var bytes = File.ReadAllBytes(path);
-                if (bytes.Length == 0)
+                if (new FileInfo(path).Length == 0)
                 {
                     problems.Add(new DatasetProblem(rel, "the file is empty (0 bytes); upload it again or remove it."));
                     continue;
                 }
-                var raster = ImageDecoder.Decode(bytes);
+                var raster = ImageDecoder.Decode(ImageDecoder.ReadFile(path, limits), limits, path);
                 images.Add(new PredictionImage(name, rel, raster.Width, raster.Height));
+            }
+            catch (ImageRefusedException e)
+            {
+                problems.Add(new DatasetProblem(rel, e.Message));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

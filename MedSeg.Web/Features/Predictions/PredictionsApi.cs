@@ -1,5 +1,8 @@
+using MedSeg.Data.Files;
+using MedSeg.Web.Features.Shared;
+using MedSeg.Web.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace MedSeg.Web.Features.Predictions;
 
@@ -18,7 +21,8 @@ public static class PredictionsApi
     {
         var api = app.MapGroup("/api/experiments/{id:guid}/predictions").WithTags("Predictions");
         // Multipart uploads come from scripts (bearer token) and from the predict page (XHR with the SameSite=Strict cookie).
-        api.MapPost("/", Start).DisableAntiforgery();
+        // The body is streamed to staging once (StagedUpload), never read as an IFormFile.
+        api.MapPost("/", Start).DisableAntiforgery().WithUploadLimit(app);
         api.MapGet("/", List);
         api.MapGet("/{runId:guid}", Get);
         api.MapGet("/{runId:guid}/masks.zip", Masks);
@@ -26,39 +30,37 @@ public static class PredictionsApi
         return app;
     }
 
+    private const string NoFile = "Send a multipart form with a 'file' field holding a .zip of images (or 'files' fields holding images).";
+
+    /// <summary>Multipart <c>file</c> (a .zip of images) and/or <c>files</c> (images), optional <c>tta</c> and <c>largestComponent</c>.</summary>
     public static async Task<Results<Accepted<PredictionAccepted>, ProblemHttpResult, NotFound>> Start(
-        Guid id, HttpContext http, PredictionService predictions, CancellationToken ct)
+        Guid id, HttpContext http, PredictionService predictions, ArtifactStore store, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
-        if (!http.Request.HasFormContentType)
+        var user = UserContext.From(http.User);
+        // Answered before the body is read: an unknown or unfinished experiment costs no upload.
+        if (await predictions.CheckStartableAsync(id, user, ct) is { } early) return ToResult(id, early);
+        var (upload, refusal) = await StagedUpload.ReceiveAsync(http.Request, store, limits.Value, NoFile, ct);
+        if (upload is null) return refusal!;
+        using (upload)
         {
-            return TypedResults.Problem("Send a multipart form with a 'file' field holding a .zip of images (or 'files' fields holding images).",
-                statusCode: 400, title: "No file was uploaded");
-        }
-        var form = await http.Request.ReadFormAsync(ct);
-        var uploads = form.Files.GetFiles("file").Concat(form.Files.GetFiles("files"))
-            .Select(f => new PredictionUpload(f.FileName, f.OpenReadStream)).ToList();
-        if (!TryFlag(form, "tta", out var tta) || !TryFlag(form, "largestComponent", out var lcc))
-        {
-            return TypedResults.Problem("'tta' and 'largestComponent' are true or false.", statusCode: 400, title: "Invalid option");
-        }
-        var result = await predictions.StartAsync(id, uploads, tta, lcc, UserContext.From(http.User), ct);
-        return result switch
-        {
-            StartPredictionResult.Started s => TypedResults.Accepted($"/api/experiments/{id}/predictions/{s.RunId}", new PredictionAccepted(s.RunId)),
-            StartPredictionResult.NotCompleted n => TypedResults.Problem(
-                $"The experiment is {n.Status}; predictions need a Completed experiment (its best checkpoint).",
-                statusCode: StatusCodes.Status409Conflict, title: "The experiment has not completed"),
-            StartPredictionResult.Refused r => TypedResults.Problem(new ProblemDetails
+            if (!TryFlag(upload.Field("tta"), out var tta) || !TryFlag(upload.Field("largestComponent"), out var lcc))
             {
-                // RFC 7807 with one entry per problem file, as for dataset uploads: {"title": ..., "errors": [{"file": ..., "problem": ...}]}.
-                Status = StatusCodes.Status400BadRequest,
-                Title = $"The upload was refused: {r.Problems.Count} problem(s); nothing was stored.",
-                Detail = "Fix the files listed in 'errors' and upload again.",
-                Extensions = { ["errors"] = r.Problems },
-            }),
-            _ => TypedResults.NotFound(),
-        };
+                return TypedResults.Problem("'tta' and 'largestComponent' are true or false.", statusCode: 400, title: "Invalid option");
+            }
+            var files = upload.Files.Where(f => f.Field is "file" or "files").ToList();
+            return ToResult(id, await predictions.StartAsync(id, files, upload.Directory, tta, lcc, user, ct));
+        }
     }
+
+    private static Results<Accepted<PredictionAccepted>, ProblemHttpResult, NotFound> ToResult(Guid id, StartPredictionResult result) => result switch
+    {
+        StartPredictionResult.Started s => TypedResults.Accepted($"/api/experiments/{id}/predictions/{s.RunId}", new PredictionAccepted(s.RunId)),
+        StartPredictionResult.NotCompleted n => TypedResults.Problem(
+            $"The experiment is {n.Status}; predictions need a Completed experiment (its best checkpoint).",
+            statusCode: StatusCodes.Status409Conflict, title: "The experiment has not completed"),
+        StartPredictionResult.Refused r => UploadRefusal.Problem(r.Problems),
+        _ => TypedResults.NotFound(),
+    };
 
     public static async Task<Results<Ok<IReadOnlyList<PredictionRunSummary>>, NotFound>> List(
         Guid id, HttpContext http, PredictionService predictions, CancellationToken ct) =>
@@ -86,9 +88,9 @@ public static class PredictionsApi
         return TypedResults.File(png, "image/png");
     }
 
-    private static bool TryFlag(IFormCollection form, string key, out bool value)
+    private static bool TryFlag(string? text, out bool value)
     {
-        switch (form[key].ToString().Trim().ToLowerInvariant())
+        switch ((text ?? "").Trim().ToLowerInvariant())
         {
             case "" or "false" or "off" or "0":
                 value = false;

@@ -35,7 +35,7 @@ public abstract record UploadOutcome
 
         var title = root is { ValueKind: JsonValueKind.Object } o ? Text(o, "title") : null;
         var detail = root is { ValueKind: JsonValueKind.Object } d ? Text(d, "detail") : null;
-        if (response.Status == 400 && root is { ValueKind: JsonValueKind.Object } body
+        if (response.Status is 400 or 413 && root is { ValueKind: JsonValueKind.Object } body
             && Property(body, "errors") is { } errors && ReadProblems(errors) is { Count: > 0 } problems)
         {
             return new Rejected(title ?? "The upload was refused; nothing was stored.", problems);
