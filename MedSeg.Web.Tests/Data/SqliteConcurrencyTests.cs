@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Hangfire;
+using Hangfire.Logging;
 using MedSeg.Data;
 using MedSeg.Data.Entities;
 using MedSeg.Web.Infrastructure;
@@ -124,6 +125,8 @@ public sealed class SqliteConcurrencyTests
     {
         using var dir = new TempDirectory();
         var file = Path.Combine(dir.Path, "hangfire.db");
+        // Hangfire logs through a process-wide provider, which the apps of earlier tests pointed at their (disposed) loggers.
+        GlobalConfiguration.Configuration.UseLogProvider(new SilentLogProvider());
         using (var storage = JobsExtensions.SqliteStorage(file))
         {
             var client = new BackgroundJobClient(storage);
@@ -138,6 +141,16 @@ public sealed class SqliteConcurrencyTests
         using var command = plain.CreateCommand();
         command.CommandText = "PRAGMA journal_mode";
         Assert.Equal("wal", command.ExecuteScalar());
+    }
+
+    private sealed class SilentLogProvider : ILogProvider
+    {
+        public ILog GetLogger(string name) => new SilentLog();
+    }
+
+    private sealed class SilentLog : ILog
+    {
+        public bool Log(LogLevel logLevel, Func<string>? messageFunc, Exception? exception = null) => true;
     }
 }
 
