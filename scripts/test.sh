@@ -5,12 +5,32 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required: https://dotnet.microsoft.com/download" >&2; exit 1; }
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "Installing Debian's chromium for the end-to-end tests..."
-  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null \
-    || { echo "Could not install chromium (apt-get install chromium); end-to-end tests need it." >&2; exit 1; }
+# Debian packages the tests need: chromium and a font for the end-to-end tests, redis-server for the multi-node tests,
+# python3-nibabel for the NIfTI tests. Whatever is missing is installed with one apt-get update, as root or through sudo.
+packages=(chromium fonts-dejavu-core redis-server python3-nibabel)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=()
+  elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo)
+    [ -t 0 ] || as_root+=(-n) # no terminal to ask for a password on: fail instead of waiting
+  else
+    echo "The tests need these Debian packages: ${missing[*]}. Run this script as root or as a sudoer, or install them" \
+      "first as root: apt-get install --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "Installing the Debian packages the tests need: ${missing[*]}..."
+  # env, not "VAR=value cmd": with an empty as_root the assignment would be run as a command.
+  if ! { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+         "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }; then
+    echo "Could not install ${missing[*]} (as $(id -un)${as_root[*]:+ through sudo}). Install them as root:" \
+      "apt-get install --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
 fi
 export MEDSEG_CHROMIUM="${MEDSEG_CHROMIUM:-$(command -v chromium)}"
 

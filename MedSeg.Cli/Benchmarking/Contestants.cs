@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MedSeg.Engine;
 using MedSeg.Engine.Models;
 using MedSeg.Engine.Models.Blocks;
 using MedSeg.Engine.Training;
@@ -74,7 +75,8 @@ public sealed class OursModel(string model, BenchConfig config, MemoryLayout lay
         if (layout == MemoryLayout.ChannelsLastAll) Performance.ToChannelsLast(net);
         using var scope = torch.NewDisposeScope();
         var input = torch.randn(config.Batch, config.InChannels, config.Size, config.Size);
-        var target = (torch.rand(config.Batch, config.Classes, config.Size, config.Size) > 0.5).to_type(ScalarType.Float32);
+        using var half = 0.5.ToScalar();
+        var target = torch.rand(config.Batch, config.Classes, config.Size, config.Size).gt(half).to_type(ScalarType.Float32);
         var cl = layout.IsChannelsLast();
         x = (cl ? Performance.ToChannelsLast(input) : input).MoveToOuterDisposeScope();
         y = (cl ? Performance.ToChannelsLast(target) : target).MoveToOuterDisposeScope();
@@ -103,7 +105,7 @@ public sealed class OursModel(string model, BenchConfig config, MemoryLayout lay
         var opt = optimizer ??= torch.optim.AdamW(model.parameters(), lr: 1e-3);
         using var scope = torch.NewDisposeScope();
         // d/dp of sum(p · 0) = 0: every parameter gets a (zero) gradient in its own layout, then AdamW creates its state.
-        var zero = model.parameters().Select(p => (p * 0).sum()).Aggregate((a, b) => a + b);
+        var zero = model.parameters().Select(p => (p * Scalars.Zero).sum()).Aggregate((a, b) => a.Plus(b));
         zero.backward();
         opt.step();
         opt.zero_grad();

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using MedSeg.Engine;
+using TorchSharp;
 using MedSeg.Engine.Inference;
 using MedSeg.Engine.Models;
 using static TorchSharp.torch;
@@ -135,13 +137,15 @@ public sealed class InferenceBenchCommand : ICommand
     private static void RandomiseBatchNorm(nn.Module model)
     {
         using var _ = no_grad();
+        using var tenth = 0.1.ToScalar();
+        using var half = 0.5.ToScalar();
         foreach (var (_, m) in model.named_modules())
             if (m is TorchSharp.Modules.BatchNorm2d bn)
             {
-                bn.running_mean!.copy_(randn_like(bn.running_mean) * 0.1);
-                bn.running_var!.copy_(rand_like(bn.running_var) + 0.5);
-                bn.weight?.copy_(rand_like(bn.weight) + 0.5);
-                bn.bias?.copy_(randn_like(bn.bias) * 0.1);
+                bn.running_mean!.copy_(randn_like(bn.running_mean) * tenth);
+                bn.running_var!.copy_(rand_like(bn.running_var).Plus(half));
+                bn.weight?.copy_(rand_like(bn.weight).Plus(half));
+                bn.bias?.copy_(randn_like(bn.bias) * tenth);
             }
     }
 }

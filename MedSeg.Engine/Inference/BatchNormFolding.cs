@@ -63,9 +63,10 @@ public static class BatchNormFolding
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var scale = gamma / (variance + eps).sqrt();
+        using var epsilon = eps.ToScalar();
+        var scale = gamma / variance.Plus(epsilon).sqrt();
         var w = weight * scale.reshape(-1, 1, 1, 1);
-        var b = ((bias ?? zeros_like(mean)) - mean) * scale + beta;
+        var b = (((bias ?? zeros_like(mean)) - mean) * scale).Plus(beta);
         return (w.detach().MoveToOuterDisposeScope(), b.detach().MoveToOuterDisposeScope());
     }
 
@@ -89,8 +90,9 @@ public static class BatchNormFolding
     private static void MakeIdentity(BatchNorm2d bn)
     {
         bn.running_mean!.zero_();
-        bn.running_var!.fill_(1.0 - bn.eps);
-        bn.weight?.fill_(1.0);
+        using var variance = (1.0 - bn.eps).ToScalar();
+        bn.running_var!.fill_(variance);
+        bn.weight?.fill_(Scalars.OneDouble);
         bn.bias?.zero_();
     }
 }

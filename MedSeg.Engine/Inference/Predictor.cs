@@ -200,7 +200,7 @@ public sealed class Predictor : IDisposable
         if (bands != channels)
         {
             if (bands == 1) x = x.expand(1, channels, h, w);
-            else if (bands == 3 && channels == 1) x = x[.., 0..1] * 0.299f + x[.., 1..2] * 0.587f + x[.., 2..3] * 0.114f;
+            else if (bands == 3 && channels == 1) x = Training.Preprocessing.Luma(x);
             else throw new InvalidDataException($"the image has {bands} channel(s) but the model takes {channels}.");
         }
         x = x.contiguous();

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -25,13 +26,16 @@ public static class SlidingWindow
     {
         using var scope = NewDisposeScope();
         var sigma = tile * sigmaFraction;
-        var c = (tile - 1) / 2.0;
-        var r = arange(tile, dtype: float32) - c;
-        var g1 = (-(r * r) / (2 * sigma * sigma)).exp();
+        using var stop = tile.ToScalar();
+        using var centre = ((tile - 1) / 2.0).ToScalar();
+        using var twoSigmaSquared = (2 * sigma * sigma).ToScalar();
+        var r = arange(Scalars.Zero, stop, Scalars.One, dtype: float32) - centre;
+        var g1 = (-(r * r) / twoSigmaSquared).exp();
         var g = outer(g1, g1);
         g = g / g.max();
         var floor = g.min();
-        return clamp_min(g, floor.item<float>() > 0 ? floor.item<float>() : 1e-8f).MoveToOuterDisposeScope();
+        using var least = (floor.item<float>() > 0 ? floor.item<float>() : 1e-8f).ToScalar();
+        return clamp_min(g, least).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -59,8 +63,8 @@ public static class SlidingWindow
             for (var i = 0; i < chunk.Length; i++)
             {
                 var (oy, ox) = chunk[i];
-                sum.narrow(2, oy, tile).narrow(3, ox, tile).add_(p.narrow(0, i, 1) * weight);
-                norm.narrow(0, oy, tile).narrow(1, ox, tile).add_(weight);
+                sum.narrow(2, oy, tile).narrow(3, ox, tile).PlusInPlace(p.narrow(0, i, 1) * weight);
+                norm.narrow(0, oy, tile).narrow(1, ox, tile).PlusInPlace(weight);
             }
         }
         var result = (sum! / norm).narrow(2, 0, h).narrow(3, 0, w).contiguous();

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MedSeg.Engine.Inference;
@@ -6,12 +7,13 @@ namespace MedSeg.Engine.Inference;
 public static class TestTimeAugmentation
 {
     private static readonly long[][] Flips = [[3], [2], [2, 3]];
+    private static readonly Scalar Views = (Flips.Length + 1).ToScalar();
 
     public static Tensor Apply(Tensor x, Func<Tensor, Tensor> probabilities)
     {
         using var scope = NewDisposeScope();
         var sum = probabilities(x);
-        foreach (var dims in Flips) sum = sum + probabilities(x.flip(dims)).flip(dims);
-        return (sum / (Flips.Length + 1)).MoveToOuterDisposeScope();
+        foreach (var dims in Flips) sum = sum.Plus(probabilities(x.flip(dims)).flip(dims));
+        return (sum / Views).MoveToOuterDisposeScope();
     }
 }

@@ -121,7 +121,7 @@ public sealed class UNeXtFastPath : IDisposable
     private Tensor UpReluAdd(Tensor x, Tensor skip)
     {
         var up = Up(x);
-        return Levers.InPlace ? up.relu_().add_(skip) : F.relu(up) + skip;
+        return Levers.InPlace ? up.relu_().PlusInPlace(skip) : F.relu(up).Plus(skip);
     }
 
     private static Tensor Up(Tensor x) =>
@@ -153,7 +153,7 @@ public sealed class UNeXtFastPath : IDisposable
         var mixed = ToTokens(Conv(image, mlp + ".dwconv.dwconv", 1, 1, groups: c));
         var activated = Levers.InPlace && mixed.is_contiguous() ? mixed.gelu_() : F.gelu(mixed);
         var y = F.linear(Shift(activated, h, w, alongHeight: false), weights[mlp + ".fc2.weight"], weights[mlp + ".fc2.bias"]);
-        return Levers.InPlace ? y.add_(x) : x + y;
+        return Levers.InPlace ? y.PlusInPlace(x) : x.Plus(y);
     }
 
     /// <summary>UNeXt's shift: channel group g (torch.chunk into 5) moves by g − 2 pixels with zero fill along one axis.</summary>

@@ -18,7 +18,7 @@ public sealed class BceDiceLoss : nn.Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var t = target.to_type(logits.dtype);
         var bce = nn.functional.binary_cross_entropy_with_logits(logits, t);
-        return (bce + dice.call(logits, t)).MoveToOuterDisposeScope();
+        return bce.Plus(dice.call(logits, t)).MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MedSeg.Engine.Losses;
@@ -43,8 +44,9 @@ public sealed class BinaryCrossEntropyLoss : nn.Module<Tensor, Tensor, Tensor>
         }
         if (IgnoreIndex is not { } ignore)
             return nn.functional.binary_cross_entropy_with_logits(logits, t, pos_weights: pw).MoveToOuterDisposeScope();
-        var valid = t.ne(ignore).to_type(logits.dtype);
+        using var ignored = ignore.ToScalar();
+        var valid = t.ne(ignored).to_type(logits.dtype);
         var perPixel = nn.functional.binary_cross_entropy_with_logits(logits, t * valid, reduction: nn.Reduction.None, pos_weights: pw);
-        return ((perPixel * valid).sum() / valid.sum().clamp_min(1)).MoveToOuterDisposeScope();
+        return ((perPixel * valid).sum() / valid.sum().clamp_min(Scalars.One)).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MedSeg.Engine.Losses;
@@ -29,8 +30,9 @@ public sealed class CompoundLoss : nn.Module<Tensor, Tensor, Tensor>
         Tensor? total = null;
         for (var i = 0; i < losses.Length; i++)
         {
-            var term = weights[i] * losses[i].call(logits, target);
-            total = total is null ? term : total + term;
+            using var weight = weights[i].ToScalar();
+            var term = weight * losses[i].call(logits, target);
+            total = total is null ? term : total.Plus(term);
         }
         return total!.MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MedSeg.Engine.Losses;
@@ -33,7 +34,8 @@ public sealed class CrossEntropyLoss : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var t = LossInputs.Target(logits, target, LossMode.Multiclass);
-        LossInputs.CheckLabels(t.masked_fill(t.eq(IgnoreIndex), 0), logits.shape[1]);
+        using var ignore = IgnoreIndex.ToScalar();
+        LossInputs.CheckLabels(t.masked_fill(t.eq(ignore), Scalars.Zero), logits.shape[1]);
         var w = classWeights is null ? null : LossInputs.Weights(classWeights, logits, "classWeights");
         return nn.functional.cross_entropy(logits, t, w, IgnoreIndex, label_smoothing: LabelSmoothing).MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MedSeg.Engine.Losses;
@@ -52,10 +53,11 @@ public sealed class DeepSupervisionLoss : nn.Module<IReadOnlyList<Tensor>, Tenso
         for (var i = 0; i < outputs.Count; i++)
         {
             if (w[i] == 0) continue;
-            var term = w[i] * loss.call(outputs[i], Resize(target, outputs[i]));
-            total = total is null ? term : total + term;
+            using var weight = w[i].ToScalar();
+            var term = weight * loss.call(outputs[i], Resize(target, outputs[i]));
+            total = total is null ? term : total.Plus(term);
         }
-        return (total ?? outputs[0].sum() * 0).MoveToOuterDisposeScope();
+        return (total ?? outputs[0].sum() * Scalars.Zero).MoveToOuterDisposeScope();
     }
 
     /// <summary>The target at the output's spatial size (nearest), keeping its dtype and layout (N×H×W labels or N×C×H×W).</summary>

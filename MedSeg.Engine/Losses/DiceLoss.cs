@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MedSeg.Engine.Losses;
@@ -40,8 +41,10 @@ public sealed class DiceLoss : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var (tp, fp, fn) = SoftOverlapReduction.Counts(logits, target, Mode, IgnoreIndex);
-        var dice = (2.0 * tp + Smooth) / (2.0 * tp + fp + fn + Smooth).clamp_min(1e-7);
-        var loss = SoftOverlapReduction.Mean(1.0 - dice, tp + fn, Mode, IncludeBackground, IgnoreEmptyClasses);
+        using var smooth = Smooth.ToScalar();
+        using var floor = 1e-7.ToScalar();
+        var dice = (Scalars.TwoDouble * tp).Plus(smooth) / (Scalars.TwoDouble * tp).Plus(fp).Plus(fn).Plus(smooth).clamp_min(floor);
+        var loss = SoftOverlapReduction.Mean(Scalars.OneDouble.Minus(dice), tp.Plus(fn), Mode, IncludeBackground, IgnoreEmptyClasses);
         return loss.MoveToOuterDisposeScope();
     }
 }

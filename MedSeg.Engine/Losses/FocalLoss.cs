@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MedSeg.Engine.Losses;
@@ -50,24 +51,34 @@ public sealed class FocalLoss : nn.Module<Tensor, Tensor, Tensor>
     private Tensor Sigmoid(Tensor logits, Tensor target)
     {
         var t = LossInputs.Target(logits, target, Mode);
-        var valid = IgnoreIndex is { } ii ? t.ne(ii).to_type(logits.dtype) : ones_like(t);
+        using var ignore = IgnoreIndex?.ToScalar();
+        using var gamma = Gamma.ToScalar();
+        var valid = ignore is not null ? t.ne(ignore).to_type(logits.dtype) : ones_like(t);
         t = t * valid;
         var ce = nn.functional.binary_cross_entropy_with_logits(logits, t, reduction: nn.Reduction.None); // −log p_t
-        var loss = Gamma == 0 ? ce : (1.0 - (-ce).exp()).pow(Gamma) * ce;
-        if (Alpha is { } a) loss = loss * (a * t + (1 - a) * (1.0 - t));
-        return (loss * valid).sum() / valid.sum().clamp_min(1);
+        var loss = Gamma == 0 ? ce : Scalars.OneDouble.Minus((-ce).exp()).pow(gamma) * ce;
+        if (Alpha is { } a)
+        {
+            using var alpha = a.ToScalar();
+            using var rest = (1 - a).ToScalar();
+            loss = loss * (alpha * t).Plus(rest * Scalars.OneDouble.Minus(t));
+        }
+        return (loss * valid).sum() / valid.sum().clamp_min(Scalars.One);
     }
 
     private Tensor Multiclass(Tensor logits, Tensor target)
     {
         var t = LossInputs.Target(logits, target, Mode);
-        var valid = IgnoreIndex is { } ii ? t.ne(ii) : ones_like(t, dtype: ScalarType.Bool);
-        var labels = t.masked_fill(valid.logical_not(), 0);
+        using var ignore = IgnoreIndex?.ToScalar();
+        using var gamma = Gamma.ToScalar();
+        using var floor = 1e-12.ToScalar();
+        var valid = ignore is not null ? t.ne(ignore) : ones_like(t, dtype: ScalarType.Bool);
+        var labels = t.masked_fill(valid.logical_not(), Scalars.Zero);
         LossInputs.CheckLabels(labels, logits.shape[1]);
         var logpt = nn.functional.log_softmax(logits, 1).gather(1, labels.unsqueeze(1)).squeeze(1);
-        var loss = Gamma == 0 ? -logpt : -(1.0 - logpt.exp()).pow(Gamma) * logpt;
+        var loss = Gamma == 0 ? -logpt : -Scalars.OneDouble.Minus(logpt.exp()).pow(gamma) * logpt;
         var w = valid.to_type(logits.dtype);
         if (classWeights is not null) w = w * LossInputs.Weights(classWeights, logits, "classWeights")[labels];
-        return (loss * w).sum() / w.sum().clamp_min(1e-12);
+        return (loss * w).sum() / w.sum().clamp_min(floor);
     }
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MedSeg.Engine.Losses;
@@ -42,14 +43,16 @@ internal static class LossInputs
         if (mode == LossMode.Multiclass)
         {
             var classes = logits.shape[1];
-            var valid = ignoreIndex is { } ii ? t.ne(ii) : ones_like(t, dtype: ScalarType.Bool);
-            var labels = t.masked_fill(valid.logical_not(), 0);
+            using var ignored = ignoreIndex?.ToScalar();
+            var valid = ignored is not null ? t.ne(ignored) : ones_like(t, dtype: ScalarType.Bool);
+            var labels = t.masked_fill(valid.logical_not(), Scalars.Zero);
             CheckLabels(labels, classes);
             var oneHot = nn.functional.one_hot(labels, classes).movedim([-1L], [1L]).to_type(logits.dtype);
             return (logits.softmax(1), oneHot, valid.unsqueeze(1).to_type(logits.dtype));
         }
-        var mask = ignoreIndex is { } i ? t.ne(i) : ones_like(t, dtype: ScalarType.Bool);
-        return (logits.sigmoid(), t.masked_fill(mask.logical_not(), 0), mask.to_type(logits.dtype));
+        using var ignore = ignoreIndex?.ToScalar();
+        var mask = ignore is not null ? t.ne(ignore) : ones_like(t, dtype: ScalarType.Bool);
+        return (logits.sigmoid(), t.masked_fill(mask.logical_not(), Scalars.Zero), mask.to_type(logits.dtype));
     }
 
     public static void CheckLabels(Tensor labels, long classes)

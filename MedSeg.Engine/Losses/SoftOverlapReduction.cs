@@ -27,8 +27,8 @@ internal static class SoftOverlapReduction
     public static Tensor Mean(Tensor perChannel, Tensor truthPerChannel, LossMode mode, bool includeBackground, bool ignoreEmptyClasses)
     {
         var keep = ones_like(perChannel);
-        if (!includeBackground && mode != LossMode.Binary && perChannel.shape[0] > 1) keep[0].fill_(0);
-        if (ignoreEmptyClasses) keep = keep * truthPerChannel.gt(0).to_type(perChannel.dtype);
-        return (perChannel * keep).sum() / keep.sum().clamp_min(1);
+        if (!includeBackground && mode != LossMode.Binary && perChannel.shape[0] > 1) keep[0].fill_(Scalars.Zero);
+        if (ignoreEmptyClasses) keep = keep * truthPerChannel.gt(Scalars.Zero).to_type(perChannel.dtype);
+        return (perChannel * keep).sum() / keep.sum().clamp_min(Scalars.One);
     }
 }

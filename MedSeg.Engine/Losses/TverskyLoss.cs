@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MedSeg.Engine.Losses;
@@ -40,10 +41,15 @@ public sealed class TverskyLoss : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var (tp, fp, fn) = SoftOverlapReduction.Counts(logits, target, Mode, IgnoreIndex);
-        var tversky = (tp + Smooth) / (tp + Alpha * fp + Beta * fn + Smooth).clamp_min(1e-7);
-        var perChannel = 1.0 - tversky;
-        if (Gamma != 1.0) perChannel = perChannel.clamp_min(0).pow(Gamma);
-        var loss = SoftOverlapReduction.Mean(perChannel, tp + fn, Mode, IncludeBackground, IgnoreEmptyClasses);
+        using var smooth = Smooth.ToScalar();
+        using var alpha = Alpha.ToScalar();
+        using var beta = Beta.ToScalar();
+        using var gamma = Gamma.ToScalar();
+        using var floor = 1e-7.ToScalar();
+        var tversky = tp.Plus(smooth) / tp.Plus(alpha * fp).Plus(beta * fn).Plus(smooth).clamp_min(floor);
+        var perChannel = Scalars.OneDouble.Minus(tversky);
+        if (Gamma != 1.0) perChannel = perChannel.clamp_min(Scalars.Zero).pow(gamma);
+        var loss = SoftOverlapReduction.Mean(perChannel, tp.Plus(fn), Mode, IncludeBackground, IgnoreEmptyClasses);
         return loss.MoveToOuterDisposeScope();
     }
 }

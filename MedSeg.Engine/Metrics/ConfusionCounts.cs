@@ -62,8 +62,8 @@ public readonly record struct ConfusionCounts(long Tp, long Fp, long Fn, long Tn
             throw new ArgumentException("Prediction and truth tensors must have the same shape.");
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var p = prediction.detach().ne(0);
-        var t = truth.detach().ne(0);
+        var p = prediction.detach().ne(Scalars.Zero);
+        var t = truth.detach().ne(Scalars.Zero);
         var tp = p.logical_and(t).sum().item<long>();
         var fp = p.logical_and(t.logical_not()).sum().item<long>();
         var fn = p.logical_not().logical_and(t).sum().item<long>();

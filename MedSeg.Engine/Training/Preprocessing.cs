@@ -1,5 +1,6 @@
 using MedSeg.Engine.Data;
 using MedSeg.Engine.Data.Pipeline;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -55,7 +56,7 @@ public static class Preprocessing
         {
             if (bands == 1) x = x.expand(1, channels, h, w);
             else if (bands == 3 && channels == 1)
-                x = (x[.., 0..1] * 0.299f + x[.., 1..2] * 0.587f + x[.., 2..3] * 0.114f);
+                x = Luma(x);
             else
                 throw new InvalidDataException($"the image has {bands} channel(s) but the model takes {channels}.");
         }
@@ -71,12 +72,18 @@ public static class Preprocessing
         return new PreparedImage(x.contiguous().data<float>().ToArray(), channels, size, w, h) { Geometry = geometry };
     }
 
+    private static readonly Scalar LumaRed = 0.299f.ToScalar(), LumaGreen = 0.587f.ToScalar(), LumaBlue = 0.114f.ToScalar();
+    private static readonly Scalar StdFloor = IntensityNormalization.StdFloor.ToScalar();
+
+    /// <summary>Grey level 0.299 R + 0.587 G + 0.114 B of an (N, 3, H, W) tensor, as (N, 1, H, W).</summary>
+    internal static Tensor Luma(Tensor x) => (x[.., 0..1] * LumaRed).Plus(x[.., 1..2] * LumaGreen).Plus(x[.., 2..3] * LumaBlue);
+
     /// <summary>Normalizes a (1, C, H, W) float tensor per channel.</summary>
     internal static Tensor Normalize(Tensor x, IntensityNormalization n, int channels)
     {
         Tensor PerChannel(IReadOnlyList<double> values) =>
             tensor(Enumerable.Range(0, channels).Select(c => (float)IntensityNormalization.At(values, c)).ToArray(), [1, channels, 1, 1]);
-        Tensor Floor(Tensor std) => where(std.lt(IntensityNormalization.StdFloor), ones_like(std), std);
+        Tensor Floor(Tensor std) => where(std.lt(StdFloor), ones_like(std), std);
         switch (n.Mode)
         {
             case NormalizationMode.PerImageZScore:
@@ -150,7 +157,8 @@ public static class Preprocessing
         var p = probabilities.reshape(1, 1, probabilities.shape[^2], probabilities.shape[^1]).to(float32).cpu();
         if (p.shape[2] != height || p.shape[3] != width)
             p = F.interpolate(p, [height, width], mode: InterpolationMode.Bilinear, align_corners: false);
-        return p.ge(threshold).to(uint8).contiguous().data<byte>().ToArray();
+        using var cut = threshold.ToScalar();
+        return p.ge(cut).to(uint8).contiguous().data<byte>().ToArray();
     }
 
     /// <summary>The exact inverse of the resize policy for a prediction: crop the letterbox padding (nothing for a stretched

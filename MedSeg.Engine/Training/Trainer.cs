@@ -25,6 +25,7 @@ namespace MedSeg.Engine.Training;
 public sealed class Trainer
 {
     public const double Threshold = 0.5;
+    private static readonly Scalar ThresholdScalar = Threshold.ToScalar();
     /// <summary>Default of <see cref="TrainingPlan.WeightDecay"/>.</summary>
     public const double WeightDecay = 1e-4;
     /// <summary>The cosine schedule ends at this fraction of the initial learning rate.</summary>
@@ -378,7 +379,7 @@ public sealed class Trainer
                     kind: TrainingFailureKind.NonFiniteLoss);
             lossSum += loss * indices.Length;
             var probabilities = (classes == 1 ? logits.sigmoid() : logits.softmax(1)).cpu();
-            var predicted = classes == 1 ? probabilities.ge(Threshold) : probabilities.argmax(1, keepdim: true);
+            var predicted = classes == 1 ? probabilities.ge(ThresholdScalar) : probabilities.argmax(1, keepdim: true);
             var truth = y.cpu();
             for (var i = 0; i < indices.Length; i++)
             {

@@ -5,6 +5,7 @@ using Hangfire.SqlServer;
 using Hangfire.Storage.SQLite;
 using MedSeg.Data;
 using MedSeg.Web.Features;
+using SQLite;
 
 namespace MedSeg.Web.Infrastructure;
 
@@ -35,11 +36,7 @@ public static class JobsExtensions
                     QueuePollInterval = TimeSpan.FromSeconds(1),
                     SlidingInvisibilityTimeout = TimeSpan.FromMinutes(5),
                 })
-                : new SQLiteStorage(Path.Combine(dataRoot, "hangfire.db"), new SQLiteStorageOptions
-                {
-                    QueuePollInterval = TimeSpan.FromSeconds(1),
-                    InvisibilityTimeout = TimeSpan.FromDays(3),
-                });
+                : SqliteStorage(Path.Combine(dataRoot, "hangfire.db"));
         });
         builder.Services.AddHangfire((sp, cfg) => cfg
             .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
@@ -58,6 +55,24 @@ public static class JobsExtensions
         }
         return builder;
     }
+
+    /// <summary>
+    /// Hangfire's SQLite storage in WAL mode with the database's busy timeout (<see cref="MedSegDatabase.SqliteBusyTimeout"/>):
+    /// Hangfire's workers, its schedulers and the web requests that enqueue write to this file at once. The connection is
+    /// the one the library's path constructor makes (the same flags), with our busy timeout instead of its 10 s.
+    /// </summary>
+    internal static SQLiteStorage SqliteStorage(string path) =>
+        new(new SQLiteDbConnectionFactory(() => new SQLiteConnection(path,
+                SQLiteOpenFlags.ReadWrite | SQLiteOpenFlags.Create | SQLiteOpenFlags.NoMutex, storeDateTimeAsTicks: true)
+            {
+                BusyTimeout = MedSegDatabase.SqliteBusyTimeout,
+            }),
+            new SQLiteStorageOptions
+            {
+                QueuePollInterval = TimeSpan.FromSeconds(1),
+                InvisibilityTimeout = TimeSpan.FromDays(3),
+                JournalMode = SQLiteStorageOptions.JournalModes.WAL,
+            });
 
     public static WebApplication MapMedSegJobsDashboard(this WebApplication app)
     {

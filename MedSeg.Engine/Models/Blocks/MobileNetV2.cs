@@ -29,7 +29,7 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
     {
         if (!useResidual) return conv.call(x);
         using var y = conv.call(x);
-        return y.add(x);
+        return y.Plus(x);
     }
 
     protected override void Dispose(bool disposing)

@@ -32,7 +32,7 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
         var y = bn1.call(conv1.call(x)).relu_();
         y = bn2.call(conv2.call(y));
         var identity = downsample is null ? x : downsample.call(x);
-        return y.add_(identity).relu_().MoveToOuterDisposeScope();
+        return y.PlusInPlace(identity).relu_().MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)
@@ -78,7 +78,7 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
         y = bn2.call(conv2.call(y)).relu_();
         y = bn3.call(conv3.call(y));
         var identity = downsample is null ? x : downsample.call(x);
-        return y.add_(identity).relu_().MoveToOuterDisposeScope();
+        return y.PlusInPlace(identity).relu_().MoveToOuterDisposeScope();
     }
 
     protected override void Dispose(bool disposing)

@@ -203,7 +203,7 @@ internal sealed class HighResolutionModule : nn.Module<Tensor, Tensor>
             {
                 if (j == i) continue;
                 var z = fuse_layers[i][j].call(y[j]);
-                sum = sum.add_(j > i ? Layers.ResizeLike(z, y[i]) : z);
+                sum = sum.PlusInPlace(j > i ? Layers.ResizeLike(z, y[i]) : z);
             }
             outputs[i] = sum.relu_().MoveToOuterDisposeScope();
         }

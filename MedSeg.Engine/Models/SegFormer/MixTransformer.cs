@@ -77,7 +77,8 @@ internal sealed class EfficientSelfAttention : nn.Module
         var key = keyValue[0];
         var value = keyValue[1];
         var m = key.shape[2];
-        var attention = torch.matmul(query, key.transpose(-2, -1)).mul_(scale).softmax(-1);
+        using var scaling = scale.ToScalar();
+        var attention = torch.matmul(query, key.transpose(-2, -1)).mul_(scaling).softmax(-1);
         var output = torch.matmul(attention, value).transpose(1, 2).reshape(b, n, c);
         Complexity.AddMatmul(2 * b * n * m * c); // Q·Kᵀ and A·V: B·heads·N·M·d each
         return proj.call(output).MoveToOuterDisposeScope();
@@ -174,8 +175,8 @@ internal sealed class TransformerBlock : nn.Module
     public Tensor Forward(Tensor x, long height, long width)
     {
         using var scope = NewDisposeScope();
-        var y = x + attn.Forward(norm1.call(x), height, width);
-        y = y + mlp.Forward(norm2.call(y), height, width);
+        var y = x.Plus(attn.Forward(norm1.call(x), height, width));
+        y = y.Plus(mlp.Forward(norm2.call(y), height, width));
         return y.MoveToOuterDisposeScope();
     }
 

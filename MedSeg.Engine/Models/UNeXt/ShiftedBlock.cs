@@ -20,7 +20,7 @@ public sealed class ShiftedBlock : nn.Module<Tensor, long, long, Tensor>
     {
         using var normed = norm2.call(x);
         using var y = mlp.call(normed, height, width);
-        return x + y;
+        return x.Plus(y);
     }
 
     protected override void Dispose(bool disposing)

@@ -103,22 +103,22 @@ public sealed class UNeXt : SegmentationModel
         var x = ToImage(norm4.call(tokens), b, h, w);
 
         // Decoder: back to 1/16 with a tokenized block.
-        x = F.relu(Up(dbn1.call(decoder1.call(x)))) + t4;
+        x = F.relu(Up(dbn1.call(decoder1.call(x)))).Plus(t4);
         (h, w) = (x.shape[2], x.shape[3]);
         tokens = x.flatten(2).transpose(1, 2);
         foreach (var block in dblock1) tokens = block.call(tokens, h, w);
         x = ToImage(dnorm3.call(tokens), b, h, w);
 
         // 1/8 with a tokenized block.
-        x = F.relu(Up(dbn2.call(decoder2.call(x)))) + t3;
+        x = F.relu(Up(dbn2.call(decoder2.call(x)))).Plus(t3);
         (h, w) = (x.shape[2], x.shape[3]);
         tokens = x.flatten(2).transpose(1, 2);
         foreach (var block in dblock2) tokens = block.call(tokens, h, w);
         x = ToImage(dnorm4.call(tokens), b, h, w);
 
         // Conv decoder stages back to full resolution.
-        x = F.relu(Up(dbn3.call(decoder3.call(x)))) + t2;
-        x = F.relu(Up(dbn4.call(decoder4.call(x)))) + t1;
+        x = F.relu(Up(dbn3.call(decoder3.call(x)))).Plus(t2);
+        x = F.relu(Up(dbn4.call(decoder4.call(x)))).Plus(t1);
         x = F.relu(Up(decoder5.call(x)));
         return final.call(x).MoveToOuterDisposeScope();
     }

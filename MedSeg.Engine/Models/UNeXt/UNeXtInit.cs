@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -10,12 +11,14 @@ namespace MedSeg.Engine.Models.UNeXt;
 /// </summary>
 internal static class UNeXtInit
 {
+    private static readonly Scalar MinusTwo = (-2.0).ToScalar();
+
     public static void Linear(Linear layer)
     {
         using var _ = no_grad();
         // timm's trunc_normal_(std=.02) truncates at the absolute values ±2, i.e. at ±100 σ: a plain normal is the same
         // distribution. (TorchSharp 0.107's trunc_normal_ occasionally returns ±inf through erfinv, so it is avoided.)
-        nn.init.normal_(layer.weight!, 0, 0.02).clamp_(-2.0, 2.0);
+        nn.init.normal_(layer.weight!, 0, 0.02).clamp_(MinusTwo, Scalars.TwoDouble);
         if (layer.bias is not null) nn.init.zeros_(layer.bias);
     }
 

@@ -15,6 +15,7 @@ namespace MedSeg.Engine.Models.UNetPlusPlus;
 public sealed class UNetPlusPlus : SegmentationModel, IVariantModel
 {
     public static readonly IReadOnlyList<string> Variants = ["base32", "deepsup", "small"];
+    private static readonly Scalar Four = 4.ToScalar();
 
     private readonly VggBlock conv0_0, conv1_0, conv2_0, conv3_0, conv4_0;
     private readonly VggBlock conv0_1, conv1_1, conv2_1, conv3_1;
@@ -95,7 +96,7 @@ public sealed class UNetPlusPlus : SegmentationModel, IVariantModel
 
         var output = final is not null
             ? final.call(x0_4)
-            : (final1!.call(x0_1) + final2!.call(x0_2) + final3!.call(x0_3) + final4!.call(x0_4)).div_(4);
+            : final1!.call(x0_1).Plus(final2!.call(x0_2)).Plus(final3!.call(x0_3)).Plus(final4!.call(x0_4)).div_(Four);
         return output.MoveToOuterDisposeScope();
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MedSeg.Engine.Models.Weights;
@@ -141,7 +142,8 @@ public static class PretrainedWeights
         else
         {
             var repeats = (to + from - 1) / from;
-            weight = weight.repeat(1, repeats, 1, 1)[.., ..(int)to].mul(from / (double)to);
+            using var ratio = (from / (double)to).ToScalar();
+            weight = weight.repeat(1, repeats, 1, 1)[.., ..(int)to].mul(ratio);
             var scale = (from / (double)to).ToString("0.###", CultureInfo.InvariantCulture);
             method = $"the {from} input-channel filters repeated cyclically to {to} and scaled by {from}/{to} = {scale} " +
                      "(timm adapt_input_conv, smp patch_first_conv)";
