@@ -26,10 +26,7 @@ public static class UiExtensions
 
     public static WebApplication MapMedSeg(this WebApplication app)
     {
-        if (!app.Environment.IsDevelopment())
-        {
-            app.UseExceptionHandler("/error", createScopeForErrors: true);
-        }
+        app.UseMedSegErrorHandling();
         // Friendly "not found" pages for the UI only; APIs and the hub keep their status codes and problem details.
         app.UseWhen(ctx => !ctx.Request.Path.StartsWithSegments("/api") && !ctx.Request.Path.StartsWithSegments("/hubs"),
             ui => ui.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
