@@ -22,7 +22,7 @@ public sealed class ScalarLifetimeTests
 
     /// <summary>
     /// The crash of issue 8 (masked_fill in LossInputs.Soft during validation) within seconds: a thread collects garbage and
-    /// runs finalizers without pause while losses and metrics run on a 4-megapixel batch, whose out-of-place masked_fill
+    /// runs finalizers without pause while losses and metrics run on a 2-megapixel batch, whose out-of-place masked_fill
     /// clones the target for milliseconds before it reads its fill value. With the implicit <c>masked_fill(mask, 0)</c>
     /// most calls failed with "Expected false to be true ... toFloat at c10/core/Scalar.h:140".
     /// </summary>
