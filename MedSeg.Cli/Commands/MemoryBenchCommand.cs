@@ -127,11 +127,12 @@ public sealed class MemoryBenchCommand : ICommand
         if (model.TrainsChannelsLastWeights) Performance.ToChannelsLast(model);
         using var optimizer = Optimizers.Create("adamw", model.parameters(), 1e-3, 1e-4);
         using var loss = Engine.Losses.LossFactory.Create(TrainingPlan.DefaultBinaryLoss, Engine.Losses.LossMode.Binary, 1);
+        using var half = 0.5.ToScalar();
         for (var step = 0; step < 2; step++)
         {
             using var scope = NewDisposeScope();
             var x = Performance.ToChannelsLast(randn(batch, 3, size, size));
-            var y = rand(batch, 1, size, size).ge(0.5).to_type(ScalarType.Float32);
+            var y = rand(batch, 1, size, size).ge(half).to_type(ScalarType.Float32);
             var l = loss.call(model.call(x), y);
             optimizer.zero_grad();
             l.backward();
