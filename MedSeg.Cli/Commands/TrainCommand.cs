@@ -245,7 +245,7 @@ public sealed partial class TrainCommand : ICommand
             }
             if (!outcome.Retryable || restarts >= maxRestarts)
             {
-                var hint = outcome.End is ChildEnd.MemoryCeiling or ChildEnd.Signal ? " Lower --batch or --size, or choose a smaller --variant." : "";
+                var hint = outcome.SuggestsSmallerRun ? " Lower --batch or --size, or choose a smaller --variant." : "";
                 var after = restarts > 0 ? $" (after {restarts} restart(s) from the last checkpoint)" : "";
                 throw new TrainingFailedException(outcome.Reason + after + hint);
             }

@@ -48,6 +48,11 @@ public sealed record ChildOutcome(ChildEnd End, string Reason, int? ExitCode, lo
     /// a signal or an unexplained exit. A memory ceiling, a non-finite loss, an invalid plan or a cancel would end the
     /// same way again.</summary>
     public bool Retryable => End is ChildEnd.Signal or ChildEnd.Crashed || End == ChildEnd.Failed && Failure == ChildFailureKind.Native;
+
+    /// <summary>True when the end points at the run's size (memory, a native crash): a smaller batch, image or variant is
+    /// the advice. A non-finite loss, invalid data or a checkpoint failure carry their own advice in their message.</summary>
+    public bool SuggestsSmallerRun => End is ChildEnd.MemoryCeiling or ChildEnd.Signal or ChildEnd.Crashed
+        || Failure is ChildFailureKind.Native or ChildFailureKind.OutOfMemory;
 }
 
 /// <summary>

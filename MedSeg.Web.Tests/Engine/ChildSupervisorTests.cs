@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MedSeg.Engine.Isolation;
 using MedSeg.Engine.Training;
+using MedSeg.Web.Tests.Support;
 
 namespace MedSeg.Web.Tests.Engine;
 
@@ -57,7 +58,7 @@ public sealed class ChildSupervisorTests(SmallDataset data) : IClassFixture<Smal
         var killed = 0;
         var (outcome, _) = await RunAsync(new TrainingChildPlan(plan), NoCeiling, e =>
         {
-            if (e.Kind == ChildEventKind.Epoch && Interlocked.Exchange(ref killed, 1) == 0) KillChildrenOfThisProcess();
+            if (e.Kind == ChildEventKind.Epoch && Interlocked.Exchange(ref killed, 1) == 0) foreach (var pid in ChildProcesses.Matching(data.Dir["plans"])) ChildProcesses.KillHard(pid); // as the OOM killer would
         });
         Assert.Equal(ChildEnd.Signal, outcome.End);
         Assert.Equal(9, outcome.Signal);
@@ -136,25 +137,5 @@ public sealed class ChildSupervisorTests(SmallDataset data) : IClassFixture<Smal
                 onEvent?.Invoke(e);
             }, _ => { }, ct).WaitAsync(Timeout);
         return (outcome, events);
-    }
-
-    /// <summary>SIGKILL to this test process's medseg children, as the OOM killer would.</summary>
-    private static void KillChildrenOfThisProcess()
-    {
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (int.Parse(fields[1]) != Environment.ProcessId) continue;
-                var cmdline = File.ReadAllText(Path.Combine(dir, "cmdline"));
-                if (cmdline.Contains("medseg.dll")) Process.Start("kill", ["-9", pid.ToString()])!.WaitForExit();
-            }
-            catch (IOException)
-            {
-            }
-        }
     }
 }

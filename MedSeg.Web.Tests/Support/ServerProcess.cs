@@ -106,9 +106,11 @@ public sealed class ServerProcess : IDisposable
 /// <summary>The training and prediction children alive on this machine, found by their plan file's path.</summary>
 public static class ChildProcesses
 {
-    public static IReadOnlyList<int> Of(Guid experimentId)
+    public static IReadOnlyList<int> Of(Guid experimentId) => Matching(experimentId.ToString("N"));
+
+    /// <summary>Live medseg children whose command line contains <paramref name="marker"/> (e.g. a folder of their plan files).</summary>
+    public static IReadOnlyList<int> Matching(string marker)
     {
-        var marker = experimentId.ToString("N");
         var pids = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {

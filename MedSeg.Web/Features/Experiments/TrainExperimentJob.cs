@@ -106,7 +106,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
                     outcome.PeakResidentBytes >> 20);
                 if (!outcome.Retryable || restarts >= jobs.MaxRestarts)
                 {
-                    await FinishAsync(id, ExperimentStatus.Failed, FailureMessage(outcome.Reason, outcome.End, outcome.Failure, restarts));
+                    await FinishAsync(id, ExperimentStatus.Failed, FailureMessage(outcome, restarts));
                     return;
                 }
                 if (!await CountRestartAsync(id))
@@ -146,11 +146,10 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
     }
 
     /// <summary>The message of a run that ends Failed: the diagnosis, the automatic restarts it had, and what to change.</summary>
-    internal static string FailureMessage(string reason, ChildEnd end, ChildFailureKind? failure, int restarts)
+    internal static string FailureMessage(ChildOutcome outcome, int restarts)
     {
         var after = restarts > 0 ? $" It failed again after {restarts} automatic restart(s) from its last checkpoint." : "";
-        var resources = end is ChildEnd.MemoryCeiling or ChildEnd.Signal or ChildEnd.Crashed || failure is ChildFailureKind.Native or ChildFailureKind.OutOfMemory;
-        return resources ? $"{reason}{after} {ResourceHint}" : $"{reason}{after}";
+        return outcome.SuggestsSmallerRun ? $"{outcome.Reason}{after} {ResourceHint}" : $"{outcome.Reason}{after}";
     }
 
     /// <summary>The child's plan: train and evaluate, or only evaluate when the time budget was already spent by earlier

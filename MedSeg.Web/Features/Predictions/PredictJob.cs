@@ -63,7 +63,7 @@ public sealed class PredictJob(ArtifactStore store, PredictionRunFiles runs, Run
                 Update(runDir, s => s with
                 {
                     Status = PredictionRunStatus.Failed, Runner = null, Finished = DateTime.UtcNow,
-                    Error = TrainExperimentJob.FailureMessage(outcome.Reason, outcome.End, outcome.Failure, s.Restarts),
+                    Error = TrainExperimentJob.FailureMessage(outcome, s.Restarts),
                 });
             }
         }
