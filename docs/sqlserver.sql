@@ -431,3 +431,141 @@ END;
 COMMIT;
 GO
 
+BEGIN TRANSACTION;
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    ALTER TABLE [AspNetUsers] ADD [Disabled] bit NOT NULL DEFAULT CAST(0 AS bit);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    ALTER TABLE [AspNetUsers] ADD [DisplayName] nvarchar(100) NOT NULL DEFAULT N'';
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    ALTER TABLE [AspNetUsers] ADD [JobQuota] int NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    ALTER TABLE [AspNetUsers] ADD [StorageQuotaBytes] bigint NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    ALTER TABLE [ApiTokens] ADD [ExpiresAt] bigint NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    ALTER TABLE [ApiTokens] ADD [Name] nvarchar(100) NOT NULL DEFAULT N'token';
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    CREATE TABLE [AuditLog] (
+        [Id] bigint NOT NULL IDENTITY,
+        [At] bigint NOT NULL,
+        [ActorId] nvarchar(450) NULL,
+        [ActorName] nvarchar(256) NOT NULL,
+        [Action] nvarchar(64) NOT NULL,
+        [TargetKind] nvarchar(32) NULL,
+        [TargetId] nvarchar(100) NULL,
+        [Detail] nvarchar(1000) NULL,
+        [IpAddress] nvarchar(64) NULL,
+        [Succeeded] bit NOT NULL,
+        CONSTRAINT [PK_AuditLog] PRIMARY KEY ([Id])
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    CREATE TABLE [Shares] (
+        [Id] uniqueidentifier NOT NULL,
+        [Kind] nvarchar(20) NOT NULL,
+        [ResourceId] uniqueidentifier NOT NULL,
+        [UserId] nvarchar(450) NULL,
+        [SharedById] nvarchar(450) NOT NULL,
+        [CreatedAt] bigint NOT NULL,
+        CONSTRAINT [PK_Shares] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_Shares_AspNetUsers_UserId] FOREIGN KEY ([UserId]) REFERENCES [AspNetUsers] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    CREATE INDEX [IX_AuditLog_Action] ON [AuditLog] ([Action]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    CREATE INDEX [IX_AuditLog_ActorId] ON [AuditLog] ([ActorId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    CREATE INDEX [IX_AuditLog_At] ON [AuditLog] ([At]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    EXEC(N'CREATE UNIQUE INDEX [IX_Shares_Kind_ResourceId_UserId] ON [Shares] ([Kind], [ResourceId], [UserId]) WHERE [UserId] IS NOT NULL');
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    CREATE INDEX [IX_Shares_UserId] ON [Shares] ([UserId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202003834_MultiUser'
+)
+BEGIN
+    INSERT INTO [__EFMigrationsHistory] ([MigrationId], [ProductVersion])
+    VALUES (N'20261202003834_MultiUser', N'10.0.15');
+END;
+
+COMMIT;
+GO
+

@@ -1,5 +1,6 @@
 using MedSeg.Web.Components;
 using MedSeg.Web.Features.Account;
+using MedSeg.Web.Features.Audit;
 using MedSeg.Web.Features.Datasets;
 using MedSeg.Web.Features.Experiments;
 using MedSeg.Web.Features.Predictions;
@@ -17,6 +18,7 @@ public static class UiExtensions
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         builder.Services.AddHttpContextAccessor();
+        builder.Services.AddAuditFeature();
         builder.Services.AddDatasetsFeature();
         builder.Services.AddExperimentsFeature();
         builder.Services.AddPredictionsFeature();
@@ -38,6 +40,7 @@ public static class UiExtensions
         app.MapStaticAssets().AllowAnonymous();
         app.MapMedSegJobsDashboard();
         app.MapAccountApi();
+        app.MapAuditApi();
         app.MapDatasetsApi();
         app.MapExperimentsApi();
         app.MapPredictionsApi();

@@ -11,6 +11,8 @@ namespace MedSeg.Web.Features.Account;
 public static class AccountServiceExtensions
 {
     private const string SmartScheme = "MedSeg";
+    public const string AdminPolicy = "Admin";
+    public const string CreatePolicy = "Create";
 
     /// <summary>Identity with cookie sign-in for the UI, bearer tokens for scripts and the hub; everything requires a user.</summary>
     public static WebApplicationBuilder AddMedSegAuth(this WebApplicationBuilder builder)
@@ -57,7 +59,9 @@ public static class AccountServiceExtensions
 
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
-            .AddPolicy("Admin", p => p.RequireRole(UserContext.AdminRole));
+            .AddPolicy(AdminPolicy, p => p.RequireRole(UserContext.AdminRole))
+            // Upload, launch, predict: every signed-in user but a Viewer.
+            .AddPolicy(CreatePolicy, p => p.RequireAuthenticatedUser().RequireAssertion(ctx => ctx.User.Identity?.IsAuthenticated == true && UserContext.From(ctx.User).CanCreate));
 
         services.AddCascadingAuthenticationState();
         services.AddScoped<AuthenticationStateProvider, RevalidatingIdentityAuthenticationStateProvider>();

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 
 namespace MedSeg.Web.Features.Account;
 
-/// <summary>Creates the admin role, and the first admin from configuration when no user exists yet.</summary>
+/// <summary>Creates the roles (Admin, Member, Viewer), and the first admin from configuration when no user exists yet.</summary>
 public sealed class AdminBootstrapper(UserManager<ApplicationUser> users, RoleManager<IdentityRole> roles,
     IOptions<AdminOptions> admin, ILogger<AdminBootstrapper> logger)
 {
@@ -13,9 +13,9 @@ public sealed class AdminBootstrapper(UserManager<ApplicationUser> users, RoleMa
 
     public async Task EnsureAsync()
     {
-        if (!await roles.RoleExistsAsync(UserContext.AdminRole))
+        foreach (var role in UserContext.Roles)
         {
-            await roles.CreateAsync(new IdentityRole(UserContext.AdminRole));
+            if (!await roles.RoleExistsAsync(role)) await roles.CreateAsync(new IdentityRole(role));
         }
         var options = admin.Value;
         if (AnyUser() || string.IsNullOrWhiteSpace(options.Email) || string.IsNullOrEmpty(options.Password)) return;

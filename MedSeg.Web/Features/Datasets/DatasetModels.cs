@@ -2,8 +2,12 @@ using MedSeg.Engine.Data;
 
 namespace MedSeg.Web.Features.Datasets;
 
+/// <param name="Owner">The owner's display name (or email).</param>
+/// <param name="Mine">The asking user owns it; otherwise it is shared with them (or they are an admin).</param>
+/// <param name="CanManage">The asking user may share or delete it (its owner or an admin).</param>
 public sealed record DatasetSummary(Guid Id, string Name, int Cases, DateTimeOffset CreatedAt, string Owner,
-    int MinWidth, int MaxWidth, int MinHeight, int MaxHeight, int Channels, double MeanForeground, long SizeBytes);
+    int MinWidth, int MaxWidth, int MinHeight, int MaxHeight, int Channels, double MeanForeground, long SizeBytes,
+    string OwnerId = "", bool Mine = true, bool CanManage = true);
 
 public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Height, double ForegroundFraction);
 

@@ -4,7 +4,10 @@ using MedSeg.Data;
 using MedSeg.Data.Entities;
 using MedSeg.Data.Files;
 using MedSeg.Engine.Data;
+using MedSeg.Web.Features.Audit;
 using MedSeg.Web.Features.Shared;
+using MedSeg.Web.Features.Sharing;
+using MedSeg.Web.Features.Users;
 using MedSeg.Web.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -13,19 +16,21 @@ namespace MedSeg.Web.Features.Datasets;
 
 /// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases.</summary>
 public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IOptions<LimitsOptions> limits,
-    ILogger<DatasetService> logger)
+    AuditLog audit, ILogger<DatasetService> logger)
 {
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var rows = await Visible(db, user).OrderByDescending(d => d.CreatedAt).ToListAsync(ct);
-        return [.. rows.Select(ToSummary)];
+        var names = await People.NamesAsync(db, rows.Select(d => d.OwnerId), ct);
+        return [.. rows.Select(d => ToSummary(d, names, user))];
     }
 
     public async Task<DatasetSummary?> GetAsync(Guid id, UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
-        return await Visible(db, user).FirstOrDefaultAsync(d => d.Id == id, ct) is { } d ? ToSummary(d) : null;
+        if (await Visible(db, user).FirstOrDefaultAsync(d => d.Id == id, ct) is not { } d) return null;
+        return ToSummary(d, await People.NamesAsync(db, [d.OwnerId], ct), user);
     }
 
     public async Task<IReadOnlyList<DatasetCaseSummary>> ListCasesAsync(Guid datasetId, UserContext user, int skip, int take, CancellationToken ct = default)
@@ -122,7 +127,9 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
             throw;
         }
         logger.LogInformation("Dataset {Id} '{Name}' committed with {Cases} cases", id, dataset.Name, dataset.CaseCount);
-        return ToSummary(dataset);
+        await audit.WriteAsync(user, new AuditRecord(AuditActions.DatasetUpload, "dataset", id.ToString(),
+            $"{dataset.Name}: {dataset.CaseCount} cases, {Format.Bytes(bytes)}"));
+        return ToSummary(dataset, new Dictionary<string, string> { [user.UserId] = user.Name }, user);
     }
 
     /// <summary>A PNG rendition of a case for the browser; null when the case is not visible to the user.</summary>
@@ -150,18 +157,21 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
     }
 
     private static async Task<DatasetCase?> CaseAsync(MedSegDbContext db, Guid datasetId, Guid caseId, UserContext user, CancellationToken ct) =>
-        await db.DatasetCases.Where(c => c.Id == caseId && c.DatasetId == datasetId && (user.IsAdmin || c.Dataset!.OwnerId == user.UserId))
-            .FirstOrDefaultAsync(ct);
+        await Access.Datasets(db, user).AnyAsync(d => d.Id == datasetId, ct)
+            ? await db.DatasetCases.AsNoTracking().FirstOrDefaultAsync(c => c.Id == caseId && c.DatasetId == datasetId, ct)
+            : null;
 
     /// <summary>Browser URL of a rendition of a case (PNG, longest side at most <paramref name="size"/>; 0 = original).</summary>
     public static string CaseUrl(Guid datasetId, Guid caseId, CaseRendition rendition, int size = 256) =>
         $"/api/datasets/{datasetId}/cases/{caseId}/{rendition.ToString().ToLowerInvariant()}.png?size={size}";
 
     private static IQueryable<Dataset> Visible(MedSegDbContext db, UserContext user) =>
-        user.IsAdmin ? db.Datasets.AsNoTracking() : db.Datasets.AsNoTracking().Where(d => d.OwnerId == user.UserId);
+        Access.Datasets(db, user).AsNoTracking();
 
-    private static DatasetSummary ToSummary(Dataset d) => new(d.Id, d.Name, d.CaseCount, d.CreatedAt, d.OwnerId,
-        d.MinWidth, d.MaxWidth, d.MinHeight, d.MaxHeight, d.Channels, d.MeanForeground, d.SizeBytes);
+    private static DatasetSummary ToSummary(Dataset d, IReadOnlyDictionary<string, string> names, UserContext user) =>
+        new(d.Id, d.Name, d.CaseCount, d.CreatedAt, People.Of(names, d.OwnerId),
+            d.MinWidth, d.MaxWidth, d.MinHeight, d.MaxHeight, d.Channels, d.MeanForeground, d.SizeBytes,
+            d.OwnerId, user.Owns(d.OwnerId), user.CanManage(d.OwnerId));
 
     private static string ContentHash(IEnumerable<ScannedPair> pairs)
     {

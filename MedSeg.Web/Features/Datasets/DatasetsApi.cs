@@ -1,4 +1,5 @@
 using MedSeg.Data.Files;
+using MedSeg.Web.Features.Account;
 using MedSeg.Web.Features.Shared;
 using MedSeg.Web.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,7 +22,7 @@ public static class DatasetsApi
         var api = app.MapGroup("/api/datasets").WithTags("Datasets");
         // Multipart uploads come from scripts (bearer token) and from the upload page (XHR with the SameSite=Strict cookie).
         // The body is streamed to staging once (StagedUpload), never read as an IFormFile.
-        api.MapPost("/", Upload).DisableAntiforgery().WithUploadLimit(app);
+        api.MapPost("/", Upload).DisableAntiforgery().WithUploadLimit(app).RequireAuthorization(AccountServiceExtensions.CreatePolicy);
         api.MapGet("/", List);
         api.MapGet("/{id:guid}", Get);
         api.MapGet("/{id:guid}/cases", Cases);

@@ -16,7 +16,7 @@ public sealed class ExperimentHub(MedSegDbContext db) : Hub<IExperimentClient>
     public async Task Join(Guid experimentId)
     {
         var user = UserContext.From(Context.User!);
-        var visible = await db.Experiments.AnyAsync(e => e.Id == experimentId && (user.IsAdmin || e.OwnerId == user.UserId));
+        var visible = await Sharing.Access.Experiments(db, user).AnyAsync(e => e.Id == experimentId);
         if (!visible) throw new HubException("No such experiment.");
         await Groups.AddToGroupAsync(Context.ConnectionId, GroupName(experimentId));
     }

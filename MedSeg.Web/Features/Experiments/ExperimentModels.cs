@@ -81,8 +81,12 @@ public sealed record LaunchResult(Guid? ExperimentId, IReadOnlyList<FieldError> 
 public sealed record EpochPoint(int Epoch, double TrainLoss, double ValidationLoss, double ValidationDice,
     double ValidationIoU, double LearningRate, double Seconds);
 
+/// <param name="Owner">The owner's display name (or email).</param>
+/// <param name="Mine">The asking user owns it; otherwise it is shared with them (or they are an admin).</param>
+/// <param name="CanManage">The asking user may cancel, resume, share or delete it (its owner or an admin).</param>
 public sealed record ExperimentSummary(Guid Id, string Name, string Model, Guid DatasetId, string DatasetName,
-    ExperimentStatus Status, int CurrentEpoch, int Epochs, double? BestDice, DateTimeOffset CreatedAt);
+    ExperimentStatus Status, int CurrentEpoch, int Epochs, double? BestDice, DateTimeOffset CreatedAt,
+    string Owner = "", string OwnerId = "", bool Mine = true, bool CanManage = true);
 
 /// <param name="Error">Why a run failed, was interrupted or cancelled (null for a completed run).</param>
 /// <param name="Note">For a completed run: why training ended before its last epoch (time budget, early stopping), else null.</param>

@@ -8,7 +8,10 @@ using MedSeg.Data.Files;
 using MedSeg.Engine.Data;
 using MedSeg.Engine.Models;
 using MedSeg.Engine.Training;
+using MedSeg.Web.Features.Audit;
 using MedSeg.Web.Features.Datasets;
+using MedSeg.Web.Features.Sharing;
+using MedSeg.Web.Features.Users;
 using MedSeg.Web.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -24,11 +27,13 @@ public enum ResumeResult
     NotFound,
     Resumed,
     StillStopping,
+    /// <summary>Shared with the user read-only: only the owner or an admin resumes it.</summary>
+    Forbidden,
 }
 
 /// <summary>Experiments: launch (snapshot config and split, enqueue the job), list, details, review, cancel.</summary>
 public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IBackgroundJobClient jobs,
-    RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, ILogger<ExperimentService> logger)
+    RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, ILogger<ExperimentService> logger)
 {
     public const int PreviewCaseCount = 4;
     public const double ValidationFraction = 0.2;
@@ -48,7 +53,8 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var rows = await Visible(db, user).Include(e => e.Dataset).OrderByDescending(e => e.CreatedAt).ToListAsync(ct);
-        return [.. rows.Select(ToSummary)];
+        var names = await People.NamesAsync(db, rows.Select(e => e.OwnerId), ct);
+        return [.. rows.Select(e => ToSummary(e, names, user))];
     }
 
     public async Task<ExperimentDetail?> GetAsync(Guid id, UserContext user, CancellationToken ct = default)
@@ -61,7 +67,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             .GroupBy(c => c.Split).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
         // The Error column holds the last status message: a failure's reason, or a completed run's note (time budget…).
         var completed = e.Status == ExperimentStatus.Completed;
-        return new ExperimentDetail(ToSummary(e), e.BatchSize, e.ImageSize, e.LearningRate, e.Seed,
+        return new ExperimentDetail(ToSummary(e, await People.NamesAsync(db, [e.OwnerId], ct), user), e.BatchSize, e.ImageSize, e.LearningRate, e.Seed,
             counts.FirstOrDefault(c => c.Key == CaseSplit.Train)?.Count ?? 0,
             counts.FirstOrDefault(c => c.Key == CaseSplit.Validation)?.Count ?? 0,
             completed ? null : e.Error, e.StartedAt, e.FinishedAt,
@@ -118,11 +124,10 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         Dataset? dataset = null;
         if (request.DatasetId is { } datasetId)
         {
-            dataset = await db.Datasets.Include(d => d.Cases)
-                .FirstOrDefaultAsync(d => d.Id == datasetId && (user.IsAdmin || d.OwnerId == user.UserId), ct);
+            dataset = await Access.Datasets(db, user).Include(d => d.Cases).FirstOrDefaultAsync(d => d.Id == datasetId, ct);
             if (dataset is null)
             {
-                errors.Add(new FieldError(nameof(LaunchRequest.DatasetId), "No such dataset (or it belongs to another user)."));
+                errors.Add(new FieldError(nameof(LaunchRequest.DatasetId), "No such dataset (or it is not shared with you)."));
             }
             else if (dataset.Cases.Count < 2)
             {
@@ -188,6 +193,8 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         await EnqueueAsync(db, experiment, ct);
         logger.LogInformation("Experiment {Id} launched: {Model}, {Train} train / {Val} validation cases",
             experiment.Id, model, train.Count, validation.Count);
+        await audit.WriteAsync(user, new AuditRecord(AuditActions.ExperimentLaunch, "experiment", experiment.Id.ToString(),
+            $"{experiment.Name} ({model} on dataset {dataset.Name})"));
         return new LaunchResult(experiment.Id, []);
     }
 
@@ -216,11 +223,12 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             FileUrl(id, $"comparison/{c.DatasetCaseId:N}.png", 512)))];
     }
 
-    public async Task<bool> CancelAsync(Guid id, UserContext user, CancellationToken ct = default)
+    public async Task<ManageResult> CancelAsync(Guid id, UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var e = await Visible(db, user).AsTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
-        if (e is null) return false;
+        if (e is null) return ManageResult.NotFound;
+        if (!user.CanManage(e.OwnerId)) return ManageResult.Forbidden;
         if (e.Status is ExperimentStatus.Queued or ExperimentStatus.Running or ExperimentStatus.Interrupted)
         {
             e.Status = ExperimentStatus.Cancelled;
@@ -229,8 +237,9 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             running.Cancel(id);
             if (e.JobId is { } jobId) jobs.Delete(jobId);
             await notifier.StatusChangedAsync(new StatusChangedMessage(id, e.Status, "Cancelled by the user."));
+            await audit.WriteAsync(user, new AuditRecord(AuditActions.ExperimentCancel, "experiment", id.ToString(), e.Name));
         }
-        return true;
+        return ManageResult.Done;
     }
 
     /// <summary>Re-enqueues an interrupted, failed or cancelled run; it continues from its last checkpoint, with its count of
@@ -241,6 +250,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         await using var db = await contexts.CreateDbContextAsync(ct);
         var e = await Visible(db, user).AsTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
         if (e is null) return ResumeResult.NotFound;
+        if (!user.CanManage(e.OwnerId)) return ResumeResult.Forbidden;
         if (e.Status is ExperimentStatus.Interrupted or ExperimentStatus.Failed or ExperimentStatus.Cancelled)
         {
             var stale = DateTimeOffset.UtcNow - TimeSpan.FromSeconds(jobsOptions.Value.StaleAfterSeconds);
@@ -252,6 +262,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             await db.SaveChangesAsync(ct);
             await EnqueueAsync(db, e, ct);
             await notifier.StatusChangedAsync(new StatusChangedMessage(id, e.Status, "Resumed from the last checkpoint."));
+            await audit.WriteAsync(user, new AuditRecord(AuditActions.ExperimentResume, "experiment", id.ToString(), e.Name));
         }
         return ResumeResult.Resumed;
     }
@@ -323,10 +334,11 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             FileUrl(experimentId, relativePath, 256));
 
     private static IQueryable<Experiment> Visible(MedSegDbContext db, UserContext user) =>
-        user.IsAdmin ? db.Experiments.AsNoTracking() : db.Experiments.AsNoTracking().Where(e => e.OwnerId == user.UserId);
+        Access.Experiments(db, user).AsNoTracking();
 
-    internal static ExperimentSummary ToSummary(Experiment e) => new(e.Id, e.Name, e.Model, e.DatasetId, e.Dataset?.Name ?? "",
-        e.Status, e.CurrentEpoch, e.Epochs, e.BestDice, e.CreatedAt);
+    internal static ExperimentSummary ToSummary(Experiment e, IReadOnlyDictionary<string, string> names, UserContext user) =>
+        new(e.Id, e.Name, e.Model, e.DatasetId, e.Dataset?.Name ?? "", e.Status, e.CurrentEpoch, e.Epochs, e.BestDice, e.CreatedAt,
+            People.Of(names, e.OwnerId), e.OwnerId, user.Owns(e.OwnerId), user.CanManage(e.OwnerId));
 
     internal static EpochPoint ToPoint(EpochMetric m) =>
         new(m.Epoch, m.TrainLoss, m.ValidationLoss, m.ValidationDice, m.ValidationIoU, m.LearningRate, m.Seconds);

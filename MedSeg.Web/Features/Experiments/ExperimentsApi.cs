@@ -1,3 +1,4 @@
+using MedSeg.Web.Features.Sharing;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace MedSeg.Web.Features.Experiments;
@@ -21,7 +22,7 @@ public static class ExperimentsApi
     public static IEndpointRouteBuilder MapExperimentsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/experiments").WithTags("Experiments");
-        api.MapPost("/", Launch);
+        api.MapPost("/", Launch).RequireAuthorization(Account.AccountServiceExtensions.CreatePolicy);
         api.MapGet("/", List);
         api.MapGet("/{id:guid}", Get);
         api.MapGet("/{id:guid}/cases", Cases);
@@ -53,13 +54,24 @@ public static class ExperimentsApi
     public static async Task<Results<Ok<IReadOnlyList<CaseResultView>>, NotFound>> Cases(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
         await experiments.GetCaseResultsAsync(id, UserContext.From(http.User), ct) is { } cases ? TypedResults.Ok(cases) : TypedResults.NotFound();
 
-    public static async Task<Results<NoContent, NotFound>> Cancel(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
-        await experiments.CancelAsync(id, UserContext.From(http.User), ct) ? TypedResults.NoContent() : TypedResults.NotFound();
+    public static async Task<Results<NoContent, NotFound, ProblemHttpResult>> Cancel(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
+        await experiments.CancelAsync(id, UserContext.From(http.User), ct) switch
+        {
+            ManageResult.Done => TypedResults.NoContent(),
+            ManageResult.Forbidden => Forbidden("cancel"),
+            _ => TypedResults.NotFound(),
+        };
+
+    /// <summary>The refusal of an owner-only action on an item shared read-only with the user.</summary>
+    public static ProblemHttpResult Forbidden(string action) => TypedResults.Problem(
+        $"This experiment is shared with you read-only; only its owner or an admin can {action} it.",
+        statusCode: StatusCodes.Status403Forbidden, title: "Read-only");
 
     public static async Task<Results<Accepted, NotFound, ProblemHttpResult>> Resume(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
         await experiments.ResumeAsync(id, UserContext.From(http.User), ct) switch
         {
             ResumeResult.Resumed => TypedResults.Accepted($"/api/experiments/{id}"),
+            ResumeResult.Forbidden => Forbidden("resume"),
             ResumeResult.StillStopping => TypedResults.Problem(Pages.ExperimentLive.StillStoppingMessage, statusCode: StatusCodes.Status409Conflict,
                 title: "The run is still stopping"),
             _ => TypedResults.NotFound(),

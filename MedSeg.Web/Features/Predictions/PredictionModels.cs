@@ -34,6 +34,8 @@ public sealed record PredictionRunState(
     public DateTime? Heartbeat { get; init; }
     /// <summary>How often the run was started again after the process running it died.</summary>
     public int Restarts { get; init; }
+    /// <summary>The user who started the run (null for runs from before this was recorded: the experiment's owner).</summary>
+    public string? CreatedBy { get; init; }
 }
 
 /// <summary>A run as the list shows it.</summary>

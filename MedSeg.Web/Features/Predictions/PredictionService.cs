@@ -5,6 +5,7 @@ using MedSeg.Data.Files;
 using MedSeg.Engine.Data;
 using MedSeg.Web.Features.Datasets;
 using MedSeg.Web.Features.Shared;
+using MedSeg.Web.Features.Sharing;
 using MedSeg.Web.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -21,9 +22,9 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
     /// <summary>NotFound or NotCompleted when no run can start on this experiment; null when one can.</summary>
     public async Task<StartPredictionResult?> CheckStartableAsync(Guid experimentId, UserContext user, CancellationToken ct = default)
     {
-        var status = await StatusAsync(experimentId, user, ct);
-        if (status is null) return new StartPredictionResult.NotFound();
-        return status != ExperimentStatus.Completed ? new StartPredictionResult.NotCompleted(status.Value.ToString()) : null;
+        var experiment = await ExperimentAsync(experimentId, user, ct);
+        if (experiment is null) return new StartPredictionResult.NotFound();
+        return experiment.Status != ExperimentStatus.Completed ? new StartPredictionResult.NotCompleted(experiment.Status.ToString()) : null;
     }
 
     /// <param name="uploads">The received files (a .zip of images, or images), inside <paramref name="staging"/>, the upload's
@@ -42,7 +43,7 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
 
         var runId = Guid.NewGuid();
         PredictionRunFiles.WriteTo(layout, new PredictionRunState(runId, experimentId, DateTime.UtcNow, PredictionRunStatus.Queued,
-            tta, largestComponent, images));
+            tta, largestComponent, images) { CreatedBy = user.UserId });
         var target = runs.RunDirectory(experimentId, runId);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         Directory.Move(layout, target);
@@ -62,20 +63,19 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
     /// <summary>Runs of an experiment, newest first; null when the experiment is not visible to the user.</summary>
     public async Task<IReadOnlyList<PredictionRunSummary>?> ListAsync(Guid experimentId, UserContext user, CancellationToken ct = default)
     {
-        if (await StatusAsync(experimentId, user, ct) is null) return null;
-        return [.. runs.ReadAll(experimentId).Select(ToSummary)];
+        if (await ExperimentAsync(experimentId, user, ct) is not { } experiment) return null;
+        return [.. runs.ReadAll(experimentId).Where(r => experiment.CanSee(r, user)).Select(ToSummary)];
     }
 
     public async Task<PredictionRunDetail?> GetAsync(Guid experimentId, Guid runId, UserContext user, CancellationToken ct = default)
     {
-        if (await StatusAsync(experimentId, user, ct) is null) return null;
-        return runs.Read(experimentId, runId) is { } state ? ToDetail(state) : null;
+        return await VisibleRunAsync(experimentId, runId, user, ct) is { } state ? ToDetail(state) : null;
     }
 
     /// <summary>The masks archive of a completed run; null when not visible or not there yet.</summary>
     public async Task<string?> MasksZipAsync(Guid experimentId, Guid runId, UserContext user, CancellationToken ct = default)
     {
-        if (await StatusAsync(experimentId, user, ct) is null) return null;
+        if (await VisibleRunAsync(experimentId, runId, user, ct) is null) return null;
         var file = Path.Combine(runs.RunDirectory(experimentId, runId), PredictionRunFiles.MasksZip);
         return File.Exists(file) ? file : null;
     }
@@ -84,9 +84,9 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
     public async Task<byte[]?> RenderAsync(Guid experimentId, Guid runId, string name, PredictionRendition rendition, int size,
         UserContext user, CancellationToken ct = default)
     {
-        if (await StatusAsync(experimentId, user, ct) is null) return null;
+        if (await VisibleRunAsync(experimentId, runId, user, ct) is not { } state) return null;
         var runDir = runs.RunDirectory(experimentId, runId);
-        var image = PredictionRunFiles.ReadFrom(runDir)?.Images.FirstOrDefault(i => i.Name == name);
+        var image = state.Images.FirstOrDefault(i => i.Name == name);
         if (image is null) return null;
         var imagePath = ArtifactStore.Resolve(PredictionRunFiles.InputDirectory(runDir), image.File);
         var maskPath = PredictionRunFiles.MaskFile(runDir, image.Name);
@@ -182,12 +182,25 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
         return (images, problems);
     }
 
-    private async Task<ExperimentStatus?> StatusAsync(Guid experimentId, UserContext user, CancellationToken ct)
+    /// <summary>The experiment's status and owner, when the user may see the experiment.</summary>
+    private async Task<RunOwner?> ExperimentAsync(Guid experimentId, UserContext user, CancellationToken ct)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
-        return await db.Experiments.AsNoTracking()
-            .Where(e => e.Id == experimentId && (user.IsAdmin || e.OwnerId == user.UserId))
-            .Select(e => (ExperimentStatus?)e.Status).FirstOrDefaultAsync(ct);
+        return await Access.Experiments(db, user).AsNoTracking().Where(e => e.Id == experimentId)
+            .Select(e => new RunOwner(e.Status, e.OwnerId)).FirstOrDefaultAsync(ct);
+    }
+
+    /// <summary>A run the user may see: their own, or any run of an experiment they manage (runs from before owners were
+    /// recorded belong to the experiment's owner).</summary>
+    private async Task<PredictionRunState?> VisibleRunAsync(Guid experimentId, Guid runId, UserContext user, CancellationToken ct) =>
+        await ExperimentAsync(experimentId, user, ct) is { } experiment && runs.Read(experimentId, runId) is { } state && experiment.CanSee(state, user)
+            ? state
+            : null;
+
+    private sealed record RunOwner(ExperimentStatus Status, string OwnerId)
+    {
+        public bool CanSee(PredictionRunState run, UserContext user) =>
+            user.CanManage(OwnerId) || (run.CreatedBy ?? OwnerId) == user.UserId;
     }
 
     internal static PredictionRunSummary ToSummary(PredictionRunState s) =>

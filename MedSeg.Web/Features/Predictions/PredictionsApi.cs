@@ -22,7 +22,7 @@ public static class PredictionsApi
         var api = app.MapGroup("/api/experiments/{id:guid}/predictions").WithTags("Predictions");
         // Multipart uploads come from scripts (bearer token) and from the predict page (XHR with the SameSite=Strict cookie).
         // The body is streamed to staging once (StagedUpload), never read as an IFormFile.
-        api.MapPost("/", Start).DisableAntiforgery().WithUploadLimit(app);
+        api.MapPost("/", Start).DisableAntiforgery().WithUploadLimit(app).RequireAuthorization(Account.AccountServiceExtensions.CreatePolicy);
         api.MapGet("/", List);
         api.MapGet("/{runId:guid}", Get);
         api.MapGet("/{runId:guid}/masks.zip", Masks);

@@ -1,4 +1,5 @@
 using MedSeg.Data.Entities;
+using MedSeg.Web.Features.Sharing;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 
@@ -118,14 +119,22 @@ public sealed partial class ExperimentLive
     internal const string StillStoppingMessage =
         "The process that ran this experiment is still stopping (a cancelled run gets a few seconds to stop); resume it again in a moment.";
 
-    private Task CancelAsync() => ActAsync(async (id, user, ct) => await Experiments.CancelAsync(id, user, ct) ? null : NotAllowed("cancel"));
+    private Task CancelAsync() => ActAsync(async (id, user, ct) => await Experiments.CancelAsync(id, user, ct) switch
+    {
+        ManageResult.Done => null,
+        ManageResult.Forbidden => ReadOnly("cancel"),
+        _ => NotAllowed("cancel"),
+    });
 
     private Task ResumeAsync() => ActAsync(async (id, user, ct) => await Experiments.ResumeAsync(id, user, ct) switch
     {
         ResumeResult.Resumed => null,
         ResumeResult.StillStopping => StillStoppingMessage,
+        ResumeResult.Forbidden => ReadOnly("resume"),
         _ => NotAllowed("resume"),
     });
+
+    private static string ReadOnly(string verb) => $"This experiment is shared with you read-only; only its owner or an admin can {verb} it.";
 
     private static string NotAllowed(string verb) =>
         $"Could not {verb} this experiment: it was not found, or it is no longer in a state that allows it.";
