@@ -1,6 +1,8 @@
 using MedSeg.Web.Components;
 using MedSeg.Web.Features.Account;
 using MedSeg.Web.Features.Audit;
+using MedSeg.Web.Features.Sharing;
+using MedSeg.Web.Features.Users;
 using MedSeg.Web.Features.Datasets;
 using MedSeg.Web.Features.Experiments;
 using MedSeg.Web.Features.Predictions;
@@ -19,6 +21,8 @@ public static class UiExtensions
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddAuditFeature();
+        builder.Services.AddUsersFeature();
+        builder.Services.AddSharingFeature();
         builder.Services.AddDatasetsFeature();
         builder.Services.AddExperimentsFeature();
         builder.Services.AddPredictionsFeature();
@@ -41,6 +45,8 @@ public static class UiExtensions
         app.MapMedSegJobsDashboard();
         app.MapAccountApi();
         app.MapAuditApi();
+        app.MapUsersApi();
+        app.MapSharesApi();
         app.MapDatasetsApi();
         app.MapExperimentsApi();
         app.MapPredictionsApi();

@@ -43,6 +43,7 @@ public static class AccountServiceExtensions
             // APIs and the hub answer 401/403 instead of redirecting to the sign-in page.
             o.Events.OnRedirectToLogin = ctx => RedirectOrStatus(ctx, StatusCodes.Status401Unauthorized);
             o.Events.OnRedirectToAccessDenied = ctx => RedirectOrStatus(ctx, StatusCodes.Status403Forbidden);
+            o.Events.OnValidatePrincipal = UserStatus.ValidateCookieAsync;
         });
 
         services.AddIdentityCore<ApplicationUser>(o =>
@@ -82,16 +83,17 @@ public static class AccountServiceExtensions
     }
 }
 
-/// <summary>Re-checks the user's security stamp every 30 minutes while a circuit is open.</summary>
+/// <summary>Re-checks, every few seconds while a page's circuit is open, that the user is still active and their security
+/// stamp unchanged: a disabled user's open page signs out within <see cref="RevalidationInterval"/>.</summary>
 internal sealed class RevalidatingIdentityAuthenticationStateProvider(ILoggerFactory loggerFactory, IServiceScopeFactory scopes)
     : RevalidatingServerAuthenticationStateProvider(loggerFactory)
 {
-    protected override TimeSpan RevalidationInterval => TimeSpan.FromMinutes(30);
+    protected override TimeSpan RevalidationInterval => TimeSpan.FromSeconds(5);
 
     protected override async Task<bool> ValidateAuthenticationStateAsync(AuthenticationState state, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var signIn = scope.ServiceProvider.GetRequiredService<SignInManager<ApplicationUser>>();
-        return await signIn.ValidateSecurityStampAsync(state.User) is not null;
+        return await signIn.ValidateSecurityStampAsync(state.User) is { } user && UserStatus.IsActive(user);
     }
 }

@@ -7,25 +7,68 @@ using Microsoft.EntityFrameworkCore;
 
 namespace MedSeg.Web.Features.Account;
 
+/// <summary>A personal token as its owner sees it (never the secret, which is shown once at creation).</summary>
+public sealed record TokenView(Guid Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? ExpiresAt, bool Expired);
+
+/// <summary>A token just created: the secret, shown this once.</summary>
+public sealed record CreatedToken(string Token, TokenView Info);
+
 /// <summary>
-/// Personal bearer tokens for scripts (stored as SHA-256 only) and short-lived hub tickets that let the server-side
-/// Blazor circuit connect to the SignalR hub as the signed-in user.
+/// Personal bearer tokens for scripts (stored as SHA-256 only; named, expiring, revocable, last use recorded) and
+/// short-lived hub tickets that let the server-side Blazor circuit connect to the SignalR hub as the signed-in user.
 /// </summary>
 public sealed class ApiTokenService(MedSegDbContext db, IDataProtectionProvider protection)
 {
+    public const int DefaultExpiryDays = 90;
+    public const int MaxExpiryDays = 3650;
     private const string TokenPrefix = "msg_";
     private const string TicketPrefix = "hub_";
     private static readonly TimeSpan TicketLifetime = TimeSpan.FromMinutes(5);
+    /// <summary>Last use is written at most this often per token, so that a busy script does not write on every request.</summary>
+    private static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
 
-    public async Task<string> CreateTokenAsync(string userId, CancellationToken ct = default)
+    /// <summary>Why a token request is refused, or null when the name and expiry are fine.</summary>
+    public static string? Check(string? name, int? expiresInDays) =>
+        name is { Length: > 100 } ? "The token name is at most 100 characters."
+        : expiresInDays is < 1 or > MaxExpiryDays ? $"expiresInDays is between 1 and {MaxExpiryDays} (default {DefaultExpiryDays})."
+        : null;
+
+    public async Task<CreatedToken> CreateTokenAsync(string userId, string? name = null, int? expiresInDays = null, CancellationToken ct = default)
     {
-        var token = TokenPrefix + Base64Url(RandomNumberGenerator.GetBytes(32));
-        db.ApiTokens.Add(new ApiToken { UserId = userId, TokenHash = Hash(token) });
+        var secret = TokenPrefix + Base64Url(RandomNumberGenerator.GetBytes(32));
+        var now = DateTimeOffset.UtcNow;
+        var row = new ApiToken
+        {
+            UserId = userId,
+            TokenHash = Hash(secret),
+            Name = string.IsNullOrWhiteSpace(name) ? $"token {now:yyyy-MM-dd HH:mm}" : name.Trim(),
+            CreatedAt = now,
+            ExpiresAt = now.AddDays(expiresInDays ?? DefaultExpiryDays),
+        };
+        db.ApiTokens.Add(row);
         await db.SaveChangesAsync(ct);
-        return token;
+        return new CreatedToken(secret, ToView(row, now));
     }
 
-    /// <summary>The user id a bearer value stands for, or null.</summary>
+    public async Task<IReadOnlyList<TokenView>> ListAsync(string userId, CancellationToken ct = default)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var rows = await db.ApiTokens.AsNoTracking().Where(t => t.UserId == userId).OrderByDescending(t => t.CreatedAt).ToListAsync(ct);
+        return [.. rows.Select(t => ToView(t, now))];
+    }
+
+    /// <summary>Deletes one of the user's tokens; false when they have none by that id.</summary>
+    public async Task<TokenView?> RevokeAsync(string userId, Guid tokenId, CancellationToken ct = default)
+    {
+        var row = await db.ApiTokens.FirstOrDefaultAsync(t => t.Id == tokenId && t.UserId == userId, ct);
+        if (row is null) return null;
+        db.ApiTokens.Remove(row);
+        await db.SaveChangesAsync(ct);
+        return ToView(row, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>The user id a bearer value stands for (a live token or hub ticket), or null. Whether that user may still
+    /// act (disabled, locked out) is the authentication handler's check.</summary>
     public async Task<string?> ValidateAsync(string value, CancellationToken ct = default)
     {
         if (value.StartsWith(TicketPrefix, StringComparison.Ordinal))
@@ -42,12 +85,21 @@ public sealed class ApiTokenService(MedSegDbContext db, IDataProtectionProvider 
         if (!value.StartsWith(TokenPrefix, StringComparison.Ordinal)) return null;
         var hash = Hash(value);
         var token = await db.ApiTokens.FirstOrDefaultAsync(t => t.TokenHash == hash, ct);
-        return token?.UserId;
+        var now = DateTimeOffset.UtcNow;
+        if (token is null || token.ExpiresAt <= now) return null;
+        if (token.LastUsedAt is null || now - token.LastUsedAt > LastUsedResolution)
+        {
+            await db.ApiTokens.Where(t => t.Id == token.Id).ExecuteUpdateAsync(s => s.SetProperty(t => t.LastUsedAt, now), ct);
+        }
+        return token.UserId;
     }
 
     public string CreateHubTicket(string userId) => TicketPrefix + Protector().Protect(userId, TicketLifetime);
 
     private ITimeLimitedDataProtector Protector() => protection.CreateProtector("MedSeg.HubTicket").ToTimeLimitedDataProtector();
+
+    private static TokenView ToView(ApiToken t, DateTimeOffset now) =>
+        new(t.Id, t.Name, t.CreatedAt, t.LastUsedAt, t.ExpiresAt, t.ExpiresAt <= now);
 
     private static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 

@@ -30,6 +30,7 @@ public sealed class TokenAuthenticationHandler(
         if (userId is null) return AuthenticateResult.Fail("The bearer token is not valid.");
         var user = await users.FindByIdAsync(userId);
         if (user is null) return AuthenticateResult.Fail("The token's user no longer exists.");
+        if (!UserStatus.IsActive(user)) return AuthenticateResult.Fail("The token's user is disabled or locked out.");
         var principal = await principals.CreateAsync(user);
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }

@@ -137,7 +137,15 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var c = await CaseAsync(db, datasetId, caseId, user, ct);
-        if (c is null) return null;
+        return c is null ? null : await RenderAsync(c, rendition, size, ct);
+    }
+
+    /// <summary>A rendition of a case the caller has already checked the user may see (through the dataset, or through an
+    /// experiment on it that is shared with them); cached under the dataset's <c>renditions/</c>.</summary>
+    internal async Task<byte[]> RenderAsync(DatasetCase c, CaseRendition rendition, int size, CancellationToken ct)
+    {
+        var datasetId = c.DatasetId;
+        var caseId = c.Id;
         var folder = store.DatasetDirectory(datasetId);
         var cache = Path.Combine(folder, "renditions", $"{caseId:N}-{rendition.ToString().ToLowerInvariant()}-{size}.png");
         if (File.Exists(cache)) return await File.ReadAllBytesAsync(cache, ct);

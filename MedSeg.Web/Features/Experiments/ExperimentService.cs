@@ -33,7 +33,7 @@ public enum ResumeResult
 
 /// <summary>Experiments: launch (snapshot config and split, enqueue the job), list, details, review, cancel.</summary>
 public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IBackgroundJobClient jobs,
-    RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, ILogger<ExperimentService> logger)
+    RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, DatasetService datasets, ILogger<ExperimentService> logger)
 {
     public const int PreviewCaseCount = 4;
     public const double ValidationFraction = 0.2;
@@ -217,8 +217,8 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             .ToListAsync(ct);
         return [.. cases.OrderBy(c => c.Dice).ThenBy(c => c.DatasetCase!.Name, StringComparer.Ordinal).Select(c => new CaseResultView(
             c.DatasetCaseId, c.DatasetCase!.Name, c.Dice, c.IoU, c.Precision, c.Recall,
-            DatasetService.CaseUrl(e.DatasetId, c.DatasetCaseId, CaseRendition.Image, 512),
-            DatasetService.CaseUrl(e.DatasetId, c.DatasetCaseId, CaseRendition.Mask, 512),
+            CaseUrl(id, c.DatasetCaseId, CaseRendition.Image, 512),
+            CaseUrl(id, c.DatasetCaseId, CaseRendition.Mask, 512),
             FileUrl(id, c.PredictionPath ?? "", 512),
             FileUrl(id, $"comparison/{c.DatasetCaseId:N}.png", 512)))];
     }
@@ -274,6 +274,15 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         var e = await Visible(db, user).FirstOrDefaultAsync(x => x.Id == id, ct);
         if (e is null || !path.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) return null;
         var runDir = store.ExperimentDirectory(id);
+        if (path.StartsWith("cases/", StringComparison.Ordinal))
+        {
+            var parts = path.Split('/');
+            if (parts.Length != 3 || !Guid.TryParseExact(parts[1], "N", out var caseId)
+                || !Enum.TryParse<CaseRendition>(Path.GetFileNameWithoutExtension(parts[2]), ignoreCase: true, out var rendition)) return null;
+            var c = await db.ExperimentCases.AsNoTracking().Where(x => x.ExperimentId == id && x.DatasetCaseId == caseId)
+                .Select(x => x.DatasetCase).FirstOrDefaultAsync(ct);
+            return c is null ? null : await datasets.RenderAsync(c, rendition, size, ct);
+        }
         if (path.StartsWith("comparison/", StringComparison.Ordinal))
         {
             if (!Guid.TryParse(Path.GetFileNameWithoutExtension(path), out var caseId)) return null;
@@ -307,6 +316,11 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         experiment.JobId = jobId;
     }
 
+    /// <summary>URL of a rendition of one of the experiment's cases, served through the experiment so that whoever may see the
+    /// experiment (a share) sees its cases without seeing the rest of the dataset.</summary>
+    public static string CaseUrl(Guid experimentId, Guid caseId, CaseRendition rendition, int size) =>
+        FileUrl(experimentId, $"cases/{caseId:N}/{rendition.ToString().ToLowerInvariant()}.png", size);
+
     /// <summary>URL of a run artifact, each path segment escaped (case names may hold spaces or parentheses).</summary>
     public static string FileUrl(Guid experimentId, string relativePath, int size) =>
         $"/api/experiments/{experimentId}/files/{string.Join('/', relativePath.Split('/').Select(Uri.EscapeDataString))}?size={size}";
@@ -329,8 +343,8 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
 
     internal static PreviewImage Preview(Guid experimentId, Guid datasetId, Guid caseId, string caseName, int epoch, string relativePath) =>
         new(caseId, caseName, epoch,
-            DatasetService.CaseUrl(datasetId, caseId, CaseRendition.Image, 256),
-            DatasetService.CaseUrl(datasetId, caseId, CaseRendition.Mask, 256),
+            CaseUrl(experimentId, caseId, CaseRendition.Image, 256),
+            CaseUrl(experimentId, caseId, CaseRendition.Mask, 256),
             FileUrl(experimentId, relativePath, 256));
 
     private static IQueryable<Experiment> Visible(MedSegDbContext db, UserContext user) =>

@@ -4,6 +4,7 @@ using MedSeg.Data.Entities;
 using MedSeg.Data.Files;
 using MedSeg.Engine.Data;
 using MedSeg.Web.Features.Datasets;
+using MedSeg.Web.Features.Audit;
 using MedSeg.Web.Features.Shared;
 using MedSeg.Web.Features.Sharing;
 using MedSeg.Web.Infrastructure;
@@ -17,7 +18,7 @@ namespace MedSeg.Web.Features.Predictions;
 /// queue a <see cref="PredictJob"/>, and read the run's status, masks and renditions back.
 /// </summary>
 public sealed class PredictionService(IDbContextFactory<MedSegDbContext> contexts, PredictionRunFiles runs,
-    IBackgroundJobClient jobs, IOptions<LimitsOptions> limits, ILogger<PredictionService> logger)
+    IBackgroundJobClient jobs, IOptions<LimitsOptions> limits, AuditLog audit, ILogger<PredictionService> logger)
 {
     /// <summary>NotFound or NotCompleted when no run can start on this experiment; null when one can.</summary>
     public async Task<StartPredictionResult?> CheckStartableAsync(Guid experimentId, UserContext user, CancellationToken ct = default)
@@ -57,6 +58,8 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
             throw;
         }
         logger.LogInformation("Prediction run {Run} of experiment {Experiment} queued with {Images} images", runId, experimentId, images.Count);
+        await audit.WriteAsync(user, new AuditRecord(AuditActions.PredictionStart, "prediction", runId.ToString(),
+            $"{images.Count} images on experiment {experimentId}"), ct);
         return new StartPredictionResult.Started(runId);
     }
 

@@ -1,4 +1,5 @@
 using MedSeg.Data.Files;
+using MedSeg.Web.Features.Audit;
 using MedSeg.Web.Features.Shared;
 using MedSeg.Web.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -71,10 +72,13 @@ public static class PredictionsApi
         await predictions.GetAsync(id, runId, UserContext.From(http.User), ct) is { } run ? TypedResults.Ok(run) : TypedResults.NotFound();
 
     public static async Task<Results<PhysicalFileHttpResult, NotFound>> Masks(
-        Guid id, Guid runId, HttpContext http, PredictionService predictions, CancellationToken ct) =>
-        await predictions.MasksZipAsync(id, runId, UserContext.From(http.User), ct) is { } path
-            ? TypedResults.PhysicalFile(path, "application/zip", $"masks-{runId:N}.zip")
-            : TypedResults.NotFound();
+        Guid id, Guid runId, HttpContext http, PredictionService predictions, AuditLog audit, CancellationToken ct)
+    {
+        var user = UserContext.From(http.User);
+        if (await predictions.MasksZipAsync(id, runId, user, ct) is not { } path) return TypedResults.NotFound();
+        await audit.WriteAsync(user, new AuditRecord(AuditActions.DownloadMasks, "prediction", runId.ToString(), $"masks of experiment {id}"), ct);
+        return TypedResults.PhysicalFile(path, "application/zip", $"masks-{runId:N}.zip");
+    }
 
     /// <summary><c>kind</c> = image | mask | overlay (default overlay); <c>size</c> = longest side (0 = original).</summary>
     public static async Task<Results<FileContentHttpResult, NotFound>> Rendition(
