@@ -11,6 +11,9 @@ public sealed record CreateUserRequest(string? Email, string? DisplayName = null
 /// <summary>The created user and, when the server chose it, the one-time initial password (shown once, never stored in clear).</summary>
 public sealed record CreatedUser(UserView User, string? InitialPassword);
 
+/// <summary>After a password change or reset: the generated password, once, when an admin reset without choosing one.</summary>
+public sealed record PasswordSet(UserView User, string? Password);
+
 /// <summary>Every field optional: only those sent change. Role, Disabled and the quotas are for admins; DisplayName also for oneself.
 /// A quota of -1 clears the override (back to the server default); 0 is unlimited.</summary>
 public sealed record UpdateUserRequest(string? Role = null, bool? Disabled = null, string? DisplayName = null, long? StorageQuotaBytes = null,

@@ -49,12 +49,12 @@ public static class UsersApi
         };
 
     /// <summary>Answers <c>{user, password}</c>: the generated password once when an admin reset without choosing one, else null.</summary>
-    public static async Task<Results<Ok<CreatedUser>, ValidationProblem, ProblemHttpResult, NotFound>> Password(
+    public static async Task<Results<Ok<PasswordSet>, ValidationProblem, ProblemHttpResult, NotFound>> Password(
         string id, PasswordRequest request, HttpContext http, UserService users, CancellationToken ct) =>
         await users.SetPasswordAsync(id, request, UserContext.From(http.User), ct) switch
         {
-            UserResult.Done d => TypedResults.Ok(new CreatedUser(d.User, d.Password)),
-            var other => Refusal<Ok<CreatedUser>>(other),
+            UserResult.Done d => TypedResults.Ok(new PasswordSet(d.User, d.Password)),
+            var other => Refusal<Ok<PasswordSet>>(other),
         };
 
     private static Results<T, ValidationProblem, ProblemHttpResult, NotFound> Refusal<T>(UserResult result) where T : IResult => result switch
