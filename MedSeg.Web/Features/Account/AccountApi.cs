@@ -57,22 +57,15 @@ public static class AccountApi
             await users.ResetAccessFailedCountAsync(user);
             await audit.WriteAsync(user.Id, user.Email ?? "", new AuditRecord(AuditActions.SignInSuccess, "token", Detail: "POST /api/tokens"), ct);
         }
-        var created = await tokens.CreateTokenAsync(user.Id, request.Name, request.ExpiresInDays, ct);
-        await audit.WriteAsync(user.Id, user.Email ?? "", new AuditRecord(AuditActions.TokenCreate, "token", created.Info.Id.ToString(),
-            $"{created.Info.Name}, expires {created.Info.ExpiresAt:yyyy-MM-dd}"), ct);
+        var created = await tokens.CreateTokenAsync(new UserContext(user.Id, false, Name: user.Email ?? ""), request.Name, request.ExpiresInDays, ct);
         return TypedResults.Ok(new TokenResponse(created.Token, created.Info.Id, created.Info.Name, created.Info.ExpiresAt));
     }
 
     public static async Task<Ok<IReadOnlyList<TokenView>>> ListTokens(HttpContext http, ApiTokenService tokens, CancellationToken ct) =>
         TypedResults.Ok(await tokens.ListAsync(UserContext.From(http.User).UserId, ct));
 
-    public static async Task<Results<NoContent, NotFound>> RevokeToken(Guid id, HttpContext http, ApiTokenService tokens, AuditLog audit, CancellationToken ct)
-    {
-        var user = UserContext.From(http.User);
-        if (await tokens.RevokeAsync(user.UserId, id, ct) is not { } revoked) return TypedResults.NotFound();
-        await audit.WriteAsync(user, new AuditRecord(AuditActions.TokenRevoke, "token", id.ToString(), revoked.Name), ct);
-        return TypedResults.NoContent();
-    }
+    public static async Task<Results<NoContent, NotFound>> RevokeToken(Guid id, HttpContext http, ApiTokenService tokens, CancellationToken ct) =>
+        await tokens.RevokeAsync(UserContext.From(http.User), id, ct) is null ? TypedResults.NotFound() : TypedResults.NoContent();
 
     public static async Task<RedirectHttpResult> Logout(SignInManager<ApplicationUser> signIn, [FromForm] string? returnUrl)
     {

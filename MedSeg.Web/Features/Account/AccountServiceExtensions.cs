@@ -54,6 +54,7 @@ public static class AccountServiceExtensions
                 o.Lockout.MaxFailedAccessAttempts = 10;
             })
             .AddRoles<IdentityRole>()
+            .AddClaimsPrincipalFactory<MedSegClaimsFactory>()
             .AddEntityFrameworkStores<MedSegDbContext>()
             .AddSignInManager()
             .AddDefaultTokenProviders();

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using MedSeg.Data;
 using MedSeg.Data.Entities;
+using MedSeg.Web.Features.Audit;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 
@@ -17,7 +18,7 @@ public sealed record CreatedToken(string Token, TokenView Info);
 /// Personal bearer tokens for scripts (stored as SHA-256 only; named, expiring, revocable, last use recorded) and
 /// short-lived hub tickets that let the server-side Blazor circuit connect to the SignalR hub as the signed-in user.
 /// </summary>
-public sealed class ApiTokenService(MedSegDbContext db, IDataProtectionProvider protection)
+public sealed class ApiTokenService(MedSegDbContext db, IDataProtectionProvider protection, AuditLog audit)
 {
     public const int DefaultExpiryDays = 90;
     public const int MaxExpiryDays = 3650;
@@ -33,8 +34,10 @@ public sealed class ApiTokenService(MedSegDbContext db, IDataProtectionProvider 
         : expiresInDays is < 1 or > MaxExpiryDays ? $"expiresInDays is between 1 and {MaxExpiryDays} (default {DefaultExpiryDays})."
         : null;
 
-    public async Task<CreatedToken> CreateTokenAsync(string userId, string? name = null, int? expiresInDays = null, CancellationToken ct = default)
+    /// <summary>A new token of <paramref name="owner"/> (name and expiry checked with <see cref="Check"/> first); audited.</summary>
+    public async Task<CreatedToken> CreateTokenAsync(UserContext owner, string? name = null, int? expiresInDays = null, CancellationToken ct = default)
     {
+        var userId = owner.UserId;
         var secret = TokenPrefix + Base64Url(RandomNumberGenerator.GetBytes(32));
         var now = DateTimeOffset.UtcNow;
         var row = new ApiToken
@@ -47,6 +50,7 @@ public sealed class ApiTokenService(MedSegDbContext db, IDataProtectionProvider 
         };
         db.ApiTokens.Add(row);
         await db.SaveChangesAsync(ct);
+        await audit.WriteAsync(owner, new AuditRecord(AuditActions.TokenCreate, "token", row.Id.ToString(), $"{row.Name}, expires {row.ExpiresAt:yyyy-MM-dd}"), ct);
         return new CreatedToken(secret, ToView(row, now));
     }
 
@@ -57,13 +61,14 @@ public sealed class ApiTokenService(MedSegDbContext db, IDataProtectionProvider 
         return [.. rows.Select(t => ToView(t, now))];
     }
 
-    /// <summary>Deletes one of the user's tokens; false when they have none by that id.</summary>
-    public async Task<TokenView?> RevokeAsync(string userId, Guid tokenId, CancellationToken ct = default)
+    /// <summary>Deletes one of the user's own tokens (audited); null when they have none by that id.</summary>
+    public async Task<TokenView?> RevokeAsync(UserContext owner, Guid tokenId, CancellationToken ct = default)
     {
-        var row = await db.ApiTokens.FirstOrDefaultAsync(t => t.Id == tokenId && t.UserId == userId, ct);
+        var row = await db.ApiTokens.FirstOrDefaultAsync(t => t.Id == tokenId && t.UserId == owner.UserId, ct);
         if (row is null) return null;
         db.ApiTokens.Remove(row);
         await db.SaveChangesAsync(ct);
+        await audit.WriteAsync(owner, new AuditRecord(AuditActions.TokenRevoke, "token", tokenId.ToString(), row.Name), ct);
         return ToView(row, DateTimeOffset.UtcNow);
     }
 

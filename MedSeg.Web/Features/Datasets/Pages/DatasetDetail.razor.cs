@@ -18,6 +18,7 @@ public sealed partial class DatasetDetail
     private DatasetSummary? dataset;
     private IReadOnlyList<DatasetCaseSummary>? cases;
     private bool loaded;
+    private bool canCreate;
     private string? error;
     private string? casesError;
     private int currentPage = 1;
@@ -33,7 +34,9 @@ public sealed partial class DatasetDetail
         currentPage = 1;
         try
         {
-            dataset = await Datasets.GetAsync(Id, await GetUserAsync());
+            var user = await GetUserAsync();
+            canCreate = user.CanCreate;
+            dataset = await Datasets.GetAsync(Id, user);
         }
         catch (Exception ex)
         {

@@ -27,6 +27,7 @@ public sealed partial class ExperimentLive
     private bool loaded;
     private bool disposed;
     private bool acting;
+    private bool canCreate;
     private string? error;
     private string? liveWarning;
     private string? actionError;
@@ -72,7 +73,9 @@ public sealed partial class ExperimentLive
         await gate.WaitAsync();
         try
         {
-            if (await Experiments.GetAsync(Id, await GetUserAsync()) is { } detail)
+            var user = await GetUserAsync();
+            canCreate = user.CanCreate;
+            if (await Experiments.GetAsync(Id, user) is { } detail)
             {
                 state.Load(detail);
                 breadcrumbs = [new("Experiments", "/experiments"), new(detail.Summary.Name, null, disabled: true)];
