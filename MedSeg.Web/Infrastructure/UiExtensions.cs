@@ -26,6 +26,7 @@ public static class UiExtensions
 
     public static WebApplication MapMedSeg(this WebApplication app)
     {
+        app.UseMedSegSecurityHeaders();
         app.UseMedSegErrorHandling();
         // Friendly "not found" pages for the UI only; APIs and the hub keep their status codes and problem details.
         app.UseWhen(ctx => !ctx.Request.Path.StartsWithSegments("/api") && !ctx.Request.Path.StartsWithSegments("/hubs"),
