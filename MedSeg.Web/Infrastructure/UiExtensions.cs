@@ -38,6 +38,8 @@ public static class UiExtensions
         // Body limits and the sign-in rate limit come before anything that could read a body.
         app.UseMedSegLimits();
         app.UseAuthentication();
+        // Cookie-signed state changes on the APIs and the hub must come from this server's pages (CSRF).
+        app.UseMedSegOriginCheck();
         app.UseAuthorization();
         app.UseAntiforgery();
         app.MapStaticAssets().AllowAnonymous();
