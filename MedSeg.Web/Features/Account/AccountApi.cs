@@ -19,13 +19,14 @@ public static class AccountApi
     }
 
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> CreateToken(
-        TokenRequest request, UserManager<ApplicationUser> users, ApiTokenService tokens, CancellationToken ct)
+        TokenRequest request, UserManager<ApplicationUser> users, ApiTokenService tokens, SignInTiming timing, CancellationToken ct)
     {
         if (string.IsNullOrWhiteSpace(request.Email) || string.IsNullOrEmpty(request.Password))
         {
             return TypedResults.Problem("Send {\"email\": ..., \"password\": ...}.", statusCode: 400, title: "Email and password are required");
         }
         var user = await users.FindByEmailAsync(request.Email);
+        if (user is null) timing.VerifyForUnknownUser(request.Password); // as slow as a wrong password: no hint the email is unknown
         if (user is null || await users.IsLockedOutAsync(user) || !await users.CheckPasswordAsync(user, request.Password))
         {
             if (user is not null) await users.AccessFailedAsync(user);
