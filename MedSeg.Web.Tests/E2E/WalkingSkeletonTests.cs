@@ -43,10 +43,13 @@ public sealed class WalkingSkeletonTests
         await using var browser = await LaunchChromiumAsync(playwright);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = baseUri.ToString(), ViewportSize = new() { Width = 1366, Height = 900 } });
         page.SetDefaultTimeout(30_000);
+        var csp = CspViolations.Watch(page);
 
         try
         {
             await WalkAsync(page, zipPath);
+            // The uploads (XHR with Origin), the live circuit and every image worked under the Content-Security-Policy.
+            csp.AssertNone();
         }
         catch (Exception e)
         {

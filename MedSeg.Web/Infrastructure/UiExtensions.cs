@@ -27,18 +27,25 @@ public static class UiExtensions
         builder.Services.AddExperimentsFeature();
         builder.Services.AddPredictionsFeature();
         builder.AddMedSegLimits();
+        builder.AddMedSegWebSurface();
         return builder;
     }
 
     public static WebApplication MapMedSeg(this WebApplication app)
     {
+        // Forwarded headers first: the rate limiter, cookies, HSTS and the origin check see the client's address and scheme.
+        app.UseMedSegForwardedHeaders();
+        app.UseMedSegSecurityHeaders();
         app.UseMedSegErrorHandling();
+        app.UseMedSegHttps();
         // Friendly "not found" pages for the UI only; APIs and the hub keep their status codes and problem details.
         app.UseWhen(ctx => !ctx.Request.Path.StartsWithSegments("/api") && !ctx.Request.Path.StartsWithSegments("/hubs"),
             ui => ui.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
         // Body limits and the sign-in rate limit come before anything that could read a body.
         app.UseMedSegLimits();
         app.UseAuthentication();
+        // Cookie-signed state changes on the APIs and the hub must come from this server's pages (CSRF).
+        app.UseMedSegOriginCheck();
         app.UseAuthorization();
         app.UseAntiforgery();
         app.MapStaticAssets().AllowAnonymous();

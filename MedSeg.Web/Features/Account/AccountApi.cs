@@ -24,7 +24,7 @@ public static class AccountApi
 
     /// <summary>A new personal token: for the signed-in caller (cookie or token), or for the email and password sent.</summary>
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> CreateToken(
-        TokenRequest request, HttpContext http, UserManager<ApplicationUser> users, ApiTokenService tokens, AuditLog audit, CancellationToken ct)
+        TokenRequest request, HttpContext http, UserManager<ApplicationUser> users, ApiTokenService tokens, AuditLog audit, SignInTiming timing, CancellationToken ct)
     {
         if (ApiTokenService.Check(request.Name, request.ExpiresInDays) is { } bad)
         {
@@ -43,6 +43,7 @@ public static class AccountApi
                 return TypedResults.Problem("Send {\"email\": ..., \"password\": ...}.", statusCode: 400, title: "Email and password are required");
             }
             user = await users.FindByEmailAsync(request.Email);
+            if (user is null) timing.VerifyForUnknownUser(request.Password); // as slow as a wrong password: no hint the email is unknown
             if (user is null || await users.IsLockedOutAsync(user) || !await users.CheckPasswordAsync(user, request.Password))
             {
                 if (user is not null) await users.AccessFailedAsync(user);

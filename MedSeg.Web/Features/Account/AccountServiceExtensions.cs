@@ -68,6 +68,7 @@ public static class AccountServiceExtensions
         services.AddCascadingAuthenticationState();
         services.AddScoped<AuthenticationStateProvider, RevalidatingIdentityAuthenticationStateProvider>();
         services.AddScoped<ApiTokenService>();
+        services.AddScoped<SignInTiming>();
         services.AddScoped<AdminBootstrapper>();
         return builder;
     }

@@ -1,3 +1,4 @@
+using MedSeg.Data;
 using MedSeg.Data.Entities;
 using MedSeg.Web.Infrastructure;
 using Microsoft.AspNetCore.Identity;
@@ -7,7 +8,7 @@ namespace MedSeg.Web.Features.Account;
 
 /// <summary>Creates the roles (Admin, Member, Viewer), and the first admin from configuration when no user exists yet.</summary>
 public sealed class AdminBootstrapper(UserManager<ApplicationUser> users, RoleManager<IdentityRole> roles,
-    IOptions<AdminOptions> admin, ILogger<AdminBootstrapper> logger)
+    IOptions<AdminOptions> admin, ILogger<AdminBootstrapper> logger, MedSegDbContext db)
 {
     public bool AnyUser() => users.Users.Any();
 
@@ -20,6 +21,7 @@ public sealed class AdminBootstrapper(UserManager<ApplicationUser> users, RoleMa
         var options = admin.Value;
         if (AnyUser() || string.IsNullOrWhiteSpace(options.Email) || string.IsNullOrEmpty(options.Password)) return;
         var errors = await CreateAdminAsync(options.Email, options.Password);
+        if (errors is [FirstAdminGate.AlreadyExists]) return; // another node (or the setup page) was first
         if (errors.Count > 0)
         {
             throw new InvalidOperationException(
@@ -29,8 +31,12 @@ public sealed class AdminBootstrapper(UserManager<ApplicationUser> users, RoleMa
         logger.LogInformation("Created the admin {Email} from configuration.", options.Email);
     }
 
-    /// <summary>Creates an admin; returns the problems (empty on success).</summary>
-    public async Task<IReadOnlyList<string>> CreateAdminAsync(string email, string password)
+    /// <summary>Creates the first admin, only while no user exists (atomically: <see cref="FirstAdminGate"/>); returns the
+    /// problems (empty on success; <see cref="FirstAdminGate.AlreadyExists"/> when another request created it first).</summary>
+    public Task<IReadOnlyList<string>> CreateAdminAsync(string email, string password) =>
+        FirstAdminGate.CreateAsync(db, () => CreateUserAsync(email, password));
+
+    private async Task<IReadOnlyList<string>> CreateUserAsync(string email, string password)
     {
         var user = new ApplicationUser { UserName = email, Email = email, EmailConfirmed = true };
         var result = await users.CreateAsync(user, password);

@@ -67,14 +67,15 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             .GroupBy(c => c.Split).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
         // The Error column holds the last status message: a failure's reason, or a completed run's note (time budget…).
         var completed = e.Status == ExperimentStatus.Completed;
+        var message = ServerPaths.Redact(e.Error, store.Root); // rows stored before paths were redacted at write
         return new ExperimentDetail(ToSummary(e, await People.NamesAsync(db, [e.OwnerId], ct), user), e.BatchSize, e.ImageSize, e.LearningRate, e.Seed,
             counts.FirstOrDefault(c => c.Key == CaseSplit.Train)?.Count ?? 0,
             counts.FirstOrDefault(c => c.Key == CaseSplit.Validation)?.Count ?? 0,
-            completed ? null : e.Error, e.StartedAt, e.FinishedAt,
+            completed ? null : message, e.StartedAt, e.FinishedAt,
             [.. metrics.Select(ToPoint)],
             await LatestPreviewsAsync(db, e, ct),
             ExperimentConfig.Parse(e.ConfigJson),
-            completed ? e.Error : null,
+            completed ? message : null,
             e.Restarts);
     }
 

@@ -113,7 +113,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
                 {
                     return; // the lease went to another process meanwhile
                 }
-                var note = $"{outcome.Reason} Restarting from the last checkpoint (restart {restarts + 1} of {jobs.MaxRestarts}).";
+                var note = ServerPaths.Redact($"{outcome.Reason} Restarting from the last checkpoint (restart {restarts + 1} of {jobs.MaxRestarts}).", store.Root);
                 await db.Experiments.Where(e => e.Id == id && e.RunnerId == running.RunnerId)
                     .ExecuteUpdateAsync(u => u.SetProperty(e => e.Error, note), CancellationToken.None);
                 await notifier.StatusChangedAsync(new StatusChangedMessage(id, ExperimentStatus.Running, note));
@@ -298,6 +298,8 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
 
     private async Task FinishAsync(Guid id, ExperimentStatus status, string? message)
     {
+        // Stored and shown to users: exception messages and the child's stderr may name server paths (the log keeps them).
+        message = ServerPaths.Redact(message, store.Root);
         await ReleaseLeaseAsync(id, status, message);
         await notifier.StatusChangedAsync(new StatusChangedMessage(id, status, message));
     }

@@ -63,14 +63,14 @@ public sealed class PredictJob(ArtifactStore store, PredictionRunFiles runs, Run
                 Update(runDir, s => s with
                 {
                     Status = PredictionRunStatus.Failed, Runner = null, Finished = DateTime.UtcNow,
-                    Error = TrainExperimentJob.FailureMessage(outcome, s.Restarts),
+                    Error = ServerPaths.Redact(TrainExperimentJob.FailureMessage(outcome, s.Restarts), store.Root),
                 });
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             logger.LogError(e, "Prediction run {Run} of experiment {Experiment} failed", runId, experimentId);
-            Update(runDir, s => s with { Status = PredictionRunStatus.Failed, Runner = null, Error = $"{e.GetType().Name}: {e.Message}", Finished = DateTime.UtcNow });
+            Update(runDir, s => s with { Status = PredictionRunStatus.Failed, Runner = null, Error = ServerPaths.Redact($"{e.GetType().Name}: {e.Message}", store.Root), Finished = DateTime.UtcNow });
         }
     }
 
@@ -102,7 +102,7 @@ public sealed class PredictJob(ArtifactStore store, PredictionRunFiles runs, Run
             var restarts = PredictionRunFiles.ReadFrom(runDir)?.Restarts ?? 0;
             logger.LogWarning("Prediction run {Run}: {Reason}", state.Id, outcome.Reason);
             if (!outcome.Retryable || restarts >= jobs.MaxRestarts) return outcome;
-            Update(runDir, s => s with { Restarts = s.Restarts + 1, Done = 0, Error = $"{outcome.Reason} Starting again (restart {restarts + 1} of {jobs.MaxRestarts})." });
+            Update(runDir, s => s with { Restarts = s.Restarts + 1, Done = 0, Error = ServerPaths.Redact($"{outcome.Reason} Starting again (restart {restarts + 1} of {jobs.MaxRestarts}).", store.Root) });
         }
     }
 
