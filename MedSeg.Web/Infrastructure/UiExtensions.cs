@@ -2,8 +2,10 @@ using MedSeg.Web.Components;
 using MedSeg.Web.Features.Account;
 using MedSeg.Web.Features.Audit;
 using MedSeg.Web.Features.Datasets;
+using MedSeg.Web.Features.Deletion;
 using MedSeg.Web.Features.Experiments;
 using MedSeg.Web.Features.Predictions;
+using MedSeg.Web.Features.Quotas;
 using MudBlazor.Services;
 
 namespace MedSeg.Web.Infrastructure;
@@ -22,6 +24,8 @@ public static class UiExtensions
         builder.Services.AddDatasetsFeature();
         builder.Services.AddExperimentsFeature();
         builder.Services.AddPredictionsFeature();
+        builder.Services.AddDeletionFeature();
+        builder.AddQuotasFeature();
         builder.AddMedSegLimits();
         return builder;
     }
@@ -44,6 +48,8 @@ public static class UiExtensions
         app.MapDatasetsApi();
         app.MapExperimentsApi();
         app.MapPredictionsApi();
+        app.MapDeletionApi();
+        app.MapQuotasApi();
         app.MapHub<ExperimentHub>(ExperimentHub.Url);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
