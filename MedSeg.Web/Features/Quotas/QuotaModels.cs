@@ -20,3 +20,10 @@ public sealed record StorageRefusal(long NeededBytes, long UsedBytes, long Limit
 
 /// <summary>Why a launch or a prediction start is refused: the jobs already queued or running and the limit.</summary>
 public sealed record JobRefusal(int Active, int Limit, string Message);
+
+/// <summary>Which quota a page shows.</summary>
+public enum QuotaKind
+{
+    Storage,
+    Jobs,
+}
