@@ -4,8 +4,10 @@ using MedSeg.Web.Features.Audit;
 using MedSeg.Web.Features.Sharing;
 using MedSeg.Web.Features.Users;
 using MedSeg.Web.Features.Datasets;
+using MedSeg.Web.Features.Deletion;
 using MedSeg.Web.Features.Experiments;
 using MedSeg.Web.Features.Predictions;
+using MedSeg.Web.Features.Quotas;
 using MudBlazor.Services;
 
 namespace MedSeg.Web.Infrastructure;
@@ -26,6 +28,8 @@ public static class UiExtensions
         builder.Services.AddDatasetsFeature();
         builder.Services.AddExperimentsFeature();
         builder.Services.AddPredictionsFeature();
+        builder.Services.AddDeletionFeature();
+        builder.AddQuotasFeature();
         builder.AddMedSegLimits();
         builder.AddMedSegWebSurface();
         return builder;
@@ -57,6 +61,8 @@ public static class UiExtensions
         app.MapDatasetsApi();
         app.MapExperimentsApi();
         app.MapPredictionsApi();
+        app.MapDeletionApi();
+        app.MapQuotasApi();
         app.MapHub<ExperimentHub>(ExperimentHub.Url);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

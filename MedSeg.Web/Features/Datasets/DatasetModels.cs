@@ -11,8 +11,9 @@ public sealed record DatasetSummary(Guid Id, string Name, int Cases, DateTimeOff
 
 public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Height, double ForegroundFraction);
 
-/// <summary>The outcome of an upload: a committed dataset, or the problems (nothing stored).</summary>
-public sealed record IngestResult(DatasetSummary? Dataset, IReadOnlyList<DatasetProblem> Problems)
+/// <summary>The outcome of an upload: a committed dataset, or the problems (nothing stored), or that it unpacked to more
+/// than the owner's storage quota leaves (nothing stored).</summary>
+public sealed record IngestResult(DatasetSummary? Dataset, IReadOnlyList<DatasetProblem> Problems, Quotas.StorageRefusal? OverQuota = null)
 {
     public bool Succeeded => Dataset is not null;
 }

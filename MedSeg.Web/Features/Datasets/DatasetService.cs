@@ -5,6 +5,7 @@ using MedSeg.Data.Entities;
 using MedSeg.Data.Files;
 using MedSeg.Engine.Data;
 using MedSeg.Web.Features.Audit;
+using MedSeg.Web.Features.Quotas;
 using MedSeg.Web.Features.Shared;
 using MedSeg.Web.Features.Sharing;
 using MedSeg.Web.Features.Users;
@@ -16,7 +17,7 @@ namespace MedSeg.Web.Features.Datasets;
 
 /// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases.</summary>
 public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IOptions<LimitsOptions> limits,
-    AuditLog audit, ILogger<DatasetService> logger)
+    AuditLog audit, QuotaService quotas, ILogger<DatasetService> logger)
 {
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(UserContext user, CancellationToken ct = default)
     {
@@ -54,6 +55,7 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         var problems = await ZipExtractor.ExtractAsync(zip.Path, zip.FileName, upload, limits.Value, ct);
         File.Delete(zip.Path); // unpacked or refused: its space is free again
         if (problems.Count > 0) return new IngestResult(null, problems);
+        if (await quotas.CheckStorageAsync(user, ArtifactStore.SizeOf(upload), ct) is { } overQuota) return new IngestResult(null, [], overQuota);
         var started = DateTime.UtcNow;
         // The web trains binary models: a label map is refused by name (never binarised).
         var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: false, limits.Value.Images, ct), ct);

@@ -1,5 +1,6 @@
 using MedSeg.Data.Files;
 using MedSeg.Web.Features.Account;
+using MedSeg.Web.Features.Quotas;
 using MedSeg.Web.Features.Shared;
 using MedSeg.Web.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -34,8 +35,15 @@ public static class DatasetsApi
 
     /// <summary>Multipart <c>name</c> (optional) and <c>file</c> (the .zip).</summary>
     public static async Task<Results<Created<DatasetCreated>, ProblemHttpResult>> Upload(
-        HttpContext http, DatasetService datasets, ArtifactStore store, IOptions<LimitsOptions> limits, CancellationToken ct)
+        HttpContext http, DatasetService datasets, ArtifactStore store, IOptions<LimitsOptions> limits, QuotaService quotas, CancellationToken ct)
     {
+        // Refused from the declared length before a byte is read when it cannot fit the storage quota; checked again
+        // after unpacking (DatasetService), when the real size is known.
+        if (await quotas.CheckStorageAsync(UserContext.From(http.User), http.Request.ContentLength, ct) is { } overQuota)
+        {
+            http.Response.Headers.Connection = "close";
+            return QuotasApi.StorageProblem(overQuota);
+        }
         var (upload, refusal) = await StagedUpload.ReceiveAsync(http.Request, store, limits.Value, NoFile, ct);
         if (upload is null) return refusal!;
         using (upload)
@@ -48,6 +56,7 @@ public static class DatasetsApi
             var name = upload.Field("name");
             var datasetName = string.IsNullOrWhiteSpace(name) ? Path.GetFileNameWithoutExtension(file.FileName) : name.Trim();
             var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, UserContext.From(http.User), ct);
+            if (result.OverQuota is { } unpackedOverQuota) return QuotasApi.StorageProblem(unpackedOverQuota);
             if (result.Dataset is null) return UploadRefusal.Problem(result.Problems);
             return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases));
         }

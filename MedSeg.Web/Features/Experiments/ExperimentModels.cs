@@ -73,7 +73,8 @@ public sealed class LaunchRequest
 /// <summary>A field-level validation failure (field name as in <see cref="LaunchRequest"/>, camelCase in the API).</summary>
 public sealed record FieldError(string Field, string Message);
 
-public sealed record LaunchResult(Guid? ExperimentId, IReadOnlyList<FieldError> Errors)
+/// <param name="OverQuota">Refused because the user's job quota is full (the API answers 429; the form shows the message).</param>
+public sealed record LaunchResult(Guid? ExperimentId, IReadOnlyList<FieldError> Errors, Quotas.JobRefusal? OverQuota = null)
 {
     public bool Succeeded => ExperimentId is not null;
 }

@@ -10,6 +10,7 @@ using MedSeg.Engine.Models;
 using MedSeg.Engine.Training;
 using MedSeg.Web.Features.Audit;
 using MedSeg.Web.Features.Datasets;
+using MedSeg.Web.Features.Quotas;
 using MedSeg.Web.Features.Sharing;
 using MedSeg.Web.Features.Users;
 using MedSeg.Web.Infrastructure;
@@ -33,7 +34,7 @@ public enum ResumeResult
 
 /// <summary>Experiments: launch (snapshot config and split, enqueue the job), list, details, review, cancel.</summary>
 public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IBackgroundJobClient jobs,
-    RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, DatasetService datasets, ILogger<ExperimentService> logger)
+    RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, DatasetService datasets, QuotaService quotas, ILogger<ExperimentService> logger)
 {
     public const int PreviewCaseCount = 4;
     public const double ValidationFraction = 0.2;
@@ -82,6 +83,12 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
     /// <summary>Validates the request (field errors), snapshots the experiment and enqueues the training job.</summary>
     public async Task<LaunchResult> LaunchAsync(LaunchRequest request, UserContext user, CancellationToken ct = default)
     {
+        // The job quota first: a user at the limit learns that before anything else. Held until the job is queued.
+        using var jobSlot = await quotas.LockJobsAsync(user, ct);
+        if (await quotas.CheckJobAsync(user, ct) is { } overQuota)
+        {
+            return new LaunchResult(null, [new FieldError("", overQuota.Message)], overQuota);
+        }
         await using var db = await contexts.CreateDbContextAsync(ct);
         var errors = new List<FieldError>();
         var results = new List<ValidationResult>();

@@ -32,10 +32,11 @@ public static class ExperimentsApi
         return app;
     }
 
-    public static async Task<Results<Accepted<ExperimentAccepted>, ValidationProblem>> Launch(
+    public static async Task<Results<Accepted<ExperimentAccepted>, ValidationProblem, ProblemHttpResult>> Launch(
         LaunchRequest request, HttpContext http, ExperimentService experiments, CancellationToken ct)
     {
         var result = await experiments.LaunchAsync(request, UserContext.From(http.User), ct);
+        if (result.OverQuota is { } overQuota) return Quotas.QuotasApi.JobProblem(overQuota);
         if (result.ExperimentId is not { } id)
         {
             return TypedResults.ValidationProblem(result.Errors

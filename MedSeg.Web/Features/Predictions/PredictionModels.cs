@@ -39,8 +39,9 @@ public sealed record PredictionRunState(
 }
 
 /// <summary>A run as the list shows it.</summary>
+/// <param name="CanManage">The asking user may delete it: whoever started it, the experiment's owner or an admin.</param>
 public sealed record PredictionRunSummary(Guid Id, DateTime Created, PredictionRunStatus Status, int Images, int Done, string? Error,
-    bool TestTimeAugmentation, bool LargestComponent, DateTime? Finished)
+    bool TestTimeAugmentation, bool LargestComponent, DateTime? Finished, bool CanManage = false)
 {
     public bool IsActive => Status is PredictionRunStatus.Queued or PredictionRunStatus.Running or PredictionRunStatus.Interrupted;
 }
@@ -62,6 +63,9 @@ public abstract record StartPredictionResult
     public sealed record NotCompleted(string Status) : StartPredictionResult;
 
     public sealed record Refused(IReadOnlyList<DatasetProblem> Problems) : StartPredictionResult;
+
+    /// <summary>The user's job quota is full (429).</summary>
+    public sealed record OverQuota(Quotas.JobRefusal Refusal) : StartPredictionResult;
 }
 
 public enum PredictionRendition

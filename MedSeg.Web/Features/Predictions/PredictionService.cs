@@ -5,6 +5,7 @@ using MedSeg.Data.Files;
 using MedSeg.Engine.Data;
 using MedSeg.Web.Features.Datasets;
 using MedSeg.Web.Features.Audit;
+using MedSeg.Web.Features.Quotas;
 using MedSeg.Web.Features.Shared;
 using MedSeg.Web.Features.Sharing;
 using MedSeg.Web.Infrastructure;
@@ -18,14 +19,16 @@ namespace MedSeg.Web.Features.Predictions;
 /// queue a <see cref="PredictJob"/>, and read the run's status, masks and renditions back.
 /// </summary>
 public sealed class PredictionService(IDbContextFactory<MedSegDbContext> contexts, PredictionRunFiles runs,
-    IBackgroundJobClient jobs, IOptions<LimitsOptions> limits, AuditLog audit, ILogger<PredictionService> logger)
+    IBackgroundJobClient jobs, IOptions<LimitsOptions> limits, AuditLog audit, QuotaService quotas, ILogger<PredictionService> logger)
 {
-    /// <summary>NotFound or NotCompleted when no run can start on this experiment; null when one can.</summary>
+    /// <summary>NotFound, NotCompleted or OverQuota (the user's job quota is full) when no run can start on this experiment;
+    /// null when one can.</summary>
     public async Task<StartPredictionResult?> CheckStartableAsync(Guid experimentId, UserContext user, CancellationToken ct = default)
     {
         var experiment = await ExperimentAsync(experimentId, user, ct);
         if (experiment is null) return new StartPredictionResult.NotFound();
-        return experiment.Status != ExperimentStatus.Completed ? new StartPredictionResult.NotCompleted(experiment.Status.ToString()) : null;
+        if (experiment.Status != ExperimentStatus.Completed) return new StartPredictionResult.NotCompleted(experiment.Status.ToString());
+        return await quotas.CheckJobAsync(user, ct) is { } overQuota ? new StartPredictionResult.OverQuota(overQuota) : null;
     }
 
     /// <param name="uploads">The received files (a .zip of images, or images), inside <paramref name="staging"/>, the upload's
@@ -42,6 +45,9 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
         var (images, scanProblems) = await Task.Run(() => Scan(input, limits.Value.Images, ct), ct);
         if (scanProblems.Count > 0) return new StartPredictionResult.Refused(scanProblems);
 
+        // The job quota again, now that the upload is unpacked, held until the job is queued (checked before the body too).
+        using var jobSlot = await quotas.LockJobsAsync(user, ct);
+        if (await quotas.CheckJobAsync(user, ct) is { } overQuota) return new StartPredictionResult.OverQuota(overQuota);
         var runId = Guid.NewGuid();
         PredictionRunFiles.WriteTo(layout, new PredictionRunState(runId, experimentId, DateTime.UtcNow, PredictionRunStatus.Queued,
             tta, largestComponent, images) { CreatedBy = user.UserId });
@@ -67,12 +73,14 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
     public async Task<IReadOnlyList<PredictionRunSummary>?> ListAsync(Guid experimentId, UserContext user, CancellationToken ct = default)
     {
         if (await ExperimentAsync(experimentId, user, ct) is not { } experiment) return null;
-        return [.. runs.ReadAll(experimentId).Where(r => experiment.CanSee(r, user)).Select(ToSummary)];
+        return [.. runs.ReadAll(experimentId).Where(r => experiment.CanSee(r, user)).Select(r => ToSummary(r, experiment.CanManage(r, user)))];
     }
 
     public async Task<PredictionRunDetail?> GetAsync(Guid experimentId, Guid runId, UserContext user, CancellationToken ct = default)
     {
-        return await VisibleRunAsync(experimentId, runId, user, ct) is { } state ? ToDetail(state) : null;
+        if (await ExperimentAsync(experimentId, user, ct) is not { } experiment || runs.Read(experimentId, runId) is not { } state
+            || !experiment.CanSee(state, user)) return null;
+        return ToDetail(state, experiment.CanManage(state, user));
     }
 
     /// <summary>The masks archive of a completed run; null when not visible or not there yet.</summary>
@@ -204,12 +212,16 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
     {
         public bool CanSee(PredictionRunState run, UserContext user) =>
             user.CanManage(OwnerId) || (run.CreatedBy ?? OwnerId) == user.UserId;
+
+        /// <summary>May delete it: the experiment's owner or an admin, or whoever started it (not a Viewer).</summary>
+        public bool CanManage(PredictionRunState run, UserContext user) =>
+            user.CanManage(OwnerId) || user.CanManage(run.CreatedBy ?? OwnerId);
     }
 
-    internal static PredictionRunSummary ToSummary(PredictionRunState s) =>
-        new(s.Id, s.Created, s.Status, s.Images.Count, s.Done, s.Error, s.TestTimeAugmentation, s.LargestComponent, s.Finished);
+    internal static PredictionRunSummary ToSummary(PredictionRunState s, bool canManage) =>
+        new(s.Id, s.Created, s.Status, s.Images.Count, s.Done, s.Error, s.TestTimeAugmentation, s.LargestComponent, s.Finished, canManage);
 
-    private PredictionRunDetail ToDetail(PredictionRunState s)
+    private PredictionRunDetail ToDetail(PredictionRunState s, bool canManage)
     {
         var runDir = runs.RunDirectory(s.ExperimentId, s.Id);
         var results = s.Images.Select(i => new PredictedImageView(i.Name, i.Width, i.Height,
@@ -218,7 +230,7 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
             RenditionUrl(s.ExperimentId, s.Id, i.Name, PredictionRendition.Overlay),
             File.Exists(PredictionRunFiles.MaskFile(runDir, i.Name)))).ToList();
         var zip = s.Status == PredictionRunStatus.Completed ? MasksUrl(s.ExperimentId, s.Id) : null;
-        return new PredictionRunDetail(ToSummary(s), results, zip);
+        return new PredictionRunDetail(ToSummary(s, canManage), results, zip);
     }
 
     private void TryDelete(string dir)

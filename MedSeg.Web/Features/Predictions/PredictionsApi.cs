@@ -60,6 +60,7 @@ public static class PredictionsApi
             $"The experiment is {n.Status}; predictions need a Completed experiment (its best checkpoint).",
             statusCode: StatusCodes.Status409Conflict, title: "The experiment has not completed"),
         StartPredictionResult.Refused r => UploadRefusal.Problem(r.Problems),
+        StartPredictionResult.OverQuota q => Quotas.QuotasApi.JobProblem(q.Refusal),
         _ => TypedResults.NotFound(),
     };
 

@@ -14,6 +14,9 @@ public sealed partial class UploadPanel : IDisposable
 {
     public const string UploadUrl = "/api/datasets";
 
+    /// <summary>The user's storage quota, shown above the form (null: not shown).</summary>
+    [Parameter] public Quotas.QuotaStatus? Quota { get; set; }
+
     [Inject] private IJSRuntime JS { get; set; } = default!;
     [Inject] private NavigationManager Navigation { get; set; } = default!;
 

@@ -17,6 +17,9 @@ public sealed partial class LaunchForm : IDisposable
     /// <summary>Launches the experiment; the form shows the returned field errors (the caller navigates on success).</summary>
     [Parameter, EditorRequired] public Func<LaunchRequest, Task<LaunchResult>> Launch { get; set; } = default!;
 
+    /// <summary>The user's job and storage quotas, shown above the form (null: not shown).</summary>
+    [Parameter] public Quotas.QuotaStatus? Quota { get; set; }
+
     /// <summary>Cap of the image size suggested from a dataset (256 suits CPU training).</summary>
     [Parameter] public int MaxSuggestedSize { get; set; } = LaunchOptions.CpuMaxSuggestedSize;
 
