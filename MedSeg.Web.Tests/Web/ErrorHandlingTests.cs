@@ -43,4 +43,15 @@ public sealed class ErrorHandlingTests
         Assert.Contains("Something went wrong", body);
         Assert.DoesNotContain("/srv/medseg", body);
     }
+
+    [Fact]
+    public async Task MalformedJsonIsABadRequestProblemNotAServerError()
+    {
+        using var factory = new MedSeg.Web.Tests.Support.MedSegAppFactory();
+        var client = factory.CreateClient();
+        var response = await client.PostAsync("/api/tokens", new StringContent("{\"email\": oops", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("could not be read", await response.Content.ReadAsStringAsync());
+    }
 }

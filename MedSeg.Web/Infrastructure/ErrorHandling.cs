@@ -22,6 +22,17 @@ public static class ErrorHandling
         var trace = Activity.Current?.Id ?? context.TraceIdentifier;
         context.Response.StatusCode = StatusCodes.Status500InternalServerError;
         var path = context.Features.Get<IExceptionHandlerPathFeature>()?.Path ?? context.Request.Path.Value ?? "";
+        // A request the server could not read (malformed JSON, a body over its limit): the client's error, said as such. Minimal
+        // APIs throw this in Development and answer a bare 400 elsewhere; both get this body.
+        if ((context.Features.Get<IExceptionHandlerPathFeature>()?.Error ?? context.Features.Get<IExceptionHandlerFeature>()?.Error) is BadHttpRequestException bad)
+        {
+            await Results.Problem(title: bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Bad request",
+                detail: bad.StatusCode == StatusCodes.Status413PayloadTooLarge
+                    ? "The request body is larger than this endpoint accepts (MedSeg:Limits)."
+                    : "The request could not be read: send valid JSON (or the form) this endpoint documents.",
+                statusCode: bad.StatusCode).ExecuteAsync(context);
+            return;
+        }
         if (path.StartsWith("/api", StringComparison.OrdinalIgnoreCase) || path.StartsWith("/hubs", StringComparison.OrdinalIgnoreCase))
         {
             await Results.Problem(title: "Internal server error",
