@@ -42,6 +42,12 @@ public sealed class MultiUserTests
             await SignInAsync(admin, MedSegAppFactory.AdminEmail, MedSegAppFactory.AdminPassword);
             var anaPassword = await CreateMemberAsync(admin, "ana@lab.test", "Ana Lima");
             var brunoPassword = await CreateMemberAsync(admin, "bruno@lab.test", "Bruno Costa");
+            await admin.Locator("tr", new() { Has = admin.Locator("[data-testid=user-email]", new() { HasText = "bruno@lab.test" }) })
+                .Locator("[data-testid=user-quotas]").ClickAsync();
+            await admin.Locator("[data-testid=quota-jobs] input, input[data-testid=quota-jobs]").First.FillAsync("2");
+            await admin.Locator("[data-testid=quota-save]").ClickAsync();
+            await Assertions.Expect(admin.Locator("tr", new() { HasText = "bruno@lab.test" })).ToContainTextAsync("2 jobs");
+            await ShotAsync(admin, "users");
 
             // Ana uploads a dataset and shares it with Bruno.
             current = ana;
@@ -59,12 +65,14 @@ public sealed class MultiUserTests
             await ana.Locator(".mud-popover-open .mud-list-item", new() { HasText = "Bruno Costa" }).ClickAsync();
             await ana.Locator("[data-testid=share-add]").ClickAsync();
             await Assertions.Expect(ana.Locator("[data-testid=share-with]")).ToHaveTextAsync("Bruno Costa");
+            await ShotAsync(ana, "dataset-shared");
 
             // Bruno sees it as shared by Ana, cannot delete it, and launches his own experiment on it.
             current = bruno;
             await SignInAsync(bruno, "bruno@lab.test", brunoPassword);
             await bruno.GotoAsync("/datasets");
             await Assertions.Expect(bruno.Locator("[data-testid=owner-chip]")).ToHaveTextAsync("Shared by Ana Lima");
+            await ShotAsync(bruno, "datasets-shared-with-me");
             await bruno.GotoAsync(datasetUrl);
             await InteractiveAsync(bruno);
             await Assertions.Expect(bruno.Locator("[data-testid=dataset-thumbnail]")).ToHaveCountAsync(8);
@@ -89,6 +97,7 @@ public sealed class MultiUserTests
             await bruno.Locator("[data-testid=token-create]").ClickAsync();
             var secret = (await bruno.Locator("[data-testid=token-secret]").InnerTextAsync()).Trim();
             await Assertions.Expect(bruno.Locator("[data-testid=token-row-name]")).ToHaveTextAsync("laptop");
+            await ShotAsync(bruno, "tokens");
             using var script = new HttpClient { BaseAddress = baseUri };
             script.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
             Assert.Equal(HttpStatusCode.OK, (await script.GetAsync("/api/experiments")).StatusCode);
@@ -117,6 +126,9 @@ public sealed class MultiUserTests
             await admin.WaitForURLAsync(new Regex("/experiments$"), new() { Timeout = 60_000 });
             await Assertions.Expect(admin.Locator(".mud-snackbar")).ToContainTextAsync("freed");
             Assert.False(Directory.Exists(folder), $"{folder} is still there");
+            await admin.GotoAsync("/audit");
+            await Assertions.Expect(admin.Locator("[data-testid=audit-row-action]", new() { HasText = "experiment.delete" })).ToHaveCountAsync(1);
+            await ShotAsync(admin, "audit");
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException)
         {
@@ -125,6 +137,15 @@ public sealed class MultiUserTests
             var text = await current.InnerTextAsync("body");
             throw new Xunit.Sdk.XunitException($"{e.Message}\nAt {current.Url}; screenshot {shot}; page text:\n{text[..Math.Min(text.Length, 2000)]}");
         }
+    }
+
+    private static readonly string? ScreenshotDir = Environment.GetEnvironmentVariable("MEDSEG_SCREENSHOTS");
+
+    private static async Task ShotAsync(IPage page, string name)
+    {
+        if (string.IsNullOrEmpty(ScreenshotDir)) return;
+        Directory.CreateDirectory(ScreenshotDir);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDir, name + ".png"), FullPage = true });
     }
 
     private static async Task SignInAsync(IPage page, string email, string password)

@@ -36,6 +36,10 @@ public sealed class AuditTests
             new { datasetId, model = "unext", epochs = 50, batchSize = 2, imageSize = 32, learningRate = 0.001 });
         var experimentId = (await launch.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
         Assert.Equal(HttpStatusCode.NoContent, (await admin.PostAsync($"/api/experiments/{experimentId}/cancel", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync($"/api/experiments/{experimentId}")).StatusCode);
+        var spare = await admin.PostAsync("/api/datasets", DatasetsApiTests.Upload("spare", SyntheticDataset.Zip(2, 32)));
+        var spareId = (await spare.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        Assert.Equal(HttpStatusCode.OK, (await admin.DeleteAsync($"/api/datasets/{spareId}")).StatusCode);
         var token = await admin.PostAsJsonAsync("/api/tokens", new { name = "to revoke" });
         var tokenBody = await token.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/tokens/{tokenBody.GetProperty("id").GetGuid()}")).StatusCode);
@@ -52,8 +56,10 @@ public sealed class AuditTests
         Assert.Equal(1, Count("user.update"));
         Assert.Contains("Member → Viewer", rows.Single(r => r.Action == "user.update").Detail);
         Assert.Equal(1, Count("user.password"));
-        Assert.Equal(1, Count("dataset.upload"));
-        Assert.Equal(datasetId.ToString(), rows.Single(r => r.Action == "dataset.upload").TargetId);
+        Assert.Equal(2, Count("dataset.upload"));
+        Assert.Equal(1, rows.Count(r => r.Action == "dataset.upload" && r.TargetId == datasetId.ToString()));
+        Assert.Equal(spareId.ToString(), rows.Single(r => r.Action == "dataset.delete").TargetId);
+        Assert.Equal(experimentId.ToString(), rows.Single(r => r.Action == "experiment.delete").TargetId);
         Assert.Equal(1, Count("share.create"));
         Assert.Equal(1, Count("share.delete"));
         Assert.Equal(1, Count("experiment.launch"));

@@ -84,12 +84,12 @@ public sealed class UserService(UserManager<ApplicationUser> users, AuditLog aud
             user.DisplayName = request.DisplayName.Trim();
             changes.Add($"display name '{user.DisplayName}'");
         }
-        if (request.StorageQuotaBytes is { } storage)
+        if (request.StorageQuotaBytes is { } storage && (storage < 0 ? null : storage) != user.StorageQuotaBytes)
         {
             user.StorageQuotaBytes = storage < 0 ? null : storage;
             changes.Add($"storage quota {(storage < 0 ? "default" : storage == 0 ? "unlimited" : Shared.Format.Bytes(storage))}");
         }
-        if (request.JobQuota is { } jobs)
+        if (request.JobQuota is { } jobs && (jobs < 0 ? null : jobs) != user.JobQuota)
         {
             user.JobQuota = jobs < 0 ? null : jobs;
             changes.Add($"job quota {(jobs < 0 ? "default" : jobs == 0 ? "unlimited" : jobs.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
