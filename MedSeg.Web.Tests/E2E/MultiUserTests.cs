@@ -170,13 +170,7 @@ public sealed class MultiUserTests
         return password;
     }
 
-    private static Task InteractiveAsync(IPage page) =>
-        page.Locator("#medseg-interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+    private static Task InteractiveAsync(IPage page) => WalkingSkeletonTests.InteractiveAsync(page);
 
-    private static async Task FillAsync(IPage page, string testId, string value)
-    {
-        var input = page.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;
-        await input.FillAsync(value);
-        await input.BlurAsync();
-    }
+    private static Task FillAsync(IPage page, string testId, string value) => WalkingSkeletonTests.FillAsync(page, testId, value);
 }

@@ -143,10 +143,10 @@ public sealed class WalkingSkeletonTests
     }
 
     /// <summary>Waits for the Blazor circuit: before it, the prerendered inputs are replaced and typed values lost.</summary>
-    private static Task InteractiveAsync(IPage page) =>
+    internal static Task InteractiveAsync(IPage page) =>
         page.Locator("#medseg-interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
 
-    private static async Task FillAsync(IPage page, string testId, string value)
+    internal static async Task FillAsync(IPage page, string testId, string value)
     {
         var input = page.Locator($"input[data-testid={testId}], [data-testid={testId}] input").First;
         await input.FillAsync(value);
