@@ -4,11 +4,14 @@ using System.Security.Cryptography;
 namespace MedSeg.Engine.Data;
 
 /// <summary>
-/// Pairs <c>images/X.*</c> with <c>masks/X.*</c> under a dataset root (or one folder below it, as in an archive with
-/// one top folder), decodes every file in parallel and reports every problem found, each with the file relative to
-/// <c>root</c> and what to do about it. Never stops at the first problem. Masks are binary or label maps (see
-/// <see cref="MaskReader"/>); <see cref="ScanReport.Classes"/> is the dataset's class count. Every file is an input from
-/// outside: its size, content and header are checked against <see cref="ImageLimits"/> before it is read whole or decoded.
+/// Finds a dataset's image and mask folders and pairs each image with its masks by <see cref="PairingRules"/> (images in
+/// <c>images/</c> with masks of the same name in <c>masks/</c>, their aliases, mask suffixes such as <c>_mask</c>, images
+/// and masks side by side in one folder per class), decodes every file in parallel and reports every problem found, each
+/// with the file relative to <c>root</c> and what to do about it. Never stops at the first problem and never guesses: a
+/// file the rules leave ambiguous is a problem. Several binary masks of one image are united into one PNG (see
+/// <see cref="ScannedPair.MergedFrom"/>). Masks are binary or label maps (see <see cref="MaskReader"/>);
+/// <see cref="ScanReport.Classes"/> is the dataset's class count. Every file is an input from outside: its size, content
+/// and header are checked against <see cref="ImageLimits"/> before it is read whole or decoded.
 /// </summary>
 public static class DatasetScanner
 {
@@ -20,70 +23,145 @@ public static class DatasetScanner
     public static ScanReport Scan(string root, bool allowLabelMaps, CancellationToken ct = default) =>
         Scan(root, allowLabelMaps, ImageLimits.Default, ct);
 
+    public static ScanReport Scan(string root, bool allowLabelMaps, ImageLimits limits, CancellationToken ct = default) =>
+        Scan(root, allowLabelMaps, limits, mergedMasks: null, ct);
+
     /// <param name="allowLabelMaps">false: binary masks only; a label map is a problem of its file (never binarised), as
     /// for the web app's uploads, which train binary models.</param>
     /// <param name="limits">Per-image limits (the web app passes its configured ones; the CLI <see cref="ImageLimits.Default"/>).</param>
-    public static ScanReport Scan(string root, bool allowLabelMaps, ImageLimits limits, CancellationToken ct = default)
+    /// <param name="mergedMasks">The folder (outside <paramref name="root"/>) the union of an image's several masks is
+    /// written to, as <c>&lt;name&gt;.png</c>: the web's staging folder, the CLI's run folder. null: a folder under the
+    /// system's temporary folder named after <paramref name="root"/>. Only written to when some image has several masks.</param>
+    public static ScanReport Scan(string root, bool allowLabelMaps, ImageLimits limits, string? mergedMasks, CancellationToken ct = default)
     {
         var problems = new ConcurrentBag<DatasetProblem>();
         root = Path.GetFullPath(root);
         if (!Directory.Exists(root))
             return new ScanReport([], [new DatasetProblem("", $"the dataset folder '{root}' does not exist.")]);
-
-        var baseDir = FindBase(root);
-        if (baseDir is null)
-            return new ScanReport([], [new DatasetProblem("",
-                "no images/ and masks/ folders found at the top of the dataset (or one folder below it). " +
-                "Put the images in images/ and the masks, with the same file names, in masks/.")]);
-
-        var imagesDir = FindChild(baseDir, "images")!;
-        var masksDir = FindChild(baseDir, "masks")!;
+        mergedMasks = Path.GetFullPath(mergedMasks ?? DefaultMergedMasks(root));
         string Rel(string path) => Path.GetRelativePath(root, path).Replace('\\', '/');
+        string Folder(string dir) => dir == root ? "the dataset's top folder" : Rel(dir) + "/"; // for messages
+        string FolderFile(string dir) => dir == root ? "" : Rel(dir) + "/"; // for DatasetProblem.File
 
-        var images = ListImages(imagesDir, Rel, problems);
-        var masks = ListImages(masksDir, Rel, problems);
-        var imageFolder = Rel(imagesDir) + "/";
-        var maskFolder = Rel(masksDir) + "/";
+        var layout = FindLayout(root, Rel, problems);
+        if (layout is null) return new ScanReport([], Sorted(problems));
 
-        var jobs = new List<(string Name, string Image, string Mask)>();
-        foreach (var (stem, files) in images.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        // Files by role: in a shared folder (no separate mask folder), a name that ends in a mask suffix is a mask.
+        var read = layout.ImageFolders.ToHashSet();
+        var imageFiles = new List<string>();
+        var maskFiles = new List<string>();
+        foreach (var folder in layout.ImageFolders)
+            foreach (var file in ListImages(folder, read, Rel, problems))
+                (layout.MaskFolder is null && PairingRules.IsMaskName(Path.GetFileNameWithoutExtension(file)) ? maskFiles : imageFiles).Add(file);
+        if (layout.MaskFolder is not null) maskFiles.AddRange(ListImages(layout.MaskFolder, read, Rel, problems));
+        var images = ByStem(imageFiles, Rel, problems);
+        var masks = ByStem(maskFiles, Rel, problems);
+        var imageFolder = Folder(layout.ImageFolders[0]);
+
+        // Each mask belongs to the one image its name gives by the rules; none or two is a problem of the mask.
+        var found = new Dictionary<string, List<(string Rule, string Mask)>>(StringComparer.Ordinal);
+        var settled = new HashSet<string>(StringComparer.Ordinal); // images whose masks are already reported
+        foreach (var (stem, files) in masks.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            if (files.Count > 1) continue; // reported by ListImages
-            if (!masks.TryGetValue(stem, out var maskFiles))
+            var mask = files[0];
+            var bySuffix = PairingRules.BySuffix(stem);
+            List<(string Image, string Rule)> candidates = [];
+            if (layout.MaskFolder is not null && images.ContainsKey(stem)) candidates.Add((stem, PairingRules.SameName));
+            if (bySuffix is { } s && images.TryGetValue(s.ImageStem, out var partner) &&
+                (layout.MaskFolder is not null || Path.GetDirectoryName(partner[0]) == Path.GetDirectoryName(mask)))
+                candidates.Add((s.ImageStem, s.Suffix));
+            if (files.Count > 1) // a duplicate name, reported by ByStem
             {
-                problems.Add(new DatasetProblem(Rel(files[0]),
-                    $"no mask named {stem}.* in {maskFolder}; add the mask with the same file name (any of PNG, TIFF, BMP, JPEG) or remove the image."));
+                settled.UnionWith(candidates.Select(c => c.Image));
                 continue;
             }
-            if (maskFiles.Count > 1) continue;
-            jobs.Add((stem, files[0], maskFiles[0]));
+            if (candidates.Count == 0)
+            {
+                problems.Add(new DatasetProblem(Rel(mask), NoImage(stem, bySuffix, layout.MaskFolder is null ? Folder(Path.GetDirectoryName(mask)!) : imageFolder,
+                    shared: layout.MaskFolder is null)));
+                continue;
+            }
+            if (candidates.Count > 1)
+            {
+                var (a, b) = (candidates[0], candidates[1]);
+                problems.Add(new DatasetProblem(Rel(mask),
+                    $"ambiguous mask: by {PairingRules.Describe(a.Rule)} it is the mask of {Rel(images[a.Image][0])}, and by " +
+                    $"{PairingRules.Describe(b.Rule)} the mask of {Rel(images[b.Image][0])}; rename the mask or one of the images so that it names one image only."));
+                settled.Add(a.Image);
+                settled.Add(b.Image);
+                continue;
+            }
+            var (image, rule) = candidates[0];
+            if (!found.TryGetValue(image, out var list)) found[image] = list = [];
+            list.Add((rule, mask));
         }
-        foreach (var (stem, files) in masks)
+
+        var jobs = new List<(string Name, string Image, IReadOnlyList<string> Masks)>();
+        foreach (var (stem, files) in images.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            if (!images.ContainsKey(stem))
-                foreach (var f in files)
-                    problems.Add(new DatasetProblem(Rel(f),
-                        $"no image named {stem}.* in {imageFolder}; add the image with the same file name or remove the mask."));
+            if (files.Count > 1) continue; // reported by ByStem
+            if (!found.TryGetValue(stem, out var list))
+            {
+                if (!settled.Contains(stem))
+                    problems.Add(new DatasetProblem(Rel(files[0]), NoMask(stem, layout.MaskFolder is null ? Folder(Path.GetDirectoryName(files[0])!) : Folder(layout.MaskFolder),
+                        shared: layout.MaskFolder is null)));
+                continue;
+            }
+            var rules = list.Select(m => m.Rule).Distinct().ToList();
+            if (rules.Count > 1)
+            {
+                var named = string.Join(" and ", list.OrderBy(m => m.Mask, StringComparer.Ordinal).Select(m => $"{Rel(m.Mask)} ({PairingRules.Describe(m.Rule)})"));
+                problems.Add(new DatasetProblem(Rel(files[0]),
+                    $"ambiguous masks: {named} all name this image by different rules, and only masks of one rule are united; " +
+                    $"rename or remove the masks of all rules but one (e.g. keep {stem}_mask.png, {stem}_mask_1.png, …)."));
+                continue;
+            }
+            if (settled.Contains(stem)) continue; // one of its masks is ambiguous, reported above
+            jobs.Add((stem, files[0], [.. list.Select(m => m.Mask).Order(StringComparer.Ordinal)]));
         }
 
         var pairs = new ScannedPair?[jobs.Count];
         var labelSets = new uint[jobs.Count];
         Parallel.For(0, jobs.Count, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount },
-            i => pairs[i] = CheckPair(jobs[i].Name, jobs[i].Image, jobs[i].Mask, Rel, problems, allowLabelMaps, limits, out labelSets[i]));
+            i => pairs[i] = CheckPair(jobs[i].Name, jobs[i].Image, jobs[i].Masks, Rel, problems, allowLabelMaps, limits, mergedMasks, out labelSets[i]));
         ct.ThrowIfCancellationRequested();
 
         var valid = pairs.Where(p => p is not null).Select(p => p!).ToList();
+        var maskFolder = FolderFile(layout.MaskFolder ?? layout.Base);
         var classes = CheckClasses(valid, labelSets.Where((_, i) => pairs[i] is not null).ToList(), Rel, maskFolder, problems);
         if (classes > 1)
             valid = [.. valid.Where(p => p.MaskEncoding is not (MaskEncoding.Binary255 or MaskEncoding.Lossy))];
         if (jobs.Count == 0 && images.Count == 0)
-            problems.Add(new DatasetProblem(imageFolder, "the dataset has no images: put image files (PNG, JPEG, TIFF or BMP) in images/ and their masks in masks/."));
+            problems.Add(new DatasetProblem(FolderFile(layout.ImageFolders[0]),
+                "the dataset has no images: put image files (PNG, JPEG, TIFF or BMP) in images/ and their masks in masks/."));
         else if (jobs.Count == 0)
-            problems.Add(new DatasetProblem(imageFolder, "no image has a mask with the same file name, so the dataset has no pairs."));
+            problems.Add(new DatasetProblem(FolderFile(layout.ImageFolders[0]),
+                "no image has a mask by the pairing rules (the same file name in masks/, or a mask suffix such as _mask), so the dataset has no pairs."));
 
-        var sorted = problems.OrderBy(p => p.File, StringComparer.Ordinal).ThenBy(p => p.Problem, StringComparer.Ordinal).ToList();
-        return new ScanReport(valid, sorted, classes);
+        return new ScanReport(valid, Sorted(problems), classes);
     }
+
+    private static List<DatasetProblem> Sorted(IEnumerable<DatasetProblem> problems) =>
+        [.. problems.OrderBy(p => p.File, StringComparer.Ordinal).ThenBy(p => p.Problem, StringComparer.Ordinal)];
+
+    private static string DefaultMergedMasks(string root) =>
+        Path.Combine(Path.GetTempPath(), "medseg-merged-masks",
+            Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(root)))[..16]);
+
+    private static string NoMask(string stem, string maskFolder, bool shared) => shared
+        ? $"no mask beside it in {maskFolder}: name its mask {stem}_mask.* (or {stem} with another mask suffix: {PairingRules.SuffixList}; " +
+          "any of PNG, TIFF, BMP, JPEG) or remove the image."
+        : $"no mask named {stem}.* in {maskFolder} (nor {stem}_mask.* or {stem} with another mask suffix: {PairingRules.SuffixList}); " +
+          "add the mask with the same file name (any of PNG, TIFF, BMP, JPEG) or remove the image.";
+
+    private static string NoImage(string stem, (string ImageStem, string Suffix)? bySuffix, string imageFolder, bool shared) => (shared, bySuffix) switch
+    {
+        (true, { } s) => $"no image named {s.ImageStem}.* beside it in {imageFolder}, which its suffix '{s.Suffix}' names; " +
+                         "add the image or rename the mask after its image, or remove the mask.",
+        (false, { } s) => $"no image named {stem}.* in {imageFolder} (nor {s.ImageStem}.*, which its suffix '{s.Suffix}' names); " +
+                          "add the image with the same file name or remove the mask.",
+        _ => $"no image named {stem}.* in {imageFolder}; add the image with the same file name or remove the mask.",
+    };
 
     /// <summary>
     /// The dataset's class count: 1 (binary) unless some mask is a label map; then K = 1 + the largest label, and every
@@ -99,12 +177,17 @@ public static class DatasetScanner
         var because = $"the dataset is multi-class ({rel(example.MaskPath)} is a label map with labels up to {maxLabel}, so {maxLabel + 1} classes with background)";
         foreach (var p in pairs)
         {
-            if (p.MaskEncoding == MaskEncoding.Binary255)
-                problems.Add(new DatasetProblem(rel(p.MaskPath),
-                    $"the mask holds 0 and 255 (a binary mask), but {because}; write this mask's foreground as its class label (1 … {maxLabel}) instead of 255."));
-            else if (p.MaskEncoding == MaskEncoding.Lossy)
-                problems.Add(new DatasetProblem(rel(p.MaskPath),
-                    $"the mask is a JPEG, whose lossy compression changes label values, but {because}; save the label map as PNG (or TIFF, BMP)."));
+            // A united mask is filed under each of its files: the union is refused when one of them would be.
+            var united = p.MergedFrom is null ? "" : $" (united with the other masks of {rel(p.ImagePath)})";
+            foreach (var file in p.MaskFiles)
+            {
+                if (p.MaskEncoding == MaskEncoding.Binary255)
+                    problems.Add(new DatasetProblem(rel(file),
+                        $"the mask{united} holds 0 and 255 (a binary mask), but {because}; write this mask's foreground as its class label (1 … {maxLabel}) instead of 255."));
+                else if (p.MaskEncoding == MaskEncoding.Lossy)
+                    problems.Add(new DatasetProblem(rel(file),
+                        $"the mask{united} is a JPEG, whose lossy compression changes label values, but {because}; save the label map as PNG (or TIFF, BMP)."));
+            }
         }
         uint used = 0;
         foreach (var set in labelSets) used |= set;
@@ -116,39 +199,69 @@ public static class DatasetScanner
         return maxLabel + 1;
     }
 
-    private static ScannedPair? CheckPair(string name, string imagePath, string maskPath, Func<string, string> rel,
-        ConcurrentBag<DatasetProblem> problems, bool allowLabelMaps, ImageLimits limits, out uint labelSet)
+    private static ScannedPair? CheckPair(string name, string imagePath, IReadOnlyList<string> maskPaths, Func<string, string> rel,
+        ConcurrentBag<DatasetProblem> problems, bool allowLabelMaps, ImageLimits limits, string mergedMasks, out uint labelSet)
     {
         labelSet = 0;
         var image = Load(imagePath, rel, problems, limits);
-        var mask = Load(maskPath, rel, problems, limits);
-        if (image is null || mask is null) return null;
+        var masks = maskPaths.Select(path => (Path: path, Loaded: Load(path, rel, problems, limits))).ToList();
+        if (image is null || masks.Any(m => m.Loaded is null)) return null;
 
         var ok = true;
-        if (image.Value.Raster.Width != mask.Value.Raster.Width || image.Value.Raster.Height != mask.Value.Raster.Height)
+        var contents = new List<MaskContent>();
+        foreach (var (maskPath, loaded) in masks)
         {
-            problems.Add(new DatasetProblem(rel(maskPath),
-                $"the mask is {mask.Value.Raster.Width}×{mask.Value.Raster.Height} but its image {rel(imagePath)} is " +
-                $"{image.Value.Raster.Width}×{image.Value.Raster.Height}; a mask must have exactly the size of its image (do not resize one of them alone)."));
-            ok = false;
-        }
-        var (content, problem) = MaskReader.Inspect(mask.Value.Raster);
-        if (content is null)
-        {
-            problems.Add(new DatasetProblem(rel(maskPath), problem!));
-            ok = false;
-        }
-        else if (content.Encoding == MaskEncoding.LabelMap && !allowLabelMaps)
-        {
-            problems.Add(new DatasetProblem(rel(maskPath), MaskReader.Binarise(mask.Value.Raster).Problem +
-                " Binarise it (foreground → 255), or train a multi-class dataset with 'medseg train', which reads label maps."));
-            ok = false;
+            var mask = loaded!.Value;
+            if (image.Value.Raster.Width != mask.Raster.Width || image.Value.Raster.Height != mask.Raster.Height)
+            {
+                problems.Add(new DatasetProblem(rel(maskPath),
+                    $"the mask is {mask.Raster.Width}×{mask.Raster.Height} but its image {rel(imagePath)} is " +
+                    $"{image.Value.Raster.Width}×{image.Value.Raster.Height}; a mask must have exactly the size of its image (do not resize one of them alone)."));
+                ok = false;
+            }
+            var (content, problem) = MaskReader.Inspect(mask.Raster);
+            if (content is null)
+            {
+                problems.Add(new DatasetProblem(rel(maskPath), problem!));
+                ok = false;
+            }
+            else if (content.Encoding == MaskEncoding.LabelMap && !allowLabelMaps)
+            {
+                problems.Add(new DatasetProblem(rel(maskPath), MaskReader.Binarise(mask.Raster).Problem +
+                    " Binarise it (foreground → 255), or train a multi-class dataset with 'medseg train', which reads label maps."));
+                ok = false;
+            }
+            else contents.Add(content);
         }
         if (!ok) return null;
-        labelSet = content!.LabelSet;
-        return new ScannedPair(name, imagePath, maskPath, image.Value.Raster.Width, image.Value.Raster.Height,
-            image.Value.Raster.Bands, content.Labels.ForegroundFraction, image.Value.Sha256, mask.Value.Sha256,
-            content.Encoding, content.MaxLabel);
+        var (width, height, bands) = (image.Value.Raster.Width, image.Value.Raster.Height, image.Value.Raster.Bands);
+        if (masks.Count == 1)
+        {
+            var single = contents[0];
+            labelSet = single.LabelSet;
+            return new ScannedPair(name, imagePath, maskPaths[0], width, height, bands, single.Labels.ForegroundFraction,
+                image.Value.Sha256, masks[0].Loaded!.Value.Sha256, single.Encoding, single.MaxLabel);
+        }
+
+        var (united, refused) = MaskReader.Unite(contents);
+        if (united is null)
+        {
+            var maps = string.Join(", ", masks.Where((_, i) => contents[i].Encoding == MaskEncoding.LabelMap).Select(m => rel(m.Path)));
+            problems.Add(new DatasetProblem(rel(imagePath),
+                $"the image has {masks.Count} masks ({string.Join(", ", masks.Select(m => rel(m.Path)))}) and {maps} " +
+                $"{(maps.Contains(',') ? "are label maps" : "is a label map")}: {refused}. Merge them into one label map named after the image and remove the others."));
+            return null;
+        }
+        // Written as 0/255 (0/1 when every part is 0/1), so that it reads back with the union's encoding.
+        var foreground = united.Encoding == MaskEncoding.Binary01 ? (byte)1 : (byte)255;
+        var pixels = united.Labels.Pixels.Select(v => v != 0 ? foreground : (byte)0).ToArray();
+        var png = ImageDecoder.EncodePng(pixels, width, height, 1);
+        Directory.CreateDirectory(mergedMasks);
+        var unitedPath = Path.Combine(mergedMasks, name + ".png");
+        File.WriteAllBytes(unitedPath, png);
+        labelSet = united.LabelSet;
+        return new ScannedPair(name, imagePath, unitedPath, width, height, bands, united.Labels.ForegroundFraction,
+            image.Value.Sha256, Convert.ToHexStringLower(SHA256.HashData(png)), united.Encoding, united.MaxLabel, maskPaths);
     }
 
     private static (Raster Raster, string Sha256)? Load(string path, Func<string, string> rel, ConcurrentBag<DatasetProblem> problems,
@@ -180,18 +293,20 @@ public static class DatasetScanner
         return null;
     }
 
-    /// <summary>Image files of a folder by stem (case-sensitive); reports unsupported files, subfolders and duplicate stems.</summary>
-    private static Dictionary<string, List<string>> ListImages(string dir, Func<string, string> rel, ConcurrentBag<DatasetProblem> problems)
+    /// <summary>The image files of a folder; reports unsupported files and subfolders (except those in <paramref name="read"/>,
+    /// which are listed on their own).</summary>
+    private static List<string> ListImages(string dir, IReadOnlySet<string> read, Func<string, string> rel, ConcurrentBag<DatasetProblem> problems)
     {
-        var byStem = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var files = new List<string>();
         foreach (var entry in Directory.EnumerateFileSystemEntries(dir).Order(StringComparer.Ordinal))
         {
             var fileName = Path.GetFileName(entry);
             if (IsHiddenOrSystem(entry, fileName)) continue;
             if (Directory.Exists(entry))
             {
-                problems.Add(new DatasetProblem(rel(entry) + "/",
-                    "subfolders are not read; move these files up into the folder above, or remove the subfolder."));
+                if (!read.Contains(entry))
+                    problems.Add(new DatasetProblem(rel(entry) + "/",
+                        "subfolders are not read; move these files up into the folder above, or remove the subfolder."));
                 continue;
             }
             var ext = Path.GetExtension(fileName);
@@ -201,16 +316,28 @@ public static class DatasetScanner
                     $"unsupported file type '{(ext.Length == 0 ? "(no extension)" : ext)}'; MedSeg reads PNG, JPEG, TIFF and BMP. Convert the file or remove it."));
                 continue;
             }
-            var stem = Path.GetFileNameWithoutExtension(fileName);
-            if (!byStem.TryGetValue(stem, out var list)) byStem[stem] = list = [];
-            list.Add(entry);
+            files.Add(entry);
         }
-        foreach (var (stem, files) in byStem.Where(kv => kv.Value.Count > 1))
+        return files;
+    }
+
+    /// <summary>Files by stem (case-sensitive), over every folder of their role; reports each stem held by several files
+    /// (other extensions, or other class folders): pairs are named by the stem, so it must be unique.</summary>
+    private static Dictionary<string, List<string>> ByStem(IEnumerable<string> files, Func<string, string> rel, ConcurrentBag<DatasetProblem> problems)
+    {
+        var byStem = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var file in files)
         {
-            var names = string.Join(" and ", files.Select(rel));
-            foreach (var f in files)
+            var stem = Path.GetFileNameWithoutExtension(file);
+            if (!byStem.TryGetValue(stem, out var list)) byStem[stem] = list = [];
+            list.Add(file);
+        }
+        foreach (var (stem, list) in byStem.Where(kv => kv.Value.Count > 1))
+        {
+            var names = string.Join(" and ", list.Select(rel));
+            foreach (var f in list)
                 problems.Add(new DatasetProblem(rel(f),
-                    $"duplicate name: {names} share the name '{stem}', so the pairing is ambiguous; keep only one of them."));
+                    $"duplicate name: {names} share the name '{stem}', so the pairing is ambiguous; keep only one of them, or rename one."));
         }
         return byStem;
     }
@@ -228,16 +355,75 @@ public static class DatasetScanner
         }
     }
 
-    private static string? FindBase(string root)
+    /// <summary>Where the files are. <see cref="MaskFolder"/> null: every folder of <see cref="ImageFolders"/> holds images
+    /// and masks side by side (a name ending in a mask suffix is a mask).</summary>
+    private sealed record Layout(string Base, IReadOnlyList<string> ImageFolders, string? MaskFolder);
+
+    /// <summary>
+    /// An image folder beside a mask folder (<see cref="PairingRules.ImageFolders"/>, <see cref="PairingRules.MaskFolders"/>)
+    /// at the top, or in the one folder below it that has them; an image folder alone holds its masks too. Without such
+    /// folders, images and masks side by side in the top folder (or, when it holds no image, its only folder: an archive's
+    /// top folder) and in each folder directly below that (one folder per class). Null, with the problem reported, otherwise.
+    /// </summary>
+    private static Layout? FindLayout(string root, Func<string, string> rel, ConcurrentBag<DatasetProblem> problems)
     {
-        if (FindChild(root, "images") is not null && FindChild(root, "masks") is not null) return root;
-        var candidates = Directory.EnumerateDirectories(root)
-            .Where(d => !IsHiddenOrSystem(d, Path.GetFileName(d)))
-            .Where(d => FindChild(d, "images") is not null && FindChild(d, "masks") is not null)
-            .ToList();
-        return candidates.Count == 1 ? candidates[0] : null;
+        if (FromRoleFolders(root, rel, problems, out var layout)) return layout;
+        var folders = VisibleFolders(root);
+        var withRoles = folders.Where(d => VisibleFolders(d).Any(c => IsRoleFolder(Path.GetFileName(c)))).ToList();
+        if (withRoles.Count == 1)
+            return FromRoleFolders(withRoles[0], rel, problems, out layout) ? layout : null;
+        if (withRoles.Count > 1)
+        {
+            problems.Add(new DatasetProblem("",
+                $"several folders hold image or mask folders ({string.Join(", ", withRoles.Select(d => rel(d) + "/"))}), so which one is the dataset is " +
+                "ambiguous; upload one at a time, or move their files into one image folder and one mask folder."));
+            return null;
+        }
+
+        var baseDir = !HasImageFiles(root) && folders.Count == 1 ? folders[0] : root;
+        List<string> shared = [.. new[] { baseDir }.Where(HasImageFiles), .. VisibleFolders(baseDir).Where(HasImageFiles)];
+        if (shared.Count > 0) return new Layout(baseDir, shared, null);
+        problems.Add(new DatasetProblem("",
+            "no images/ and masks/ folders found at the top of the dataset (or one folder below it), and no images beside their masks. " +
+            "Put the images in images/ and the masks, with the same file names, in masks/ (or name each mask after its image with " +
+            "a suffix such as _mask, beside it: benign/a.png with benign/a_mask.png)."));
+        return null;
     }
 
-    private static string? FindChild(string dir, string name) =>
-        Directory.EnumerateDirectories(dir).FirstOrDefault(d => string.Equals(Path.GetFileName(d), name, StringComparison.OrdinalIgnoreCase));
+    /// <summary>True when <paramref name="dir"/> holds role folders; then <paramref name="layout"/> is its layout, or null
+    /// when they are ambiguous (reported).</summary>
+    private static bool FromRoleFolders(string dir, Func<string, string> rel, ConcurrentBag<DatasetProblem> problems, out Layout? layout)
+    {
+        layout = null;
+        var children = VisibleFolders(dir);
+        var imageFolders = children.Where(c => PairingRules.IsImageFolder(Path.GetFileName(c))).ToList();
+        var maskFolders = children.Where(c => PairingRules.IsMaskFolder(Path.GetFileName(c))).ToList();
+        if (imageFolders.Count == 0 && maskFolders.Count == 0) return false;
+        foreach (var (found, role, names) in new[] { (imageFolders, "image", PairingRules.ImageFolders), (maskFolders, "mask", PairingRules.MaskFolders) })
+        {
+            if (found.Count < 2) continue;
+            var named = string.Join(" and ", found.Select(f => rel(f) + "/"));
+            foreach (var f in found)
+                problems.Add(new DatasetProblem(rel(f) + "/",
+                    $"ambiguous {role} folder: {named} could each be the {role} folder (named {string.Join(", ", names)}); " +
+                    $"keep one {role} folder: merge the others into it, rename or remove them."));
+        }
+        if (imageFolders.Count > 1 || maskFolders.Count > 1) return true;
+        if (imageFolders.Count == 0)
+        {
+            problems.Add(new DatasetProblem(rel(maskFolders[0]) + "/",
+                $"a mask folder without an image folder beside it; put the images in images/ (or {string.Join(", ", PairingRules.ImageFolders.Skip(1))}) next to it."));
+            return true;
+        }
+        layout = new Layout(dir, imageFolders, maskFolders.Count == 1 ? maskFolders[0] : null);
+        return true;
+    }
+
+    private static bool IsRoleFolder(string name) => PairingRules.IsImageFolder(name) || PairingRules.IsMaskFolder(name);
+
+    private static List<string> VisibleFolders(string dir) =>
+        [.. Directory.EnumerateDirectories(dir).Where(d => !IsHiddenOrSystem(d, Path.GetFileName(d))).Order(StringComparer.Ordinal)];
+
+    private static bool HasImageFiles(string dir) =>
+        Directory.EnumerateFiles(dir).Any(f => !IsHiddenOrSystem(f, Path.GetFileName(f)) && ImageDecoder.Extensions.Contains(Path.GetExtension(f)));
 }

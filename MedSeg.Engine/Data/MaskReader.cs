@@ -89,6 +89,33 @@ public static class MaskReader
         return (content.Labels, null);
     }
 
+    /// <summary>
+    /// Unites one image's several masks (BUSI's <c>_mask</c>, <c>_mask_1</c>, …): binary masks give their union, foreground
+    /// wherever any of them has foreground (logical OR). A label map among them is refused: where two label maps overlap,
+    /// which label wins is ambiguous. The union's encoding is the first of Lossy, Binary255, Binary01 that some part has
+    /// (else Empty), so a multi-class dataset refuses a union exactly when it would refuse one of its parts.
+    /// </summary>
+    public static (MaskContent? United, string? Problem) Unite(IReadOnlyList<MaskContent> masks)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(masks.Count);
+        var (width, height) = (masks[0].Labels.Width, masks[0].Labels.Height);
+        if (masks.Any(m => m.Labels.Width != width || m.Labels.Height != height))
+            throw new ArgumentException("the masks to unite must have one size.", nameof(masks));
+        if (masks.Any(m => m.Encoding == MaskEncoding.LabelMap))
+            return (null, "several label maps cannot be united (where they overlap, which label wins is ambiguous)");
+        var union = new byte[width * height];
+        var any = false;
+        foreach (var mask in masks)
+        {
+            var pixels = mask.Labels.Pixels;
+            for (var i = 0; i < union.Length; i++)
+                if (pixels[i] != 0) (union[i], any) = (1, true);
+        }
+        MaskEncoding[] loosestFirst = [MaskEncoding.Lossy, MaskEncoding.Binary255, MaskEncoding.Binary01];
+        var encoding = loosestFirst.FirstOrDefault(e => masks.Any(m => m.Encoding == e), MaskEncoding.Empty);
+        return (new MaskContent(new BinaryMask(width, height, union), encoding, any ? 1 : 0, any ? 2u : 0u), null);
+    }
+
     /// <summary>Decodes a mask's labels and says how it is encoded, or what is wrong with it.</summary>
     public static (MaskContent? Content, string? Problem) Inspect(Raster raster)
     {
