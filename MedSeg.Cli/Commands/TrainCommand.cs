@@ -115,7 +115,8 @@ public sealed partial class TrainCommand : ICommand
             throw new UsageException($"--precision: unknown precision '{plan.Precision}'. Use fp32 (bf16 is refused: TorchSharp 0.107 has no autocast).");
 
         output.WriteLine($"Scanning {Path.GetFullPath(data)}…");
-        var report = DatasetScanner.Scan(data);
+        // An image's several masks are united into the run folder, which then holds the masks the run trained on.
+        var report = DatasetScanner.Scan(data, allowLabelMaps: true, ImageLimits.Default, Path.Combine(run, "united-masks"));
         if (report.Problems.Count > 0 || report.Pairs.Count == 0)
         {
             foreach (var p in report.Problems) error.WriteLine(p.File.Length > 0 ? $"{p.File}: {p.Problem}" : p.Problem);

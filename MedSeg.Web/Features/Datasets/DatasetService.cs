@@ -57,15 +57,18 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         if (problems.Count > 0) return new IngestResult(null, problems);
         if (await quotas.CheckStorageAsync(user, ArtifactStore.SizeOf(upload), ct) is { } overQuota) return new IngestResult(null, [], overQuota);
         var started = DateTime.UtcNow;
-        // The web trains binary models: a label map is refused by name (never binarised).
-        var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: false, limits.Value.Images, ct), ct);
+        // The web trains binary models: a label map is refused by name (never binarised). An image's several masks are
+        // united into staging, beside the upload, and committed like any other mask.
+        var united = Path.Combine(staging, "united-masks");
+        var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: false, limits.Value.Images, united, ct), ct);
         logger.LogInformation("Scanned upload '{Name}': {Pairs} pairs, {Problems} problems in {Seconds:F1} s",
             name, report.Pairs.Count, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
         if (report.Problems.Count > 0) return new IngestResult(null, report.Problems);
         if (report.Pairs.Count == 0)
         {
             return new IngestResult(null, [new DatasetProblem(zip.FileName,
-                "No image/mask pairs were found. Put images in images/ and masks with the same file name in masks/.")]);
+                "No image/mask pairs were found. Put images in images/ and masks with the same file name in masks/, " +
+                "or each mask beside its image named with a suffix such as _mask (benign/a.png and benign/a_mask.png).")]);
         }
         return new IngestResult(await CommitAsync(name, report.Pairs, staging, user, ct), []);
     }
@@ -94,8 +97,10 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         long bytes = 0;
         foreach (var pair in pairs.OrderBy(p => p.Name, StringComparer.Ordinal))
         {
-            var image = "images/" + Path.GetFileName(pair.ImagePath);
-            var mask = "masks/" + Path.GetFileName(pair.MaskPath);
+            // Laid out as images/<name>.ext and masks/<name>.ext whatever the upload's folders and mask suffixes were:
+            // names are unique in a scan, so no two cases meet (BUSI's class folders, a_mask.png, a united a.png).
+            var image = "images/" + pair.Name + Path.GetExtension(pair.ImagePath);
+            var mask = "masks/" + pair.Name + Path.GetExtension(pair.MaskPath);
             File.Move(pair.ImagePath, Path.Combine(layout, image));
             File.Move(pair.MaskPath, Path.Combine(layout, mask));
             bytes += new FileInfo(Path.Combine(layout, image)).Length + new FileInfo(Path.Combine(layout, mask)).Length;
