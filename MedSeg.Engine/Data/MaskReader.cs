@@ -102,7 +102,7 @@ public static class MaskReader
         if (masks.Any(m => m.Labels.Width != width || m.Labels.Height != height))
             throw new ArgumentException("the masks to unite must have one size.", nameof(masks));
         if (masks.Any(m => m.Encoding == MaskEncoding.LabelMap))
-            return (null, "several label maps cannot be united (where they overlap, which label wins is ambiguous)");
+            return (null, "a label map cannot be united with other masks (where they overlap, which label wins is ambiguous)");
         var union = new byte[width * height];
         var any = false;
         foreach (var mask in masks)

@@ -215,4 +215,240 @@ public sealed class DatasetScannerTests
         Assert.True(10 == byFile.Count, string.Join("\n", byFile.Select(kv => kv.Key + ": " + kv.Value)));
         Assert.DoesNotContain(report.Problems, p => p.File.Contains(".hidden"));
     }
+
+    // Pairing rules (PairingRules, docs/datasets.md "Pairing").
+
+    /// <summary>An image and its 0/255 disc mask as 24×20 PNGs: <paramref name="image"/> and <paramref name="mask"/> are
+    /// relative to <paramref name="root"/>. Returns the mask's 0/1 pixels.</summary>
+    private static byte[] WritePair(string root, string image, string? mask, int seed = 1)
+    {
+        var (img, m) = SyntheticData.Disc(24, 20, seed);
+        SyntheticData.Write(Path.Combine(root, image), img, 24, 20, 3);
+        if (mask is not null) SyntheticData.WriteMask(Path.Combine(root, mask), m, 24, 20);
+        return m;
+    }
+
+    private static string Describe(ScanReport report) => string.Join("\n", report.Problems.Select(p => p.File + ": " + p.Problem));
+
+    public static TheoryData<string, string, bool> FolderNames()
+    {
+        var data = new TheoryData<string, string, bool>();
+        var i = 0;
+        foreach (var image in PairingRules.ImageFolders)
+            foreach (var mask in PairingRules.MaskFolders)
+            {
+                // Case-insensitive, and at the top or one folder below, in turn.
+                var upper = i % 3 == 1;
+                data.Add(upper ? image.ToUpperInvariant() : image, i % 3 == 2 ? mask.ToUpperInvariant() : mask, i++ % 2 == 1);
+            }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(FolderNames))]
+    public void EveryImageAndMaskFolderNamePairsAtTheTopOrOneFolderBelow(string imageFolder, string maskFolder, bool inTopFolder)
+    {
+        using var dir = new TempDir();
+        var root = inTopFolder ? dir["Dataset (v2)"] : dir.Path;
+        WritePair(root, $"{imageFolder}/case (1).png", $"{maskFolder}/case (1).png");
+        WritePair(root, $"{imageFolder}/case (2).png", $"{maskFolder}/case (2)_mask.png", seed: 2);
+
+        var report = DatasetScanner.Scan(dir.Path);
+
+        Assert.True(report.Problems.Count == 0, Describe(report));
+        Assert.Equal(["case (1)", "case (2)"], report.Pairs.Select(p => p.Name));
+        Assert.Equal(Path.Combine(root, maskFolder, "case (2)_mask.png"), report.Pairs[1].MaskPath);
+    }
+
+    [Theory]
+    [InlineData("_mask")]
+    [InlineData("_seg")]
+    [InlineData("_segmentation")]
+    [InlineData("_label")]
+    [InlineData("_labels")]
+    [InlineData("_gt")]
+    [InlineData("-mask")]
+    [InlineData(" mask")]
+    [InlineData("_MASK")]
+    [InlineData(" Mask")]
+    public void EveryMaskSuffixPairsInParallelFoldersAndInOneFolder(string suffix)
+    {
+        Assert.Contains(suffix, PairingRules.MaskSuffixes, StringComparer.OrdinalIgnoreCase);
+        using var parallel = new TempDir();
+        var mask = WritePair(parallel.Path, "images/benign (1).png", $"masks/benign (1){suffix}.png");
+        using var shared = new TempDir();
+        WritePair(shared.Path, "benign/benign (1).png", $"benign/benign (1){suffix}.png");
+        WritePair(shared.Path, "benign/benign (2).png", $"benign/benign (2){suffix}_1.png", seed: 2); // numbered, alone
+
+        foreach (var (report, expected) in new[] { (DatasetScanner.Scan(parallel.Path), 1), (DatasetScanner.Scan(shared.Path), 2) })
+        {
+            Assert.True(report.Problems.Count == 0, Describe(report));
+            Assert.Equal(expected, report.Pairs.Count);
+            var pair = report.Pairs[0];
+            Assert.Equal("benign (1)", pair.Name);
+            Assert.EndsWith($"benign (1){suffix}.png", pair.MaskPath);
+            Assert.Null(pair.MergedFrom);
+            Assert.Equal([pair.MaskPath], pair.MaskFiles);
+            Assert.Equal(mask.Count(v => v != 0) / 480.0, pair.ForegroundFraction, 9);
+        }
+    }
+
+    [Fact]
+    public void MaskSuffixPairsInOneFolderAndSeveralMasksAreUnited()
+    {
+        // BUSI as distributed: one folder per class under an archive's top folder, masks beside their images.
+        using var dir = new TempDir();
+        using var united = new TempDir();
+        var top = dir["Dataset_BUSI_with_GT"];
+        WritePair(top, "benign/benign (1).png", "benign/benign (1)_mask.png", seed: 1);
+        var (img, first) = SyntheticData.Disc(24, 20, 3);
+        var (_, second) = SyntheticData.Disc(24, 20, 4);
+        var (_, third) = SyntheticData.Disc(24, 20, 5);
+        SyntheticData.Write(Path.Combine(top, "benign", "benign (4).png"), img, 24, 20, 3);
+        SyntheticData.WriteMask(Path.Combine(top, "benign", "benign (4)_mask.png"), first, 24, 20);
+        SyntheticData.WriteMask(Path.Combine(top, "benign", "benign (4)_mask_1.png"), second, 24, 20, foreground: 1); // 0/1 and 0/255 mixed
+        SyntheticData.WriteMask(Path.Combine(top, "benign", "benign (4)_mask_2.png"), third, 24, 20);
+        WritePair(top, "malignant/malignant (1).png", "malignant/malignant (1)_mask.png", seed: 6);
+        SyntheticData.Write(Path.Combine(top, "normal", "normal (1).png"), img, 24, 20, 3);
+        SyntheticData.Write(Path.Combine(top, "normal", "normal (1)_mask.png"), new byte[24 * 20], 24, 20, 1);
+        Directory.CreateDirectory(dir["__MACOSX"]);
+
+        var report = DatasetScanner.Scan(dir.Path, allowLabelMaps: false, ImageLimits.Default, united.Path);
+
+        Assert.True(report.Problems.Count == 0, Describe(report));
+        Assert.Equal(["benign (1)", "benign (4)", "malignant (1)", "normal (1)"], report.Pairs.Select(p => p.Name));
+        var pair = report.Pairs[1];
+        Assert.Equal(Path.Combine(top, "benign", "benign (4).png"), pair.ImagePath);
+        Assert.Equal(["benign (4)_mask.png", "benign (4)_mask_1.png", "benign (4)_mask_2.png"], pair.MaskFiles.Select(Path.GetFileName));
+        Assert.Equal(Path.Combine(united.Path, "benign (4).png"), pair.MaskPath);
+        var expected = first.Select((v, i) => (byte)(v | second[i] | third[i])).ToArray();
+        Assert.True(expected.Count(v => v != 0) > new[] { first, second, third }.Max(m => m.Count(v => v != 0)), "the discs must differ");
+        var read = MaskReader.Read(pair.MaskPath);
+        Assert.Equal((24, 20), (read.Width, read.Height));
+        for (var i = 0; i < expected.Length; i++)
+            Assert.True(expected[i] == read.Pixels[i], $"pixel ({i % 24}, {i / 24}): expected {expected[i]}, read {read.Pixels[i]}");
+        Assert.Equal(MaskEncoding.Binary255, pair.MaskEncoding);
+        Assert.Equal(expected.Count(v => v != 0) / 480.0, pair.ForegroundFraction, 12);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(pair.MaskPath))), pair.MaskSha256);
+        Assert.Equal((MaskEncoding.Empty, 0), (report.Pairs[3].MaskEncoding, report.Pairs[3].MaxLabel));
+        Assert.Equal(Path.Combine(top, "normal", "normal (1)_mask.png"), report.Pairs[3].MaskPath);
+        // The union is written outside the dataset, so a second scan finds the same files.
+        Assert.Equal(report.Pairs.Select(p => p.Name), DatasetScanner.Scan(dir.Path, allowLabelMaps: false, ImageLimits.Default, united.Path).Pairs.Select(p => p.Name));
+    }
+
+    [Fact]
+    public void SeveralLabelMapsForOneImageAreRefusedNamingTheFiles()
+    {
+        using var dir = new TempDir();
+        SyntheticData.CreateLabelDataset(dir.Path, 2, 32, 24);
+        var (img, labels) = SyntheticData.SquareAndDisc(32, 24, 9);
+        SyntheticData.Write(dir["images/two.png"], img, 32, 24, 3);
+        SyntheticData.Write(dir["masks/two_seg.png"], labels, 32, 24, 1);
+        SyntheticData.Write(dir["masks/two_seg_1.png"], labels.Select(v => v == 2 ? (byte)1 : v).ToArray(), 32, 24, 1);
+
+        var report = DatasetScanner.Scan(dir.Path);
+
+        var problem = Assert.Single(report.Problems);
+        Assert.Equal("images/two.png", problem.File);
+        Assert.Contains("masks/two_seg.png, masks/two_seg_1.png", problem.Problem);
+        Assert.Contains("masks/two_seg.png is a label map", problem.Problem);
+        Assert.Contains("cannot be united", problem.Problem);
+        Assert.Equal(["lab-000", "lab-001"], report.Pairs.Select(p => p.Name));
+        Assert.Equal(3, report.Classes);
+        // Several binary masks in a label-map dataset: the union is 0/255, refused under each of its files.
+        using var mixed = new TempDir();
+        SyntheticData.CreateLabelDataset(mixed.Path, 1, 32, 24);
+        var (_, disc) = SyntheticData.Disc(32, 24, 1);
+        SyntheticData.Write(mixed["images/both.png"], img, 32, 24, 3);
+        SyntheticData.WriteMask(mixed["masks/both_mask.png"], disc, 32, 24, foreground: 1);
+        SyntheticData.WriteMask(mixed["masks/both_mask_1.png"], disc, 32, 24);
+        using var united = new TempDir();
+        var mixedReport = DatasetScanner.Scan(mixed.Path, allowLabelMaps: true, ImageLimits.Default, united.Path);
+        Assert.Equal(["masks/both_mask.png", "masks/both_mask_1.png"], mixedReport.Problems.Select(p => p.File));
+        Assert.All(mixedReport.Problems, p => Assert.Contains("united with the other masks of images/both.png", p.Problem));
+        Assert.Equal(["lab-000"], mixedReport.Pairs.Select(p => p.Name));
+    }
+
+    [Fact]
+    public void AmbiguousPairingsAreReportedWithTheirFilesAndWhatToRename()
+    {
+        using var dir = new TempDir();
+        WritePair(dir.Path, "images/good.png", "masks/good_mask.png");
+        WritePair(dir.Path, "images/two rules.png", "masks/two rules_mask.png");
+        WritePair(dir.Path, "images/two rules.png", "masks/two rules_seg.png");
+        WritePair(dir.Path, "images/orphan (2).png", "masks/orphan_mask.png");  // names no image
+        WritePair(dir.Path, "images/alone.png", null);
+        WritePair(dir.Path, "images/twin.png", "masks/twin.png");
+        WritePair(dir.Path, "images/twin.jpg", null);
+        WritePair(dir.Path, "images/b.png", null);
+        WritePair(dir.Path, "images/b_mask.png", "masks/b_mask.png");           // the mask of b_mask, and of b by its suffix
+        WritePair(dir.Path, "images/c.png", "masks/c.png");
+        WritePair(dir.Path, "images/c.png", "masks/c_gt.png");                  // two rules: the same name and a suffix
+
+        var report = DatasetScanner.Scan(dir.Path);
+        var byFile = report.Problems.GroupBy(p => p.File).ToDictionary(g => g.Key, g => string.Join(" | ", g.Select(p => p.Problem)));
+
+        Assert.Equal(["good"], report.Pairs.Select(p => p.Name));
+        Assert.True(8 == byFile.Count, Describe(report)); // with images/orphan (2).png, which has no mask
+        Assert.Contains("masks/two rules_mask.png (the suffix '_mask') and masks/two rules_seg.png (the suffix '_seg')", byFile["images/two rules.png"]);
+        Assert.Contains("rename or remove", byFile["images/two rules.png"]);
+        Assert.Contains("masks/c.png (the same name) and masks/c_gt.png (the suffix '_gt')", byFile["images/c.png"]);
+        Assert.Contains("no image named orphan_mask.* in images/ (nor orphan.*, which its suffix '_mask' names)", byFile["masks/orphan_mask.png"]);
+        Assert.Contains("no mask named alone.* in masks/ (nor alone_mask.*", byFile["images/alone.png"]);
+        Assert.Contains("images/twin.jpg and images/twin.png share the name 'twin'", byFile["images/twin.jpg"]);
+        Assert.Contains("images/twin.jpg and images/twin.png share the name 'twin'", byFile["images/twin.png"]);
+        Assert.Contains("by the same name it is the mask of images/b_mask.png, and by the suffix '_mask' the mask of images/b.png", byFile["masks/b_mask.png"]);
+        Assert.Contains("rename the mask or one of the images", byFile["masks/b_mask.png"]);
+        Assert.DoesNotContain("images/b.png", byFile.Keys);       // its only candidate mask is reported above
+        Assert.DoesNotContain("masks/twin.png", byFile.Keys);     // its image's name is reported
+
+        // In class folders, a name must be unique over all of them, and a mask pairs only with an image beside it.
+        using var classes = new TempDir();
+        WritePair(classes.Path, "benign/x (1).png", "benign/x (1)_mask.png");
+        WritePair(classes.Path, "malignant/x (1).png", "malignant/x (1)_mask.png");
+        WritePair(classes.Path, "benign/y.png", "malignant/y_mask.png");
+        WritePair(classes.Path, "normal/z.png", "normal/z_mask.png");
+        var classReport = DatasetScanner.Scan(classes.Path);
+        var byClassFile = classReport.Problems.GroupBy(p => p.File).ToDictionary(g => g.Key, g => string.Join(" | ", g.Select(p => p.Problem)));
+        Assert.Equal(["z"], classReport.Pairs.Select(p => p.Name));
+        Assert.Contains("benign/x (1).png and malignant/x (1).png share the name 'x (1)'", byClassFile["benign/x (1).png"]);
+        Assert.Contains("duplicate name", byClassFile["malignant/x (1).png"]);
+        Assert.Contains("duplicate name", byClassFile["benign/x (1)_mask.png"]);
+        Assert.Contains("no mask beside it in benign/: name its mask y_mask.*", byClassFile["benign/y.png"]);
+        Assert.Contains("no image named y.* beside it in malignant/", byClassFile["malignant/y_mask.png"]);
+        Assert.True(6 == byClassFile.Count, Describe(classReport));
+    }
+
+    [Fact]
+    public void TwoFoldersForOneRoleAreAnAmbiguityReportedByName()
+    {
+        using var images = new TempDir();
+        WritePair(images.Path, "images/a.png", "masks/a.png");
+        WritePair(images.Path, "img/a.png", null);
+        var report = DatasetScanner.Scan(images.Path);
+        Assert.Empty(report.Pairs);
+        Assert.Equal(["images/", "img/"], report.Problems.Select(p => p.File));
+        Assert.All(report.Problems, p => Assert.Contains("ambiguous image folder: images/ and img/ could each be the image folder", p.Problem));
+
+        using var masks = new TempDir();
+        WritePair(masks.Path, "data/images/a.png", "data/masks/a.png");
+        WritePair(masks.Path, "data/input/b.png", "data/Ground_Truth/a.png");
+        var maskReport = DatasetScanner.Scan(masks.Path);
+        Assert.Empty(maskReport.Pairs);
+        Assert.Equal(["data/Ground_Truth/", "data/images/", "data/input/", "data/masks/"], maskReport.Problems.Select(p => p.File));
+        Assert.Contains("data/Ground_Truth/ and data/masks/ could each be the mask folder", maskReport.Problems[0].Problem);
+
+        // Two dataset folders side by side: which one is meant is not guessed either.
+        using var two = new TempDir();
+        WritePair(two.Path, "kvasir/images/a.png", "kvasir/masks/a.png");
+        WritePair(two.Path, "busi/images/a.png", "busi/masks/a.png");
+        Assert.Contains("several folders hold image or mask folders (busi/, kvasir/)", Assert.Single(DatasetScanner.Scan(two.Path).Problems).Problem);
+
+        // An image folder alone holds its masks beside the images.
+        using var alone = new TempDir();
+        WritePair(alone.Path, "Images/a (1).png", "Images/a (1) mask.png");
+        var aloneReport = DatasetScanner.Scan(alone.Path);
+        Assert.True(aloneReport.Problems.Count == 0, Describe(aloneReport));
+        Assert.Equal("a (1)", Assert.Single(aloneReport.Pairs).Name);
+    }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using MedSeg.Data;
+using MedSeg.Engine.Data;
 using MedSeg.Web.Tests.Support;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -68,6 +69,55 @@ public sealed class DatasetsApiTests : IClassFixture<DatasetsApiTests.App>
         var bytes = await overlay.Content.ReadAsByteArrayAsync();
         Assert.Equal(0x89, bytes[0]);
         Assert.True(Directory.Exists(Path.Combine(factory.DataRoot, "datasets", id.ToString("N"), "images")));
+    }
+
+    [Fact]
+    public async Task UploadOfBusiLikeZipWithClassFoldersAndSeveralMasksCommitsEveryCase()
+    {
+        // BUSI as distributed: Dataset_BUSI_with_GT/<class>/<class> (N).png beside its _mask.png (and _mask_1.png).
+        var client = await factory.CreateAuthenticatedClientAsync();
+        var random = new Random(11);
+        var parts = new List<byte[]>();
+        using var buffer = new MemoryStream();
+        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var (label, count) in new[] { ("benign", 3), ("malignant", 2), ("normal", 1) })
+            {
+                for (var i = 1; i <= count; i++)
+                {
+                    var (image, mask) = SyntheticDataset.Case(random, 32, 32);
+                    var stem = $"Dataset_BUSI_with_GT/{label}/{label} ({i})";
+                    SyntheticDataset.Add(zip, stem + ".png", image);
+                    SyntheticDataset.Add(zip, stem + "_mask.png", label == "normal" ? SyntheticDataset.Png(new byte[32 * 32], 32, 32, 1) : mask);
+                    if (stem.EndsWith("benign (2)", StringComparison.Ordinal)) parts.Add(mask);
+                }
+            }
+            var (_, second) = SyntheticDataset.Case(random, 32, 32);
+            SyntheticDataset.Add(zip, "Dataset_BUSI_with_GT/benign/benign (2)_mask_1.png", second);
+            parts.Add(second);
+        }
+
+        var response = await client.PostAsync("/api/datasets", Upload("busi-like", buffer.ToArray(), "Dataset_BUSI_with_GT.zip"));
+
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        var created = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(6, created.GetProperty("cases").GetInt32());
+        var id = created.GetProperty("id").GetGuid();
+        var cases = await client.GetFromJsonAsync<JsonElement>($"/api/datasets/{id}/cases");
+        Assert.Equal(["benign (1)", "benign (2)", "benign (3)", "malignant (1)", "malignant (2)", "normal (1)"],
+            cases.EnumerateArray().Select(c => c.GetProperty("name").GetString()).Order(StringComparer.Ordinal));
+        // Committed as images/<name>.png and masks/<name>.png; the two masks of benign (2) as their union.
+        var folder = Path.Combine(factory.DataRoot, "datasets", id.ToString("N"));
+        Assert.True(File.Exists(Path.Combine(folder, "images", "malignant (2).png")));
+        Assert.True(File.Exists(Path.Combine(folder, "masks", "malignant (2).png")));
+        var masks = parts.Select(p => MaskReader.Binarise(ImageDecoder.Decode(p, ImageLimits.Default, "part.png")).Mask!.Pixels).ToList();
+        var union = MaskReader.Read(Path.Combine(folder, "masks", "benign (2).png")).Pixels;
+        Assert.Equal(masks[0].Select((v, i) => (byte)(v | masks[1][i])).ToArray(), union);
+        Assert.NotEqual(masks[0], union);
+        var overlay = await client.GetAsync($"/api/datasets/{id}/cases/{cases[0].GetProperty("id").GetGuid()}/overlay.png?size=32");
+        Assert.Equal(HttpStatusCode.OK, overlay.StatusCode);
+        var staging = Path.Combine(factory.DataRoot, "staging");
+        Assert.True(!Directory.Exists(staging) || Directory.GetFileSystemEntries(staging).Length == 0);
     }
 
     [Fact]
