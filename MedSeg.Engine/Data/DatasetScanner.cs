@@ -24,21 +24,21 @@ public static class DatasetScanner
         Scan(root, allowLabelMaps, ImageLimits.Default, ct);
 
     public static ScanReport Scan(string root, bool allowLabelMaps, ImageLimits limits, CancellationToken ct = default) =>
-        Scan(root, allowLabelMaps, limits, mergedMasks: null, ct);
+        Scan(root, allowLabelMaps, limits, unitedMasks: null, ct);
 
     /// <param name="allowLabelMaps">false: binary masks only; a label map is a problem of its file (never binarised), as
     /// for the web app's uploads, which train binary models.</param>
     /// <param name="limits">Per-image limits (the web app passes its configured ones; the CLI <see cref="ImageLimits.Default"/>).</param>
-    /// <param name="mergedMasks">The folder (outside <paramref name="root"/>) the union of an image's several masks is
+    /// <param name="unitedMasks">The folder (outside <paramref name="root"/>) the union of an image's several masks is
     /// written to, as <c>&lt;name&gt;.png</c>: the web's staging folder, the CLI's run folder. null: a folder under the
     /// system's temporary folder named after <paramref name="root"/>. Only written to when some image has several masks.</param>
-    public static ScanReport Scan(string root, bool allowLabelMaps, ImageLimits limits, string? mergedMasks, CancellationToken ct = default)
+    public static ScanReport Scan(string root, bool allowLabelMaps, ImageLimits limits, string? unitedMasks, CancellationToken ct = default)
     {
         var problems = new ConcurrentBag<DatasetProblem>();
         root = Path.GetFullPath(root);
         if (!Directory.Exists(root))
             return new ScanReport([], [new DatasetProblem("", $"the dataset folder '{root}' does not exist.")]);
-        mergedMasks = Path.GetFullPath(mergedMasks ?? DefaultMergedMasks(root));
+        unitedMasks = Path.GetFullPath(unitedMasks ?? DefaultUnitedMasks(root));
         string Rel(string path) => Path.GetRelativePath(root, path).Replace('\\', '/');
         string Folder(string dir) => dir == root ? "the dataset's top folder" : Rel(dir) + "/"; // for messages
         string FolderFile(string dir) => dir == root ? "" : Rel(dir) + "/"; // for DatasetProblem.File
@@ -112,7 +112,7 @@ public static class DatasetScanner
             {
                 var named = string.Join(" and ", list.OrderBy(m => m.Mask, StringComparer.Ordinal).Select(m => $"{Rel(m.Mask)} ({PairingRules.Describe(m.Rule)})"));
                 problems.Add(new DatasetProblem(Rel(files[0]),
-                    $"ambiguous masks: {named} all name this image by different rules, and only masks of one rule are united; " +
+                    $"ambiguous masks: {named} name this image by more than one rule, and only the masks of one rule are united; " +
                     $"rename or remove the masks of all rules but one (e.g. keep {stem}_mask.png, {stem}_mask_1.png, …)."));
                 continue;
             }
@@ -123,7 +123,7 @@ public static class DatasetScanner
         var pairs = new ScannedPair?[jobs.Count];
         var labelSets = new uint[jobs.Count];
         Parallel.For(0, jobs.Count, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount },
-            i => pairs[i] = CheckPair(jobs[i].Name, jobs[i].Image, jobs[i].Masks, Rel, problems, allowLabelMaps, limits, mergedMasks, out labelSets[i]));
+            i => pairs[i] = CheckPair(jobs[i].Name, jobs[i].Image, jobs[i].Masks, Rel, problems, allowLabelMaps, limits, unitedMasks, out labelSets[i]));
         ct.ThrowIfCancellationRequested();
 
         var valid = pairs.Where(p => p is not null).Select(p => p!).ToList();
@@ -144,8 +144,8 @@ public static class DatasetScanner
     private static List<DatasetProblem> Sorted(IEnumerable<DatasetProblem> problems) =>
         [.. problems.OrderBy(p => p.File, StringComparer.Ordinal).ThenBy(p => p.Problem, StringComparer.Ordinal)];
 
-    private static string DefaultMergedMasks(string root) =>
-        Path.Combine(Path.GetTempPath(), "medseg-merged-masks",
+    private static string DefaultUnitedMasks(string root) =>
+        Path.Combine(Path.GetTempPath(), "medseg-united-masks",
             Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(root)))[..16]);
 
     private static string NoMask(string stem, string maskFolder, bool shared) => shared
@@ -200,7 +200,7 @@ public static class DatasetScanner
     }
 
     private static ScannedPair? CheckPair(string name, string imagePath, IReadOnlyList<string> maskPaths, Func<string, string> rel,
-        ConcurrentBag<DatasetProblem> problems, bool allowLabelMaps, ImageLimits limits, string mergedMasks, out uint labelSet)
+        ConcurrentBag<DatasetProblem> problems, bool allowLabelMaps, ImageLimits limits, string unitedMasks, out uint labelSet)
     {
         labelSet = 0;
         var image = Load(imagePath, rel, problems, limits);
@@ -256,8 +256,8 @@ public static class DatasetScanner
         var foreground = united.Encoding == MaskEncoding.Binary01 ? (byte)1 : (byte)255;
         var pixels = united.Labels.Pixels.Select(v => v != 0 ? foreground : (byte)0).ToArray();
         var png = ImageDecoder.EncodePng(pixels, width, height, 1);
-        Directory.CreateDirectory(mergedMasks);
-        var unitedPath = Path.Combine(mergedMasks, name + ".png");
+        Directory.CreateDirectory(unitedMasks);
+        var unitedPath = Path.Combine(unitedMasks, name + ".png");
         File.WriteAllBytes(unitedPath, png);
         labelSet = united.LabelSet;
         return new ScannedPair(name, imagePath, unitedPath, width, height, bands, united.Labels.ForegroundFraction,
