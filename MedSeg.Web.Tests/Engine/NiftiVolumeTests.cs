@@ -195,6 +195,13 @@ public sealed class NiftiVolumeTests(NiftiReferenceFiles files, ITestOutputHelpe
         Assert.Contains("30000 × 30000 × 30000", plain.Problem);
         Assert.Contains("more than the 134.2 million", gz.Problem);
         Assert.Contains("4 × 5 × 6", Assert.Throws<VolumeRefusedException>(() => NiftiVolume.Read(files["both.nii"], new VolumeLimits(119))).Problem);
+        // NIfTI-2's 64-bit dims: a product that would overflow a long is refused as such, not wrapped round to a small count.
+        var nifti2 = Patch(File.ReadAllBytes(files["nifti2_qform.nii"]), b =>
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(16), 4);
+            foreach (var at in new[] { 24, 32, 40, 48 }) BinaryPrimitives.WriteInt64LittleEndian(b.AsSpan(at), int.MaxValue);
+        });
+        Assert.Contains("more than any volume file holds", Refused("huge2.nii", nifti2).Problem);
     }
 
     [Fact]

@@ -135,6 +135,10 @@ public sealed class NiftiHeader
         foreach (var i in new[] { 1, 2, 3, 4 })
             if (D(i) > int.MaxValue)
                 throw new VolumeRefusedException(file, $"dim[{i}] is {D(i)}, more voxels along one axis than MedSeg reads.");
+        // NIfTI-2 dims are 64-bit: bound the product before anything multiplies it (VoxelCount, byte counts) in a long.
+        if ((double)D(1) * D(2) * D(3) * D(4) > 1e15)
+            throw new VolumeRefusedException(file, $"the header declares {D(1)} × {D(2)} × {D(3)} × {D(4)} voxels, more than any volume file " +
+                "holds; the header is corrupt.");
         var headerSize = version == 1 ? Nifti1Size : Nifti2Size;
         if (voxOffset < headerSize + 4)
             throw new VolumeRefusedException(file, $"vox_offset is {voxOffset}, inside the {headerSize}-byte header (it must be at least " +
