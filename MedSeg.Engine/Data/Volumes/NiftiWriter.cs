@@ -1,0 +1,115 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+
+namespace MedSeg.Engine.Data.Volumes;
+
+/// <summary>
+/// Writes label volumes (a prediction) as <c>.nii.gz</c> over the geometry of the volume they were predicted for, so that
+/// 3D Slicer or ITK-SNAP open them over the original scan: the same NIfTI version, dims 1 … 3, pixdim (qfac included),
+/// xyzt_units, qform and sform (codes, quaternion, offsets and rows copied as stored), little-endian, with the label
+/// fields set: datatype uint8 or int16 and its bitpix, scl_slope 1 and scl_inter 0, intent NIFTI_INTENT_LABEL,
+/// no extensions, vox_offset 352 (NIfTI-1) or 544 (NIfTI-2).
+/// </summary>
+public static class NiftiWriter
+{
+    private const short IntentLabel = 1002;
+
+    /// <summary>Writes <paramref name="labels"/> in <paramref name="like"/>'s stored voxel order (x fastest; one value per
+    /// spatial voxel) to <paramref name="path"/>, replacing it in one rename.</summary>
+    public static void WriteLabels(string path, NiftiHeader like, ReadOnlySpan<short> labels, NiftiDatatype datatype = NiftiDatatype.UInt8)
+    {
+        if (datatype is not (NiftiDatatype.UInt8 or NiftiDatatype.Int16))
+            throw new ArgumentException($"label volumes are written as UInt8 or Int16, not {datatype}.", nameof(datatype));
+        var count = (long)like.Shape.X * like.Shape.Y * like.Shape.Z;
+        if (labels.Length != count)
+            throw new ArgumentException($"{labels.Length} labels given for a {like.Shape.X} × {like.Shape.Y} × {like.Shape.Z} volume.", nameof(labels));
+        var size = NiftiHeader.BytesOf(datatype);
+        var data = new byte[count * size];
+        for (var i = 0; i < labels.Length; i++)
+        {
+            var v = labels[i];
+            if (datatype == NiftiDatatype.UInt8)
+            {
+                if (v is < 0 or > 255) throw new ArgumentException($"label {v} does not fit uint8; write Int16.", nameof(labels));
+                data[i] = (byte)v;
+            }
+            else BinaryPrimitives.WriteInt16LittleEndian(data.AsSpan(2 * i), v);
+        }
+        var header = like.Version == 1 ? Nifti1(like, datatype) : Nifti2(like, datatype);
+
+        var temp = path + ".tmp";
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        using (var gzip = new GZipStream(file, CompressionLevel.Optimal))
+        {
+            gzip.Write(header);
+            gzip.Write(new byte[4]); // extension flag: none
+            gzip.Write(data);
+        }
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary><see cref="VolumeSlicer.Unslice"/> then <see cref="WriteLabels"/>: label slices in canonical orientation along
+    /// <paramref name="axis"/> written as a volume over <paramref name="like"/>.</summary>
+    public static void WriteLabelSlices(string path, NiftiHeader like, SliceAxis axis, IReadOnlyList<short[]> slices,
+        NiftiDatatype datatype = NiftiDatatype.UInt8) =>
+        WriteLabels(path, like, VolumeSlicer.Unslice(like, axis, slices), datatype);
+
+    private static byte[] Nifti1(NiftiHeader like, NiftiDatatype type)
+    {
+        var h = new byte[NiftiHeader.Nifti1Size];
+        var s = h.AsSpan();
+        BinaryPrimitives.WriteInt32LittleEndian(s, NiftiHeader.Nifti1Size);
+        h[38] = (byte)'r'; // "regular", as nibabel writes
+        h[39] = (byte)like.DimInfo;
+        short[] dim = [3, (short)like.Shape.X, (short)like.Shape.Y, (short)like.Shape.Z, 1, 1, 1, 1];
+        for (var i = 0; i < 8; i++) BinaryPrimitives.WriteInt16LittleEndian(s[(40 + 2 * i)..], dim[i]);
+        BinaryPrimitives.WriteInt16LittleEndian(s[68..], IntentLabel);
+        BinaryPrimitives.WriteInt16LittleEndian(s[70..], (short)type);
+        BinaryPrimitives.WriteInt16LittleEndian(s[72..], (short)(8 * NiftiHeader.BytesOf(type)));
+        for (var i = 0; i < 8; i++) BinaryPrimitives.WriteSingleLittleEndian(s[(76 + 4 * i)..], (float)Pixdim(like, i));
+        BinaryPrimitives.WriteSingleLittleEndian(s[108..], NiftiHeader.Nifti1Size + 4);
+        BinaryPrimitives.WriteSingleLittleEndian(s[112..], 1);
+        BinaryPrimitives.WriteSingleLittleEndian(s[116..], 0);
+        h[123] = (byte)like.XyztUnits;
+        "MedSeg label volume"u8.CopyTo(s[148..]);
+        BinaryPrimitives.WriteInt16LittleEndian(s[252..], (short)like.QformCode);
+        BinaryPrimitives.WriteInt16LittleEndian(s[254..], (short)like.SformCode);
+        for (var i = 0; i < 6; i++) BinaryPrimitives.WriteSingleLittleEndian(s[(256 + 4 * i)..], (float)like.Quaternion[i]);
+        for (var i = 0; i < 12; i++) BinaryPrimitives.WriteSingleLittleEndian(s[(280 + 4 * i)..], (float)like.Srow[i]);
+        "n+1\0"u8.CopyTo(s[344..]);
+        return h;
+    }
+
+    private static byte[] Nifti2(NiftiHeader like, NiftiDatatype type)
+    {
+        var h = new byte[NiftiHeader.Nifti2Size];
+        var s = h.AsSpan();
+        BinaryPrimitives.WriteInt32LittleEndian(s, NiftiHeader.Nifti2Size);
+        "n+2\0\r\n\u001a\n"u8.CopyTo(s[4..]);
+        BinaryPrimitives.WriteInt16LittleEndian(s[12..], (short)type);
+        BinaryPrimitives.WriteInt16LittleEndian(s[14..], (short)(8 * NiftiHeader.BytesOf(type)));
+        long[] dim = [3, like.Shape.X, like.Shape.Y, like.Shape.Z, 1, 1, 1, 1];
+        for (var i = 0; i < 8; i++) BinaryPrimitives.WriteInt64LittleEndian(s[(16 + 8 * i)..], dim[i]);
+        for (var i = 0; i < 8; i++) BinaryPrimitives.WriteDoubleLittleEndian(s[(104 + 8 * i)..], Pixdim(like, i));
+        BinaryPrimitives.WriteInt64LittleEndian(s[168..], NiftiHeader.Nifti2Size + 4);
+        BinaryPrimitives.WriteDoubleLittleEndian(s[176..], 1);
+        BinaryPrimitives.WriteDoubleLittleEndian(s[184..], 0);
+        "MedSeg label volume"u8.CopyTo(s[240..]);
+        BinaryPrimitives.WriteInt32LittleEndian(s[344..], like.QformCode);
+        BinaryPrimitives.WriteInt32LittleEndian(s[348..], like.SformCode);
+        for (var i = 0; i < 6; i++) BinaryPrimitives.WriteDoubleLittleEndian(s[(352 + 8 * i)..], like.Quaternion[i]);
+        for (var i = 0; i < 12; i++) BinaryPrimitives.WriteDoubleLittleEndian(s[(400 + 8 * i)..], like.Srow[i]);
+        BinaryPrimitives.WriteInt32LittleEndian(s[500..], like.XyztUnits);
+        BinaryPrimitives.WriteInt32LittleEndian(s[504..], IntentLabel);
+        h[524] = (byte)like.DimInfo;
+        return h;
+    }
+
+    /// <summary>pixdim[0] (qfac) and the spatial voxel sizes as stored; 1 for the dimensions a label volume does not have.</summary>
+    private static double Pixdim(NiftiHeader like, int i) => i switch
+    {
+        0 => like.Pixdim[0] < 0 ? -1 : 1,
+        <= 3 => i <= like.Dim[0] ? like.Pixdim[i] : 1,
+        _ => 1,
+    };
+}
