@@ -54,4 +54,16 @@ public sealed class ErrorHandlingTests
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("could not be read", await response.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task UnknownPageOfASignedInUserShowsTheNotFoundPage()
+    {
+        using var factory = new MedSeg.Web.Tests.Support.MedSegAppFactory();
+        var client = await factory.CreateAuthenticatedClientAsync();
+        var response = await client.GetAsync("/no/such/page");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("There is nothing at this address", await response.Content.ReadAsStringAsync());
+        var forbidden = await client.GetAsync("/not-found?status=403");
+        Assert.Contains("Not allowed", await forbidden.Content.ReadAsStringAsync());
+    }
 }

@@ -44,7 +44,10 @@ public static class UiExtensions
         app.UseMedSegHttps();
         // Friendly "not found" pages for the UI only; APIs and the hub keep their status codes and problem details.
         app.UseWhen(ctx => !ctx.Request.Path.StartsWithSegments("/api") && !ctx.Request.Path.StartsWithSegments("/hubs"),
-            ui => ui.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true));
+            ui => ui.UseStatusCodePagesWithReExecute("/not-found", "?status={0}", createScopeForStatusCodePages: true));
+        // Routing after the status code pages, so that their re-executed request finds the not-found page's endpoint (with
+        // the implicit routing at the start of the pipeline it found none, and a signed-in user got an empty 404).
+        app.UseRouting();
         // Body limits and the sign-in rate limit come before anything that could read a body.
         app.UseMedSegLimits();
         app.UseAuthentication();
