@@ -30,6 +30,26 @@ public sealed class DatasetsApiTests : IClassFixture<DatasetsApiTests.App>
     };
 
     [Fact]
+    public async Task UploadOfNiftiVolumesIsRefusedWithOneProblemNamingAVolume()
+    {
+        var client = await factory.CreateAuthenticatedClientAsync();
+        using var buffer = new MemoryStream();
+        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            SyntheticDataset.Add(zip, "Task04/dataset.json", System.Text.Encoding.UTF8.GetBytes("{\"labels\": {\"0\": \"background\"}}"));
+            SyntheticDataset.Add(zip, "Task04/imagesTr/case_001.nii.gz", [0x1f, 0x8b, 8, 0, 0, 0, 0, 0]);
+            SyntheticDataset.Add(zip, "Task04/labelsTr/case_001.nii.gz", [0x1f, 0x8b, 8, 0, 0, 0, 0, 0]);
+        }
+        var response = await client.PostAsync("/api/datasets", Upload("volumes", buffer.ToArray()));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.Equal(1, errors.GetArrayLength());
+        Assert.Equal("Task04/imagesTr/case_001.nii.gz", errors[0].GetProperty("file").GetString());
+        Assert.Contains("NIfTI volumes", errors[0].GetProperty("problem").GetString());
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(factory.DataRoot, "staging")));
+    }
+
+    [Fact]
     public async Task UploadWithoutSignInIsRefused()
     {
         var client = factory.CreateClient();

@@ -56,6 +56,12 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         File.Delete(zip.Path); // unpacked or refused: its space is free again
         if (problems.Count > 0) return new IngestResult(null, problems);
         if (await quotas.CheckStorageAsync(user, ArtifactStore.SizeOf(upload), ct) is { } overQuota) return new IngestResult(null, [], overQuota);
+        if (VolumesIn(upload) is { } volume)
+        {
+            return new IngestResult(null, [new DatasetProblem(volume,
+                "this archive holds NIfTI volumes (.nii/.nii.gz, the Decathlon or nnU-Net layout); the web app cannot import " +
+                "volumes yet. Upload 2D images (PNG, JPEG, TIFF, BMP) in images/ with their masks in masks/; nothing was stored.")]);
+        }
         var started = DateTime.UtcNow;
         // The web trains binary models: a label map is refused by name (never binarised). An image's several masks are
         // united into staging, beside the upload, and committed like any other mask.
@@ -197,6 +203,14 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
+
+    /// <summary>The first NIfTI file (relative path) in an unpacked upload, or null: volumes get their own refusal rather
+    /// than one "not an image" per file.</summary>
+    private static string? VolumesIn(string folder) =>
+        Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".nii", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase))
+            .Select(f => Path.GetRelativePath(folder, f).Replace('\\', '/'))
+            .Order(StringComparer.Ordinal).FirstOrDefault();
 
     private void TryDelete(string dir)
     {
