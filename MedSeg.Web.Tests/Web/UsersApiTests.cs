@@ -83,6 +83,22 @@ public sealed class UsersApiTests : IClassFixture<UsersApiTests.App>
     }
 
     [Fact]
+    public async Task APasswordResetOrRoleChangeEndsTheUsersBrowserSessionsAtOnce()
+    {
+        var admin = await factory.CreateAuthenticatedClientAsync();
+        var member = await Accounts.CreateAsync(factory, admin, "Member");
+        var browser = await CookieSignIn.ClientAsync(factory, member.Email, member.Password);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/api/datasets")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PatchAsJsonAsync($"/api/users/{member.Id}", new { role = "Viewer" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync("/api/datasets")).StatusCode);
+
+        var again = await CookieSignIn.ClientAsync(factory, member.Email, member.Password);
+        Assert.Equal(HttpStatusCode.OK, (await again.GetAsync("/api/datasets")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.PostAsJsonAsync($"/api/users/{member.Id}/password", new { })).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await again.GetAsync("/api/datasets")).StatusCode);
+    }
+
+    [Fact]
     public async Task TheLastActiveAdminCanBeNeitherDemotedNorDisabled()
     {
         using var single = new MedSegAppFactory();

@@ -20,14 +20,19 @@ public static class UserStatus
         : !IsActive(user) ? "This account is locked after too many failed attempts; try again in a few minutes."
         : null;
 
-    /// <summary>The cookie's <c>OnValidatePrincipal</c>: a cookie of a disabled, locked-out or deleted user signs out at once.</summary>
+    /// <summary>
+    /// The cookie's <c>OnValidatePrincipal</c> (in place of Identity's 30-minute security-stamp check): a cookie of a
+    /// disabled, locked-out or deleted user, or one issued before the user's security stamp changed (a password change or
+    /// reset, a new role), signs out at once.
+    /// </summary>
     public static async Task ValidateCookieAsync(CookieValidatePrincipalContext context)
     {
         var id = context.Principal is { } p ? p.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)?.Value : null;
         if (id is null) return;
         var users = context.HttpContext.RequestServices.GetRequiredService<UserManager<ApplicationUser>>();
         var user = await users.FindByIdAsync(id);
-        if (user is not null && IsActive(user)) return;
+        var stamp = context.Principal!.FindFirst(users.Options.ClaimsIdentity.SecurityStampClaimType)?.Value;
+        if (user is not null && IsActive(user) && (!users.SupportsUserSecurityStamp || stamp == user.SecurityStamp)) return;
         context.RejectPrincipal();
         await context.HttpContext.SignOutAsync(IdentityConstants.ApplicationScheme);
     }
