@@ -118,7 +118,7 @@ public sealed class DeletionService(IDbContextFactory<MedSegDbContext> contexts,
         await using var db = await contexts.CreateDbContextAsync(ct);
         if (await ExperimentAsync(db, experimentId, user, ct) is not { } e || runs.Read(experimentId, runId) is not { } run
             || !CanSeeRun(e, run, user)) return new DeleteOutcome.NotFound();
-        if (!user.CanManage(e.OwnerId) && !user.CanManage(run.CreatedBy ?? e.OwnerId))
+        if (!Access.CanManageRun(e.OwnerId, run.CreatedBy, user))
         {
             return new DeleteOutcome.Forbidden("This prediction run is shared with you read-only; only whoever started it, the experiment's owner or an admin can delete it.");
         }
@@ -269,9 +269,7 @@ public sealed class DeletionService(IDbContextFactory<MedSegDbContext> contexts,
     private bool InProgress(PredictionRunState run) =>
         run.Status == PredictionRunStatus.Queued || run.Status == PredictionRunStatus.Running && !PredictJob.IsStale(run, jobsOptions.Value);
 
-    /// <summary>The rule of <see cref="PredictionService"/>: a user sees their own runs, or every run of an experiment they manage.</summary>
-    private static bool CanSeeRun(ExperimentRow e, PredictionRunState run, UserContext user) =>
-        user.CanManage(e.OwnerId) || (run.CreatedBy ?? e.OwnerId) == user.UserId;
+    private static bool CanSeeRun(ExperimentRow e, PredictionRunState run, UserContext user) => Access.CanSeeRun(e.OwnerId, run.CreatedBy, user);
 
     private static ItemRef Ref(ExperimentRow e) => new(e.Id, e.Name);
 

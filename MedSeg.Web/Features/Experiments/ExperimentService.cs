@@ -345,11 +345,11 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             .Where(c => c.ExperimentId == e.Id && c.IsPreview).ToListAsync(ct);
         return [.. cases.OrderBy(c => c.DatasetCase!.Name, StringComparer.Ordinal)
             .Where(c => File.Exists(Path.Combine(latest.Dir, c.DatasetCase!.Name + ".png")))
-            .Select(c => Preview(e.Id, e.DatasetId, c.DatasetCaseId, c.DatasetCase!.Name, latest.Epoch,
+            .Select(c => Preview(e.Id, c.DatasetCaseId, c.DatasetCase!.Name, latest.Epoch,
                 $"previews/{Path.GetFileName(latest.Dir)}/{c.DatasetCase.Name}.png"))];
     }
 
-    internal static PreviewImage Preview(Guid experimentId, Guid datasetId, Guid caseId, string caseName, int epoch, string relativePath) =>
+    internal static PreviewImage Preview(Guid experimentId, Guid caseId, string caseName, int epoch, string relativePath) =>
         new(caseId, caseName, epoch,
             CaseUrl(experimentId, caseId, CaseRendition.Image, 256),
             CaseUrl(experimentId, caseId, CaseRendition.Mask, 256),

@@ -9,7 +9,7 @@ namespace MedSeg.Web.Features.Experiments;
 /// Adapts the engine's training events to the database (epoch history) and to SignalR (through the notifier).
 /// Called on the trainer's thread: every write uses its own DbContext scope.
 /// </summary>
-internal sealed class JobTrainingObserver(Guid experimentId, Guid datasetId, int epochs, IExperimentNotifier notifier,
+internal sealed class JobTrainingObserver(Guid experimentId, int epochs, IExperimentNotifier notifier,
     IServiceScopeFactory scopes, ILogger logger) : ITrainingObserver
 {
     private static readonly TimeSpan BatchInterval = TimeSpan.FromMilliseconds(250);
@@ -78,7 +78,7 @@ internal sealed class JobTrainingObserver(Guid experimentId, Guid datasetId, int
                 previewEpoch = e.Epoch;
             }
             previews.RemoveAll(p => p.CaseId == caseId);
-            previews.Add(ExperimentService.Preview(experimentId, datasetId, caseId, e.CaseName, e.Epoch, e.RelativePath.Replace('\\', '/')));
+            previews.Add(ExperimentService.Preview(experimentId, caseId, e.CaseName, e.Epoch, e.RelativePath.Replace('\\', '/')));
             snapshot = [.. previews.OrderBy(p => p.CaseName, StringComparer.Ordinal)];
         }
         Fire(notifier.PreviewsUpdatedAsync(new PreviewsUpdatedMessage(experimentId, e.Epoch, snapshot)));

@@ -74,7 +74,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             var child = ChildPlanFor(plan);
             var planPath = Path.Combine(plan.RunDirectory, PlanFile);
             child.Write(planPath);
-            var observer = new JobTrainingObserver(id, experiment.DatasetId, experiment.Epochs, notifier, scopes, logger);
+            var observer = new JobTrainingObserver(id, experiment.Epochs, notifier, scopes, logger);
             await observer.LoadPreviewCasesAsync(db, run.Token);
             var jobs = jobsOptions.Value;
             var limits = jobs.ChildLimits;

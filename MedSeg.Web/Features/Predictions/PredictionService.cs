@@ -210,12 +210,9 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
 
     private sealed record RunOwner(ExperimentStatus Status, string OwnerId)
     {
-        public bool CanSee(PredictionRunState run, UserContext user) =>
-            user.CanManage(OwnerId) || (run.CreatedBy ?? OwnerId) == user.UserId;
+        public bool CanSee(PredictionRunState run, UserContext user) => Access.CanSeeRun(OwnerId, run.CreatedBy, user);
 
-        /// <summary>May delete it: the experiment's owner or an admin, or whoever started it (not a Viewer).</summary>
-        public bool CanManage(PredictionRunState run, UserContext user) =>
-            user.CanManage(OwnerId) || user.CanManage(run.CreatedBy ?? OwnerId);
+        public bool CanManage(PredictionRunState run, UserContext user) => Access.CanManageRun(OwnerId, run.CreatedBy, user);
     }
 
     internal static PredictionRunSummary ToSummary(PredictionRunState s, bool canManage) =>

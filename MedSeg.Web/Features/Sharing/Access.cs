@@ -15,6 +15,15 @@ public static class Access
             : db.Datasets.Where(d => d.OwnerId == user.UserId || db.Shares.Any(s =>
                 s.Kind == ShareKind.Dataset && s.ResourceId == d.Id && (s.UserId == null || s.UserId == user.UserId)));
 
+    /// <summary>A prediction run is seen by whoever started it and by whoever manages its experiment (runs from before
+    /// starters were recorded belong to the experiment's owner).</summary>
+    public static bool CanSeeRun(string experimentOwnerId, string? startedBy, UserContext user) =>
+        user.CanManage(experimentOwnerId) || (startedBy ?? experimentOwnerId) == user.UserId;
+
+    /// <summary>A prediction run is deleted by the experiment's manager or by whoever started it (not a Viewer).</summary>
+    public static bool CanManageRun(string experimentOwnerId, string? startedBy, UserContext user) =>
+        user.CanManage(experimentOwnerId) || user.CanManage(startedBy ?? experimentOwnerId);
+
     public static IQueryable<Experiment> Experiments(MedSegDbContext db, UserContext user) =>
         user.IsAdmin
             ? db.Experiments
