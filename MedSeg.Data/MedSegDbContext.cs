@@ -18,6 +18,8 @@ public sealed class MedSegDbContext(DbContextOptions<MedSegDbContext> options) :
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
     public DbSet<Dataset> Datasets => Set<Dataset>();
     public DbSet<DatasetCase> DatasetCases => Set<DatasetCase>();
+    public DbSet<DatasetVersion> DatasetVersions => Set<DatasetVersion>();
+    public DbSet<SavedSplit> SavedSplits => Set<SavedSplit>();
     public DbSet<Experiment> Experiments => Set<Experiment>();
     public DbSet<ExperimentCase> ExperimentCases => Set<ExperimentCase>();
     public DbSet<EpochMetric> EpochMetrics => Set<EpochMetric>();

@@ -569,3 +569,261 @@ END;
 COMMIT;
 GO
 
+BEGIN TRANSACTION;
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    DROP INDEX [IX_DatasetCases_DatasetId_Name] ON [DatasetCases];
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [Experiments] ADD [DatasetVersion] int NOT NULL DEFAULT 0;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [Experiments] ADD [Fold] int NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [Experiments] ADD [SplitId] uniqueidentifier NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [ClassDiceJson] nvarchar(max) NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [EpochMetrics] ADD [ClassDiceJson] nvarchar(max) NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [EpochMetrics] ADD [VolumeDiceJson] nvarchar(max) NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [Datasets] ADD [ClassMapJson] nvarchar(max) NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [Datasets] ADD [Source] nvarchar(20) NOT NULL DEFAULT N'';
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [Datasets] ADD [SourceJson] nvarchar(max) NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [Datasets] ADD [Version] int NOT NULL DEFAULT 0;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [DatasetCases] ADD [AddedInVersion] int NOT NULL DEFAULT 0;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [DatasetCases] ADD [GroupKey] nvarchar(400) NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [DatasetCases] ADD [LabelsPresent] int NOT NULL DEFAULT 0;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [DatasetCases] ADD [RemovedInVersion] int NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [DatasetCases] ADD [SliceIndex] int NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [DatasetCases] ADD [SpacingX] float NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    ALTER TABLE [DatasetCases] ADD [SpacingY] float NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    CREATE TABLE [DatasetVersions] (
+        [Id] uniqueidentifier NOT NULL,
+        [DatasetId] uniqueidentifier NOT NULL,
+        [Number] int NOT NULL,
+        [ContentHash] nvarchar(64) NOT NULL,
+        [CaseCount] int NOT NULL,
+        [Note] nvarchar(1000) NOT NULL,
+        [CreatedById] nvarchar(450) NOT NULL,
+        [CreatedAt] bigint NOT NULL,
+        [FingerprintJson] nvarchar(max) NULL,
+        CONSTRAINT [PK_DatasetVersions] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_DatasetVersions_Datasets_DatasetId] FOREIGN KEY ([DatasetId]) REFERENCES [Datasets] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    CREATE TABLE [SavedSplits] (
+        [Id] uniqueidentifier NOT NULL,
+        [DatasetId] uniqueidentifier NOT NULL,
+        [Version] int NOT NULL,
+        [Name] nvarchar(200) NOT NULL,
+        [Kind] nvarchar(20) NOT NULL,
+        [Seed] int NOT NULL,
+        [ValidationFraction] float NOT NULL,
+        [Folds] int NOT NULL,
+        [GroupPattern] nvarchar(400) NULL,
+        [TestFraction] float NOT NULL,
+        [AssignmentJson] nvarchar(max) NOT NULL,
+        [Groups] int NOT NULL,
+        [CreatedById] nvarchar(450) NOT NULL,
+        [CreatedAt] bigint NOT NULL,
+        CONSTRAINT [PK_SavedSplits] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_SavedSplits_Datasets_DatasetId] FOREIGN KEY ([DatasetId]) REFERENCES [Datasets] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    CREATE INDEX [IX_DatasetCases_DatasetId_Name] ON [DatasetCases] ([DatasetId], [Name]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    CREATE UNIQUE INDEX [IX_DatasetVersions_DatasetId_Number] ON [DatasetVersions] ([DatasetId], [Number]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    CREATE INDEX [IX_SavedSplits_DatasetId] ON [SavedSplits] ([DatasetId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    UPDATE Datasets SET Version = 1, Source = 'images'
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    UPDATE DatasetCases SET AddedInVersion = 1, LabelsPresent = CASE WHEN ForegroundFraction > 0 THEN 3 ELSE 1 END
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    UPDATE Experiments SET DatasetVersion = 1
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    INSERT INTO DatasetVersions (Id, DatasetId, Number, ContentHash, CaseCount, Note, CreatedById, CreatedAt) SELECT Id, Id, 1, ContentHash, CaseCount, 'first upload', OwnerId, CreatedAt FROM Datasets
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202043833_DatasetVersions'
+)
+BEGIN
+    INSERT INTO [__EFMigrationsHistory] ([MigrationId], [ProductVersion])
+    VALUES (N'20261202043833_DatasetVersions', N'10.0.15');
+END;
+
+COMMIT;
+GO
+

@@ -13,6 +13,8 @@ public sealed class DatasetConfiguration : IEntityTypeConfiguration<Dataset>
         builder.Property(d => d.ContentHash).HasMaxLength(64);
         builder.HasIndex(d => d.OwnerId);
         builder.HasOne<ApplicationUser>().WithMany().HasForeignKey(d => d.OwnerId).OnDelete(DeleteBehavior.Restrict);
+        builder.Property(d => d.Source).HasMaxLength(20);
+        builder.HasMany(d => d.Versions).WithOne().HasForeignKey(v => v.DatasetId).OnDelete(DeleteBehavior.Cascade);
         builder.HasMany(d => d.Cases).WithOne(c => c.Dataset).HasForeignKey(c => c.DatasetId).OnDelete(DeleteBehavior.Cascade);
     }
 }

@@ -18,6 +18,11 @@ public sealed class Experiment
     public required string OwnerId { get; set; }
     public Guid DatasetId { get; set; }
     public Dataset? Dataset { get; set; }
+    /// <summary>The dataset version the experiment is pinned to.</summary>
+    public int DatasetVersion { get; set; } = 1;
+    /// <summary>The saved split it trains on (and which fold), or null for the per-experiment random split of its seed.</summary>
+    public Guid? SplitId { get; set; }
+    public int? Fold { get; set; }
     public required string Model { get; set; }
     public int Epochs { get; set; }
     public int BatchSize { get; set; }

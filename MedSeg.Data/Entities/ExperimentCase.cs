@@ -4,6 +4,8 @@ public enum CaseSplit
 {
     Train = 0,
     Validation = 1,
+    /// <summary>The split's fixed test cases: never trained or validated on; scored after training.</summary>
+    Test = 2,
 }
 
 /// <summary>The exact split snapshotted at launch, and the per-case evaluation results once predicted.</summary>
@@ -19,6 +21,9 @@ public sealed class ExperimentCase
     public double? IoU { get; set; }
     public double? Precision { get; set; }
     public double? Recall { get; set; }
+    /// <summary>Multi-class: the Dice of each foreground class 1 … K − 1, JSON array (null entries: the class is absent from
+    /// both masks); null for binary.</summary>
+    public string? ClassDiceJson { get; set; }
     /// <summary>Relative to the experiment folder in the artifact store.</summary>
     public string? PredictionPath { get; set; }
 }

@@ -15,6 +15,9 @@ public sealed record ScannedPair(string Name, string ImagePath, string MaskPath,
 {
     /// <summary>The dataset's mask files of this pair: <see cref="MergedFrom"/> for a united mask, else <see cref="MaskPath"/>.</summary>
     public IReadOnlyList<string> MaskFiles => MergedFrom ?? [MaskPath];
+
+    /// <summary>The non-zero labels of the mask as bits (bit k: label k occurs; binary masks: bit 1 when there is foreground).</summary>
+    public uint LabelSet { get; init; }
 }
 
 /// <param name="Classes">1 for a binary dataset (one foreground class, one logit); K ≥ 3 for a label-map dataset, background

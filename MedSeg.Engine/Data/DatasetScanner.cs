@@ -126,6 +126,8 @@ public static class DatasetScanner
             i => pairs[i] = CheckPair(jobs[i].Name, jobs[i].Image, jobs[i].Masks, Rel, problems, allowLabelMaps, limits, unitedMasks, out labelSets[i]));
         ct.ThrowIfCancellationRequested();
 
+        for (var i = 0; i < pairs.Length; i++)
+            if (pairs[i] is { } pair) pairs[i] = pair with { LabelSet = labelSets[i] };
         var valid = pairs.Where(p => p is not null).Select(p => p!).ToList();
         var maskFolder = FolderFile(layout.MaskFolder ?? layout.Base);
         var classes = CheckClasses(valid, labelSets.Where((_, i) => pairs[i] is not null).ToList(), Rel, maskFolder, problems);

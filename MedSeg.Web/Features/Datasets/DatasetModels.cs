@@ -7,7 +7,17 @@ namespace MedSeg.Web.Features.Datasets;
 /// <param name="CanManage">The asking user may share or delete it (its owner or an admin).</param>
 public sealed record DatasetSummary(Guid Id, string Name, int Cases, DateTimeOffset CreatedAt, string Owner,
     int MinWidth, int MaxWidth, int MinHeight, int MaxHeight, int Channels, double MeanForeground, long SizeBytes,
-    string OwnerId = "", bool Mine = true, bool CanManage = true);
+    string OwnerId = "", bool Mine = true, bool CanManage = true)
+{
+    /// <summary>Model output classes: 1 binary, K ≥ 3 a label map (background included).</summary>
+    public int Classes { get; init; } = 1;
+    /// <summary>Value, name and colour of each class, background first.</summary>
+    public IReadOnlyList<ClassEntry> ClassMap { get; init; } = Datasets.ClassMap.Default(1);
+    /// <summary>The latest version's number.</summary>
+    public int Version { get; init; } = 1;
+    /// <summary>"images" or "volumes".</summary>
+    public string Source { get; init; } = "images";
+}
 
 public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Height, double ForegroundFraction);
 

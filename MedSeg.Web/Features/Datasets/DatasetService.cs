@@ -79,7 +79,8 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         return new IngestResult(await CommitAsync(name, report.Pairs, staging, user, ct), []);
     }
 
-    private async Task<DatasetSummary> CommitAsync(string name, IReadOnlyList<ScannedPair> pairs, string staging, UserContext user, CancellationToken ct)
+    private async Task<DatasetSummary> CommitAsync(string name, IReadOnlyList<ScannedPair> pairs, string staging, UserContext user, CancellationToken ct,
+        int classes = 1, IReadOnlyList<ClassEntry>? classMap = null)
     {
         var id = Guid.NewGuid();
         // Lay the files out in staging first, then move the folder into place in one rename.
@@ -99,7 +100,18 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
             MaxHeight = pairs.Max(p => p.Height),
             MeanForeground = pairs.Average(p => p.ForegroundFraction),
             ContentHash = ContentHash(pairs),
+            Classes = classes,
+            ClassMapJson = ClassMap.Serialize(classMap ?? ClassMap.Default(classes)),
         };
+        dataset.Versions.Add(new DatasetVersion
+        {
+            Id = Guid.NewGuid(),
+            Number = 1,
+            ContentHash = dataset.ContentHash,
+            CaseCount = pairs.Count,
+            Note = $"first upload ({pairs.Count} cases)",
+            CreatedById = user.UserId,
+        });
         long bytes = 0;
         foreach (var pair in pairs.OrderBy(p => p.Name, StringComparer.Ordinal))
         {
@@ -121,6 +133,8 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
                 ForegroundFraction = pair.ForegroundFraction,
                 ImageSha256 = pair.ImageSha256,
                 MaskSha256 = pair.MaskSha256,
+                LabelsPresent = (int)(pair.LabelSet | (pair.ForegroundFraction < 1 ? 1u : 0u)),
+                AddedInVersion = 1,
             });
         }
         dataset.SizeBytes = bytes;
@@ -192,7 +206,13 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
     private static DatasetSummary ToSummary(Dataset d, IReadOnlyDictionary<string, string> names, UserContext user) =>
         new(d.Id, d.Name, d.CaseCount, d.CreatedAt, People.Of(names, d.OwnerId),
             d.MinWidth, d.MaxWidth, d.MinHeight, d.MaxHeight, d.Channels, d.MeanForeground, d.SizeBytes,
-            d.OwnerId, user.Owns(d.OwnerId), user.CanManage(d.OwnerId));
+            d.OwnerId, user.Owns(d.OwnerId), user.CanManage(d.OwnerId))
+        {
+            Classes = d.Classes,
+            ClassMap = ClassMap.Parse(d.ClassMapJson, d.Classes),
+            Version = d.Version,
+            Source = d.Source,
+        };
 
     private static string ContentHash(IEnumerable<ScannedPair> pairs)
     {

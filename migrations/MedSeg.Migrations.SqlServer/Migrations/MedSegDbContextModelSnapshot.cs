@@ -215,6 +215,9 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                     b.Property<int>("Channels")
                         .HasColumnType("int");
 
+                    b.Property<string>("ClassMapJson")
+                        .HasColumnType("nvarchar(max)");
+
                     b.Property<int>("Classes")
                         .HasColumnType("int");
 
@@ -254,6 +257,17 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                     b.Property<long>("SizeBytes")
                         .HasColumnType("bigint");
 
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("nvarchar(20)");
+
+                    b.Property<string>("SourceJson")
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("int");
+
                     b.HasKey("Id");
 
                     b.HasIndex("OwnerId");
@@ -267,11 +281,18 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uniqueidentifier");
 
+                    b.Property<int>("AddedInVersion")
+                        .HasColumnType("int");
+
                     b.Property<Guid>("DatasetId")
                         .HasColumnType("uniqueidentifier");
 
                     b.Property<double>("ForegroundFraction")
                         .HasColumnType("float");
+
+                    b.Property<string>("GroupKey")
+                        .HasMaxLength(400)
+                        .HasColumnType("nvarchar(400)");
 
                     b.Property<int>("Height")
                         .HasColumnType("int");
@@ -285,6 +306,9 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                         .IsRequired()
                         .HasMaxLength(64)
                         .HasColumnType("nvarchar(64)");
+
+                    b.Property<int>("LabelsPresent")
+                        .HasColumnType("int");
 
                     b.Property<string>("MaskPath")
                         .IsRequired()
@@ -301,15 +325,70 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                         .HasMaxLength(400)
                         .HasColumnType("nvarchar(400)");
 
+                    b.Property<int?>("RemovedInVersion")
+                        .HasColumnType("int");
+
+                    b.Property<int?>("SliceIndex")
+                        .HasColumnType("int");
+
+                    b.Property<double?>("SpacingX")
+                        .HasColumnType("float");
+
+                    b.Property<double?>("SpacingY")
+                        .HasColumnType("float");
+
                     b.Property<int>("Width")
                         .HasColumnType("int");
 
                     b.HasKey("Id");
 
-                    b.HasIndex("DatasetId", "Name")
-                        .IsUnique();
+                    b.HasIndex("DatasetId", "Name");
 
                     b.ToTable("DatasetCases");
+                });
+
+            modelBuilder.Entity("MedSeg.Data.Entities.DatasetVersion", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<int>("CaseCount")
+                        .HasColumnType("int");
+
+                    b.Property<string>("ContentHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("nvarchar(64)");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("CreatedById")
+                        .IsRequired()
+                        .HasMaxLength(450)
+                        .HasColumnType("nvarchar(450)");
+
+                    b.Property<Guid>("DatasetId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("FingerprintJson")
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<string>("Note")
+                        .IsRequired()
+                        .HasMaxLength(1000)
+                        .HasColumnType("nvarchar(1000)");
+
+                    b.Property<int>("Number")
+                        .HasColumnType("int");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DatasetId", "Number")
+                        .IsUnique();
+
+                    b.ToTable("DatasetVersions");
                 });
 
             modelBuilder.Entity("MedSeg.Data.Entities.EpochMetric", b =>
@@ -322,6 +401,9 @@ namespace MedSeg.Migrations.SqlServer.Migrations
 
                     b.Property<long>("At")
                         .HasColumnType("bigint");
+
+                    b.Property<string>("ClassDiceJson")
+                        .HasColumnType("nvarchar(max)");
 
                     b.Property<int>("Epoch")
                         .HasColumnType("int");
@@ -346,6 +428,9 @@ namespace MedSeg.Migrations.SqlServer.Migrations
 
                     b.Property<double>("ValidationLoss")
                         .HasColumnType("float");
+
+                    b.Property<string>("VolumeDiceJson")
+                        .HasColumnType("nvarchar(max)");
 
                     b.HasKey("Id");
 
@@ -383,6 +468,9 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                     b.Property<Guid>("DatasetId")
                         .HasColumnType("uniqueidentifier");
 
+                    b.Property<int>("DatasetVersion")
+                        .HasColumnType("int");
+
                     b.Property<int>("Epochs")
                         .HasColumnType("int");
 
@@ -391,6 +479,9 @@ namespace MedSeg.Migrations.SqlServer.Migrations
 
                     b.Property<long?>("FinishedAt")
                         .HasColumnType("bigint");
+
+                    b.Property<int?>("Fold")
+                        .HasColumnType("int");
 
                     b.Property<long?>("HeartbeatAt")
                         .HasColumnType("bigint");
@@ -430,6 +521,9 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                     b.Property<int>("Seed")
                         .HasColumnType("int");
 
+                    b.Property<Guid?>("SplitId")
+                        .HasColumnType("uniqueidentifier");
+
                     b.Property<long?>("StartedAt")
                         .HasColumnType("bigint");
 
@@ -454,6 +548,9 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("ClassDiceJson")
+                        .HasColumnType("nvarchar(max)");
 
                     b.Property<Guid>("DatasetCaseId")
                         .HasColumnType("uniqueidentifier");
@@ -493,6 +590,66 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                         .IsUnique();
 
                     b.ToTable("ExperimentCases");
+                });
+
+            modelBuilder.Entity("MedSeg.Data.Entities.SavedSplit", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("AssignmentJson")
+                        .IsRequired()
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("CreatedById")
+                        .IsRequired()
+                        .HasMaxLength(450)
+                        .HasColumnType("nvarchar(450)");
+
+                    b.Property<Guid>("DatasetId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<int>("Folds")
+                        .HasColumnType("int");
+
+                    b.Property<string>("GroupPattern")
+                        .HasMaxLength(400)
+                        .HasColumnType("nvarchar(400)");
+
+                    b.Property<int>("Groups")
+                        .HasColumnType("int");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("nvarchar(20)");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("nvarchar(200)");
+
+                    b.Property<int>("Seed")
+                        .HasColumnType("int");
+
+                    b.Property<double>("TestFraction")
+                        .HasColumnType("float");
+
+                    b.Property<double>("ValidationFraction")
+                        .HasColumnType("float");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("int");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DatasetId");
+
+                    b.ToTable("SavedSplits");
                 });
 
             modelBuilder.Entity("MedSeg.Data.Entities.Share", b =>
@@ -694,6 +851,15 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                     b.Navigation("Dataset");
                 });
 
+            modelBuilder.Entity("MedSeg.Data.Entities.DatasetVersion", b =>
+                {
+                    b.HasOne("MedSeg.Data.Entities.Dataset", null)
+                        .WithMany("Versions")
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("MedSeg.Data.Entities.EpochMetric", b =>
                 {
                     b.HasOne("MedSeg.Data.Entities.Experiment", null)
@@ -735,6 +901,15 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                         .IsRequired();
 
                     b.Navigation("DatasetCase");
+                });
+
+            modelBuilder.Entity("MedSeg.Data.Entities.SavedSplit", b =>
+                {
+                    b.HasOne("MedSeg.Data.Entities.Dataset", null)
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("MedSeg.Data.Entities.Share", b =>
@@ -799,6 +974,8 @@ namespace MedSeg.Migrations.SqlServer.Migrations
             modelBuilder.Entity("MedSeg.Data.Entities.Dataset", b =>
                 {
                     b.Navigation("Cases");
+
+                    b.Navigation("Versions");
                 });
 
             modelBuilder.Entity("MedSeg.Data.Entities.Experiment", b =>

@@ -207,6 +207,9 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                     b.Property<int>("Channels")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("ClassMapJson")
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("Classes")
                         .HasColumnType("INTEGER");
 
@@ -246,6 +249,17 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                     b.Property<long>("SizeBytes")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Source")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SourceJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.HasIndex("OwnerId");
@@ -259,11 +273,18 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("AddedInVersion")
+                        .HasColumnType("INTEGER");
+
                     b.Property<Guid>("DatasetId")
                         .HasColumnType("TEXT");
 
                     b.Property<double>("ForegroundFraction")
                         .HasColumnType("REAL");
+
+                    b.Property<string>("GroupKey")
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT");
 
                     b.Property<int>("Height")
                         .HasColumnType("INTEGER");
@@ -277,6 +298,9 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                         .IsRequired()
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
+
+                    b.Property<int>("LabelsPresent")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("MaskPath")
                         .IsRequired()
@@ -293,15 +317,70 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                         .HasMaxLength(400)
                         .HasColumnType("TEXT");
 
+                    b.Property<int?>("RemovedInVersion")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("SliceIndex")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double?>("SpacingX")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("SpacingY")
+                        .HasColumnType("REAL");
+
                     b.Property<int>("Width")
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
 
-                    b.HasIndex("DatasetId", "Name")
-                        .IsUnique();
+                    b.HasIndex("DatasetId", "Name");
 
                     b.ToTable("DatasetCases");
+                });
+
+            modelBuilder.Entity("MedSeg.Data.Entities.DatasetVersion", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("CaseCount")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("ContentHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CreatedById")
+                        .IsRequired()
+                        .HasMaxLength(450)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("DatasetId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("FingerprintJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Note")
+                        .IsRequired()
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Number")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DatasetId", "Number")
+                        .IsUnique();
+
+                    b.ToTable("DatasetVersions");
                 });
 
             modelBuilder.Entity("MedSeg.Data.Entities.EpochMetric", b =>
@@ -312,6 +391,9 @@ namespace MedSeg.Migrations.Sqlite.Migrations
 
                     b.Property<long>("At")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("ClassDiceJson")
+                        .HasColumnType("TEXT");
 
                     b.Property<int>("Epoch")
                         .HasColumnType("INTEGER");
@@ -336,6 +418,9 @@ namespace MedSeg.Migrations.Sqlite.Migrations
 
                     b.Property<double>("ValidationLoss")
                         .HasColumnType("REAL");
+
+                    b.Property<string>("VolumeDiceJson")
+                        .HasColumnType("TEXT");
 
                     b.HasKey("Id");
 
@@ -373,6 +458,9 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                     b.Property<Guid>("DatasetId")
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("DatasetVersion")
+                        .HasColumnType("INTEGER");
+
                     b.Property<int>("Epochs")
                         .HasColumnType("INTEGER");
 
@@ -380,6 +468,9 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<long?>("FinishedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("Fold")
                         .HasColumnType("INTEGER");
 
                     b.Property<long?>("HeartbeatAt")
@@ -420,6 +511,9 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                     b.Property<int>("Seed")
                         .HasColumnType("INTEGER");
 
+                    b.Property<Guid?>("SplitId")
+                        .HasColumnType("TEXT");
+
                     b.Property<long?>("StartedAt")
                         .HasColumnType("INTEGER");
 
@@ -443,6 +537,9 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                 {
                     b.Property<Guid>("Id")
                         .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ClassDiceJson")
                         .HasColumnType("TEXT");
 
                     b.Property<Guid>("DatasetCaseId")
@@ -483,6 +580,66 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                         .IsUnique();
 
                     b.ToTable("ExperimentCases");
+                });
+
+            modelBuilder.Entity("MedSeg.Data.Entities.SavedSplit", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("AssignmentJson")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CreatedById")
+                        .IsRequired()
+                        .HasMaxLength(450)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("DatasetId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Folds")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("GroupPattern")
+                        .HasMaxLength(400)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Groups")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Seed")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("TestFraction")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("ValidationFraction")
+                        .HasColumnType("REAL");
+
+                    b.Property<int>("Version")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DatasetId");
+
+                    b.ToTable("SavedSplits");
                 });
 
             modelBuilder.Entity("MedSeg.Data.Entities.Share", b =>
@@ -678,6 +835,15 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                     b.Navigation("Dataset");
                 });
 
+            modelBuilder.Entity("MedSeg.Data.Entities.DatasetVersion", b =>
+                {
+                    b.HasOne("MedSeg.Data.Entities.Dataset", null)
+                        .WithMany("Versions")
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("MedSeg.Data.Entities.EpochMetric", b =>
                 {
                     b.HasOne("MedSeg.Data.Entities.Experiment", null)
@@ -719,6 +885,15 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                         .IsRequired();
 
                     b.Navigation("DatasetCase");
+                });
+
+            modelBuilder.Entity("MedSeg.Data.Entities.SavedSplit", b =>
+                {
+                    b.HasOne("MedSeg.Data.Entities.Dataset", null)
+                        .WithMany()
+                        .HasForeignKey("DatasetId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("MedSeg.Data.Entities.Share", b =>
@@ -783,6 +958,8 @@ namespace MedSeg.Migrations.Sqlite.Migrations
             modelBuilder.Entity("MedSeg.Data.Entities.Dataset", b =>
                 {
                     b.Navigation("Cases");
+
+                    b.Navigation("Versions");
                 });
 
             modelBuilder.Entity("MedSeg.Data.Entities.Experiment", b =>
