@@ -26,6 +26,42 @@ public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Hei
 public sealed record IngestResult(DatasetSummary? Dataset, IReadOnlyList<DatasetProblem> Problems, Quotas.StorageRefusal? OverQuota = null)
 {
     public bool Succeeded => Dataset is not null;
+    /// <summary>Stored without the bad cases: the files the problems named, which are not in the dataset.</summary>
+    public IReadOnlyList<string> LeftOut { get; init; } = [];
+    /// <summary>The user (or the caller's review) refused the upload after seeing its report.</summary>
+    public bool Refused { get; init; }
+}
+
+/// <summary>Where an ingest is (for progress bars): unpacking entries, checking pairs, waiting for a decision, committing.</summary>
+public enum IngestStage
+{
+    Unpacking,
+    Validating,
+    Committing,
+}
+
+public sealed record IngestProgress(IngestStage Stage, int Done, int Total);
+
+/// <summary>What the user decides on a validated upload: store it (with the valid cases only when there are problems, a
+/// name and the class map as edited), or refuse it.</summary>
+public sealed record IngestDecision(bool Admit, string? Name = null, IReadOnlyList<ClassEntry>? Classes = null)
+{
+    public static IngestDecision Refuse { get; } = new(false);
+}
+
+/// <summary>A validated upload awaiting the user's decision: how many cases are valid, the problems, the classes found and
+/// the class map proposed, and which files admitting it would leave out.</summary>
+public sealed record IngestReview(int ValidCases, IReadOnlyList<DatasetProblem> Problems, int Classes, IReadOnlyList<ClassEntry> ClassMap,
+    IReadOnlyList<string> LeftOut);
+
+/// <param name="AdmitValid">With problems, store the valid cases anyway (the API's <c>admit=valid</c>).</param>
+/// <param name="Review">Asked after validation when there are problems, or a label map (its class map to confirm), or
+/// always with <paramref name="ReviewAlways"/>; null = decide by <paramref name="AdmitValid"/> alone.</param>
+/// <param name="Progress">Stage and counts, from any thread; null = none.</param>
+public sealed record IngestOptions(bool AdmitValid = false, Func<IngestReview, CancellationToken, Task<IngestDecision>>? Review = null,
+    bool ReviewAlways = false, Action<IngestProgress>? Progress = null)
+{
+    public static IngestOptions Default { get; } = new();
 }
 
 /// <summary>Image renditions served to the browser for a case.</summary>

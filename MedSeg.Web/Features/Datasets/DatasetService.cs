@@ -47,12 +47,20 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
     /// <summary>
     /// Unpacks the uploaded zip inside its staging folder, validates every pair, and only then moves the files into the
     /// dataset folder and commits the rows in one transaction. A refused upload leaves no row and no file behind (the
-    /// caller's <see cref="StagedUpload"/> removes the staging folder).
+    /// caller's <see cref="StagedUpload"/> removes the staging folder). With problems, the upload is refused unless
+    /// <see cref="IngestOptions.AdmitValid"/> says to store the valid cases without the bad ones, or
+    /// <see cref="IngestOptions.Review"/> asks the user (the report says which files were left out).
     /// </summary>
-    public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct = default)
+    public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct = default) =>
+        await IngestZipAsync(name, zip, staging, user, IngestOptions.Default, ct);
+
+    public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, IngestOptions options,
+        CancellationToken ct = default)
     {
         var upload = Path.Combine(staging, "upload");
-        var problems = await ZipExtractor.ExtractAsync(zip.Path, zip.FileName, upload, limits.Value, ct);
+        options.Progress?.Invoke(new IngestProgress(IngestStage.Unpacking, 0, 0));
+        var problems = await ZipExtractor.ExtractAsync(zip.Path, zip.FileName, upload, limits.Value, ct,
+            (done, total) => options.Progress?.Invoke(new IngestProgress(IngestStage.Unpacking, done, total)));
         File.Delete(zip.Path); // unpacked or refused: its space is free again
         if (problems.Count > 0) return new IngestResult(null, problems);
         if (await quotas.CheckStorageAsync(user, ArtifactStore.SizeOf(upload), ct) is { } overQuota) return new IngestResult(null, [], overQuota);
@@ -66,18 +74,48 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         // The web trains binary models: a label map is refused by name (never binarised). An image's several masks are
         // united into staging, beside the upload, and committed like any other mask.
         var united = Path.Combine(staging, "united-masks");
-        var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: false, limits.Value.Images, united, ct), ct);
+        var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: false, limits.Value.Images, united, ct,
+            (done, total) => options.Progress?.Invoke(new IngestProgress(IngestStage.Validating, done, total))), ct);
         logger.LogInformation("Scanned upload '{Name}': {Pairs} pairs, {Problems} problems in {Seconds:F1} s",
             name, report.Pairs.Count, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
-        if (report.Problems.Count > 0) return new IngestResult(null, report.Problems);
         if (report.Pairs.Count == 0)
         {
-            return new IngestResult(null, [new DatasetProblem(zip.FileName,
+            return new IngestResult(null, report.Problems.Count > 0 ? report.Problems : [new DatasetProblem(zip.FileName,
                 "No image/mask pairs were found. Put images in images/ and masks with the same file name in masks/, " +
                 "or each mask beside its image named with a suffix such as _mask (benign/a.png and benign/a_mask.png).")]);
         }
-        return new IngestResult(await CommitAsync(name, report.Pairs, staging, user, ct), []);
+        return await DecideAndCommitAsync(name, report.Pairs, report.Problems, report.Classes, null, staging, user, options, ct);
     }
+
+    /// <summary>The scan is done: refuse, ask (<see cref="IngestOptions.Review"/>), or commit — all cases, or the valid ones
+    /// without the bad cases when the decision admits them.</summary>
+    private async Task<IngestResult> DecideAndCommitAsync(string name, IReadOnlyList<ScannedPair> pairs, IReadOnlyList<DatasetProblem> problems,
+        int classes, IReadOnlyDictionary<int, string>? classNames, string staging, UserContext user, IngestOptions options, CancellationToken ct)
+    {
+        var classMap = ClassMap.Default(classes, classNames);
+        var admit = problems.Count == 0 || options.AdmitValid;
+        if (options.Review is { } review && (problems.Count > 0 || options.ReviewAlways || classes > 1))
+        {
+            var decision = await review(new IngestReview(pairs.Count, problems, classes, classMap, LeftOut(problems)), ct);
+            if (!decision.Admit) return new IngestResult(null, problems) { Refused = true };
+            if (decision.Name is { Length: > 0 } chosen) name = chosen;
+            if (decision.Classes is { } edited)
+            {
+                if (ClassMap.Check(edited, classes) is { } bad) return new IngestResult(null, [new DatasetProblem("classes", bad)]);
+                classMap = edited;
+            }
+            admit = true;
+        }
+        if (!admit) return new IngestResult(null, problems);
+        options.Progress?.Invoke(new IngestProgress(IngestStage.Committing, 0, pairs.Count));
+        var dataset = await CommitAsync(name, pairs, staging, user, ct, classes, classMap);
+        return new IngestResult(dataset, problems) { LeftOut = problems.Count > 0 ? LeftOut(problems) : [] };
+    }
+
+    /// <summary>The files a problem names (the cases an admitted upload leaves out), sorted; problems about the archive or
+    /// a folder name no file.</summary>
+    internal static IReadOnlyList<string> LeftOut(IReadOnlyList<DatasetProblem> problems) =>
+        [.. problems.Select(p => p.File).Where(f => f.Length > 0 && !f.EndsWith('/')).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 
     private async Task<DatasetSummary> CommitAsync(string name, IReadOnlyList<ScannedPair> pairs, string staging, UserContext user, CancellationToken ct,
         int classes = 1, IReadOnlyList<ClassEntry>? classMap = null)

@@ -8,13 +8,22 @@ using Microsoft.Extensions.Options;
 
 namespace MedSeg.Web.Features.Datasets;
 
-public sealed record DatasetCreated(Guid Id, int Cases);
+/// <summary>201 of <c>POST /api/datasets</c>. With <c>admit=valid</c>, <see cref="LeftOut"/> names the files the problems
+/// kept out, and <see cref="ReportUrl"/> gives the report as CSV.</summary>
+public sealed record DatasetCreated(Guid Id, int Cases)
+{
+    public IReadOnlyList<string> LeftOut { get; init; } = [];
+    public IReadOnlyList<MedSeg.Engine.Data.DatasetProblem> Problems { get; init; } = [];
+    public string? ReportUrl { get; init; }
+}
 
 public static class DatasetsApi
 {
     public static IServiceCollection AddDatasetsFeature(this IServiceCollection services)
     {
         services.AddScoped<DatasetService>();
+        services.AddSingleton<UploadTracker>();
+        services.AddSingleton<UploadRunner>();
         return services;
     }
 
@@ -28,39 +37,89 @@ public static class DatasetsApi
         api.MapGet("/{id:guid}", Get);
         api.MapGet("/{id:guid}/cases", Cases);
         api.MapGet("/{id:guid}/cases/{caseId:guid}/{rendition}.png", Rendition);
+        app.MapUploadsApi();
         return app;
     }
 
     private const string NoFile = "Send a multipart form with a 'file' field holding a .zip with images/ and masks/.";
 
-    /// <summary>Multipart <c>name</c> (optional) and <c>file</c> (the .zip).</summary>
-    public static async Task<Results<Created<DatasetCreated>, ProblemHttpResult>> Upload(
-        HttpContext http, DatasetService datasets, ArtifactStore store, IOptions<LimitsOptions> limits, QuotaService quotas, CancellationToken ct)
+    /// <summary>
+    /// Multipart <c>name</c> (optional), <c>file</c> (the .zip), and optionally <c>admit</c> (<c>all</c>, the default: any
+    /// problem refuses the upload; <c>valid</c>: store the valid cases without the bad ones, and say which were left out),
+    /// <c>wait</c> (<c>false</c>: answer 202 with the upload's status URL at once and validate in the background, as happens
+    /// anyway above <see cref="LimitsOptions.BackgroundIngestBytes"/>) and <c>review</c> (<c>auto</c>: hold a validated upload
+    /// with problems or a label map for its owner to admit or refuse at <c>/api/uploads/{id}</c>; <c>always</c>; implies
+    /// wait=false).
+    /// </summary>
+    public static async Task<Results<Created<DatasetCreated>, Accepted<UploadStatus>, ProblemHttpResult>> Upload(
+        HttpContext http, DatasetService datasets, ArtifactStore store, IOptions<LimitsOptions> limits, QuotaService quotas,
+        UploadTracker tracker, UploadRunner runner, CancellationToken ct)
     {
+        var user = UserContext.From(http.User);
         // Refused from the declared length before a byte is read when it cannot fit the storage quota; checked again
         // after unpacking (DatasetService), when the real size is known.
-        if (await quotas.CheckStorageAsync(UserContext.From(http.User), http.Request.ContentLength, ct) is { } overQuota)
+        if (await quotas.CheckStorageAsync(user, http.Request.ContentLength, ct) is { } overQuota)
         {
             http.Response.Headers.Connection = "close";
             return QuotasApi.StorageProblem(overQuota);
         }
         var (upload, refusal) = await StagedUpload.ReceiveAsync(http.Request, store, limits.Value, NoFile, ct);
         if (upload is null) return refusal!;
-        using (upload)
+        var handedOver = false;
+        try
         {
             var file = upload.Files.FirstOrDefault(f => f.Field == "file");
             if (file is null || file.Length == 0)
             {
                 return TypedResults.Problem(NoFile, statusCode: 400, title: "No file was uploaded");
             }
+            var admit = (upload.Field("admit") ?? "all").Trim().ToLowerInvariant();
+            var wait = (upload.Field("wait") ?? "true").Trim().ToLowerInvariant();
+            var review = (upload.Field("review") ?? "none").Trim().ToLowerInvariant();
+            if (admit is not ("all" or "valid"))
+                return Field("admit", $"'{upload.Field("admit")}' is not a choice: 'all' refuses the upload at any problem, 'valid' stores the valid cases without the bad ones.");
+            if (wait is not ("true" or "false"))
+                return Field("wait", $"'{upload.Field("wait")}' is not a choice: 'true' (answer when stored) or 'false' (answer 202 at once and follow /api/uploads/{{id}}).");
+            if (review is not ("none" or "auto" or "always"))
+                return Field("review", $"'{upload.Field("review")}' is not a choice: 'none', 'auto' (hold an upload with problems or a label map for a decision) or 'always'.");
             var name = upload.Field("name");
             var datasetName = string.IsNullOrWhiteSpace(name) ? Path.GetFileNameWithoutExtension(file.FileName) : name.Trim();
-            var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, UserContext.From(http.User), ct);
+            if (wait == "false" || review != "none" || file.Length > limits.Value.BackgroundIngestBytes)
+            {
+                var job = runner.Start(upload, file, datasetName, user, admit == "valid", review != "none", review == "always");
+                handedOver = true;
+                return TypedResults.Accepted($"/api/uploads/{job.Id}", UploadStatus.Of(job));
+            }
+            var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, user, new IngestOptions(AdmitValid: admit == "valid"), ct);
             if (result.OverQuota is { } unpackedOverQuota) return QuotasApi.StorageProblem(unpackedOverQuota);
-            if (result.Dataset is null) return UploadRefusal.Problem(result.Problems);
-            return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases));
+            // Kept an hour like a background upload's, so the report can be fetched as CSV.
+            var record = tracker.Add(new UploadJob(user.UserId, datasetName, file.FileName, file.Length));
+            if (result.Dataset is null)
+            {
+                record.Finish(UploadState.Refused, "The upload was refused; nothing was stored.", result.Problems);
+                return UploadRefusal.Problem(result.Problems, reportUrl: UploadsApi.ReportUrl(record.Id));
+            }
+            record.Finish(UploadState.Stored, $"Stored {result.Dataset.Cases} cases.", result.Problems, result.Dataset.Id, result.Dataset.Cases, result.LeftOut);
+            return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases)
+            {
+                LeftOut = result.LeftOut,
+                Problems = result.Problems,
+                ReportUrl = result.Problems.Count > 0 ? UploadsApi.ReportUrl(record.Id) : null,
+            });
+        }
+        finally
+        {
+            if (!handedOver) upload.Dispose();
         }
     }
+
+    /// <summary>A 400 validation problem naming the form field.</summary>
+    private static ProblemHttpResult Field(string field, string message) =>
+        TypedResults.Problem(new Microsoft.AspNetCore.Mvc.ValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Title = $"{field}: {message}",
+        });
 
     public static async Task<Ok<IReadOnlyList<DatasetSummary>>> List(HttpContext http, DatasetService datasets, CancellationToken ct) =>
         TypedResults.Ok(await datasets.ListAsync(UserContext.From(http.User), ct));

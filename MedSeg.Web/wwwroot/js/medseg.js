@@ -22,7 +22,16 @@ window.medseg = window.medseg || {};
     // browser streams it and reports real progress. Same-origin: the auth cookie goes along, no extra headers.
     // Progress goes to dotNetRef.OnUploadProgress(loaded, total), about ten times a second, always ending with the total.
     // Resolves with { status, statusText, body } whatever the status; rejects only when no response came back.
-    medseg.upload = function (input, url, fields, dotNetRef) {
+    // An id lets medseg.cancelUpload(id) abort it.
+    const sending = {};
+
+    // Aborts the upload started with this id (medseg.upload's promise then rejects with 'The upload was aborted.').
+    medseg.cancelUpload = function (id) {
+        const xhr = sending[id];
+        if (xhr) xhr.abort();
+    };
+
+    medseg.upload = function (input, url, fields, dotNetRef, id) {
         return new Promise(function (resolve, reject) {
             const file = input && input.files && input.files[0];
             if (!file) {
@@ -72,6 +81,10 @@ window.medseg = window.medseg || {};
             xhr.ontimeout = function () {
                 reject(new Error('The upload timed out.'));
             };
+            if (id) {
+                sending[id] = xhr;
+                xhr.addEventListener('loadend', function () { delete sending[id]; });
+            }
             xhr.open('POST', url, true);
             xhr.send(form);
         });
