@@ -19,7 +19,47 @@ public sealed record DatasetSummary(Guid Id, string Name, int Cases, DateTimeOff
     public string Source { get; init; } = "images";
 }
 
-public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Height, double ForegroundFraction);
+public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Height, double ForegroundFraction)
+{
+    /// <summary>Bit k set when label k occurs in the mask.</summary>
+    public int LabelsPresent { get; init; }
+    /// <summary>The source volume (slices of one volume), or null.</summary>
+    public string? GroupKey { get; init; }
+    public int? SliceIndex { get; init; }
+}
+
+/// <summary>How the case grid sorts.</summary>
+public enum CaseSort
+{
+    Name,
+    ForegroundAscending,
+    ForegroundDescending,
+}
+
+/// <summary>Which side of a saved split's fold a case is on.</summary>
+public enum SplitSide
+{
+    Train,
+    Validation,
+    Test,
+}
+
+/// <summary>
+/// Filters and sort of a dataset's cases (the grid, <c>GET /api/datasets/{id}/cases</c>). Null filters are off.
+/// </summary>
+/// <param name="Label">Only cases whose mask holds this label (1 … K − 1).</param>
+/// <param name="Empty">true: only cases with an empty mask; false: only cases with foreground.</param>
+/// <param name="Group">Only the slices of this source volume.</param>
+/// <param name="Search">Only names containing this text (case-insensitive).</param>
+/// <param name="SplitId">With <paramref name="Side"/>: only the cases on that side of fold <paramref name="Fold"/> of this saved split.</param>
+public sealed record CaseQuery(int? Label = null, bool? Empty = null, string? Group = null, string? Search = null,
+    CaseSort Sort = CaseSort.Name, Guid? SplitId = null, int Fold = 0, SplitSide? Side = null)
+{
+    public static CaseQuery All { get; } = new();
+}
+
+/// <summary>A page of cases and how many match the query in all.</summary>
+public sealed record CasePage(IReadOnlyList<DatasetCaseSummary> Cases, int Total);
 
 /// <summary>The outcome of an upload: a committed dataset, or the problems (nothing stored), or that it unpacked to more
 /// than the owner's storage quota leaves (nothing stored).</summary>
@@ -70,4 +110,6 @@ public enum CaseRendition
     Image,
     Mask,
     Overlay,
+    /// <summary>The mask's classes as a transparent RGBA layer in the class colours (the case viewer's overlay).</summary>
+    Labels,
 }

@@ -113,6 +113,11 @@ public static class DatasetsApi
         }
     }
 
+    /// <summary>"1,2" → {1, 2}; absent → null (all classes); unreadable entries are ignored.</summary>
+    private static HashSet<int>? ParseLabels(string? text) =>
+        text is null ? null : [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(t => int.TryParse(t, out var v) ? v : -1).Where(v => v is > 0 and <= 31)];
+
     /// <summary>A 400 validation problem naming the form field.</summary>
     private static ProblemHttpResult Field(string field, string message) =>
         TypedResults.Problem(new Microsoft.AspNetCore.Mvc.ValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
@@ -127,19 +132,49 @@ public static class DatasetsApi
     public static async Task<Results<Ok<DatasetSummary>, NotFound>> Get(Guid id, HttpContext http, DatasetService datasets, CancellationToken ct) =>
         await datasets.GetAsync(id, UserContext.From(http.User), ct) is { } d ? TypedResults.Ok(d) : TypedResults.NotFound();
 
-    public static async Task<Results<Ok<IReadOnlyList<DatasetCaseSummary>>, NotFound>> Cases(
-        Guid id, HttpContext http, DatasetService datasets, CancellationToken ct, int skip = 0, int take = 100)
+    /// <summary>
+    /// A page of the latest version's cases (<c>skip</c>, <c>take</c> ≤ 1000), filtered by <c>label</c> (present in the
+    /// mask), <c>empty</c> (true/false), <c>group</c> (source volume), <c>search</c> (in the name), a saved split's side
+    /// (<c>splitId</c>, <c>fold</c>, <c>side</c>=train|validation|test), sorted by <c>sort</c>=name|foreground|-foreground.
+    /// The number of matching cases is in <c>X-Total-Count</c>.
+    /// </summary>
+    public static async Task<Results<Ok<IReadOnlyList<DatasetCaseSummary>>, NotFound, ProblemHttpResult>> Cases(
+        Guid id, HttpContext http, DatasetService datasets, CancellationToken ct, int skip = 0, int take = 100,
+        int? label = null, bool? empty = null, string? group = null, string? search = null, string? sort = null,
+        Guid? splitId = null, int fold = 0, string? side = null)
     {
         var user = UserContext.From(http.User);
         if (await datasets.GetAsync(id, user, ct) is null) return TypedResults.NotFound();
-        return TypedResults.Ok(await datasets.ListCasesAsync(id, user, Math.Max(0, skip), Math.Clamp(take, 1, 1000), ct));
+        CaseSort? order = (sort ?? "name").Trim().ToLowerInvariant() switch
+        {
+            "name" => CaseSort.Name,
+            "foreground" => CaseSort.ForegroundAscending,
+            "-foreground" => CaseSort.ForegroundDescending,
+            _ => null,
+        };
+        if (order is null) return Field("sort", $"'{sort}' is not a sort: name, foreground or -foreground.");
+        SplitSide? splitSide = null;
+        if (side is not null)
+        {
+            if (!Enum.TryParse<SplitSide>(side, ignoreCase: true, out var parsed) || int.TryParse(side, out _))
+                return Field("side", $"'{side}' is not a side: train, validation or test.");
+            if (splitId is null) return Field("splitId", "side needs the splitId of a saved split of this dataset.");
+            splitSide = parsed;
+        }
+        var query = new CaseQuery(label, empty, group, search, order.Value, splitId, fold, splitSide);
+        var page = await datasets.QueryCasesAsync(id, user, query, Math.Max(0, skip), Math.Clamp(take, 1, 1000), ct);
+        http.Response.Headers["X-Total-Count"] = page.Total.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Ok(page.Cases);
     }
 
     public static async Task<Results<FileContentHttpResult, NotFound>> Rendition(
         Guid id, Guid caseId, string rendition, HttpContext http, DatasetService datasets, CancellationToken ct, int size = 256)
     {
-        if (!Enum.TryParse<CaseRendition>(rendition, ignoreCase: true, out var kind)) return TypedResults.NotFound();
-        var png = await datasets.RenderCaseAsync(id, caseId, kind, Math.Clamp(size, 0, 4096), UserContext.From(http.User), ct);
+        if (!Enum.TryParse<CaseRendition>(rendition, ignoreCase: true, out var kind) || int.TryParse(rendition, out _)) return TypedResults.NotFound();
+        var png = kind == CaseRendition.Labels
+            ? await datasets.RenderLabelsAsync(id, caseId, Math.Clamp(size, 0, 4096), ParseLabels(http.Request.Query["classes"]),
+                string.Equals(http.Request.Query["style"], "contour", StringComparison.OrdinalIgnoreCase), UserContext.From(http.User), ct)
+            : await datasets.RenderCaseAsync(id, caseId, kind, Math.Clamp(size, 0, 4096), UserContext.From(http.User), ct);
         if (png is null) return TypedResults.NotFound();
         http.Response.Headers.CacheControl = "private, max-age=86400";
         return TypedResults.File(png, "image/png");
