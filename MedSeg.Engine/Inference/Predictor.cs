@@ -147,9 +147,11 @@ public sealed class Predictor : IDisposable
     /// <summary>
     /// Predicts every case, writes <c>{outputDirectory}/{name}.png</c> (0/255, original size; label indices for a multi-class
     /// model) and scores it against the case's mask at the original resolution (policy for empty masks:
-    /// <see cref="SegmentationMetrics"/>; multi-class: the mean over the foreground classes 1 … K − 1).
+    /// <see cref="SegmentationMetrics"/>; multi-class: the mean over the foreground classes 1 … K − 1). Cases that are slices of
+    /// a volume (<see cref="TrainingCase.Volume"/>) also go into <paramref name="volumes"/> when given, to be scored whole.
     /// </summary>
-    public IReadOnlyList<CasePrediction> Evaluate(IReadOnlyList<TrainingCase> cases, string outputDirectory, CancellationToken ct = default)
+    public IReadOnlyList<CasePrediction> Evaluate(IReadOnlyList<TrainingCase> cases, string outputDirectory, CancellationToken ct = default,
+        VolumeScorer? volumes = null)
     {
         Directory.CreateDirectory(outputDirectory);
         var results = new List<CasePrediction>(cases.Count);
@@ -164,6 +166,8 @@ public sealed class Predictor : IDisposable
                     throw new InvalidDataException(
                         $"Case '{c.Name}': the mask is {truth.Width}×{truth.Height} but the image is {predicted.Width}×{predicted.Height}.");
                 var path = Path.GetFullPath(Path.Combine(outputDirectory, c.Name + ".png"));
+                if (volumes is not null && c.Volume is { } v)
+                    volumes.Add(v.Id, v.Slice, predicted.Pixels, truth.Pixels, predicted.Height, predicted.Width);
                 if (Classes == 1)
                 {
                     Training.Preprocessing.WriteMaskPng(predicted.Pixels, predicted.Width, predicted.Height, path);
