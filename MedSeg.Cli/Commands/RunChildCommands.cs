@@ -101,7 +101,13 @@ public sealed class RunPredictionCommand : ICommand
             using var predictor = Predictor.Load(plan.RunDirectory, plan.Device, plan.Options);
             Directory.CreateDirectory(plan.OutputDirectory);
             var done = 0;
-            foreach (var chunk in plan.Inputs.Chunk(Math.Max(1, plan.Options.BatchSize)))
+            foreach (var volume in plan.Inputs.Where(i => i.VolumeAxis is not null))
+            {
+                VolumePrediction.Predict(predictor, volume.ImagePath, Path.Combine(plan.OutputDirectory, volume.Name + ".nii.gz"),
+                    volume.VolumeAxis!.Value, name: volume.Name, ct: ct);
+                events.Write(new ChildEvent { Kind = ChildEventKind.Progress, Done = ++done, Total = plan.Inputs.Count });
+            }
+            foreach (var chunk in plan.Inputs.Where(i => i.VolumeAxis is null).Chunk(Math.Max(1, plan.Options.BatchSize)))
             {
                 ct.ThrowIfCancellationRequested();
                 var masks = predictor.PredictMany([.. chunk.Select(i => i.ImagePath)], ct);
