@@ -167,6 +167,31 @@ public sealed class NiftiPredictionTests : IClassFixture<NiftiPredictionTests.Ap
     }
 
     [Fact]
+    public async Task ReviewListsTheValidationVolumeAndItsMasksDownloadCarriesTheOriginalsHeader()
+    {
+        var (client, id, scan) = await app.TrainedAsync();
+
+        var volumes = await client.GetFromJsonAsync<JsonElement>($"/api/experiments/{id}/volumes");
+        var volume = Assert.Single(volumes.EnumerateArray());
+        Assert.Equal("scan", volume.GetProperty("volume").GetString());
+        Assert.NotEqual(JsonValueKind.Undefined, volume.GetProperty("hd95Mm")[0].ValueKind); // a number, or null when one mask is empty
+
+        var response = await client.GetAsync($"/api/experiments/{id}/volume-masks.zip");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var zip = new ZipArchive(new MemoryStream(await response.Content.ReadAsByteArrayAsync()));
+        var entry = Assert.Single(zip.Entries); // the original was found under volumes/: no README about a built header
+        Assert.Equal("scan.nii.gz", entry.FullName);
+        var output = Path.Combine(app.Files.Path, $"review-{Guid.NewGuid():N}.nii.gz");
+        entry.ExtractToFile(output);
+        var read = Nibabel.Run("""
+            i = nib.load(args[0]); o = nib.load(args[1])
+            print(json.dumps(dict(shape=list(o.shape), same_affine=bool(np.allclose(i.affine, o.affine, atol=1e-5)))))
+            """, scan, output);
+        Assert.Equal([12, 10, 6], read.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.True(read.GetProperty("same_affine").GetBoolean());
+    }
+
+    [Fact]
     public async Task MalformedOrMultiChannelVolumesInAPredictionUploadAreRefusedByName()
     {
         var (client, id, scan) = await app.TrainedAsync();
