@@ -2,6 +2,8 @@ using Bunit;
 using MedSeg.Engine.Metrics;
 using MedSeg.Web.Features.Experiments;
 using MedSeg.Web.Features.Experiments.Pages;
+using MedSeg.Web.Features.Predictions;
+using MedSeg.Web.Features.Predictions.Pages;
 
 namespace MedSeg.Web.Tests.Web;
 
@@ -47,5 +49,19 @@ public class VolumeMetricComponentTests
         Assert.Equal(["liver_2", "40", "0.900", "0.800", "2.50", "—"], cells);
         Assert.Contains("Dice class 2", cut.Find("thead").TextContent);
         Assert.Equal("/masks", cut.Find("[data-testid=volume-masks]").GetAttribute("href"));
+    }
+
+    [Fact]
+    public async Task PredictionResultsShowAVolumeAsALineNamingItsNiftiMaskNotAsImages()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var summary = new PredictionRunSummary(Guid.NewGuid(), DateTime.UtcNow, PredictionRunStatus.Completed, 1, 1, null, false, false, null);
+        var run = new PredictionRunDetail(summary, [new PredictedImageView("patient-7", 12, 10, "/i", "/m", "/o", HasMask: true, Slices: 6)], "/zip");
+
+        var cut = ctx.Render<PredictionResults>(p => p.Add(x => x.Run, run));
+
+        Assert.Contains("patient-7.nii.gz", cut.Find("[data-testid=predict-volume]").TextContent);
+        Assert.Contains("12 × 10 × 6 slices", cut.Markup);
+        Assert.Empty(cut.FindAll("[data-testid=predict-image]"));
     }
 }

@@ -96,8 +96,8 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
                             id, result.StopReason, result.BestValidationDice, result.BestEpoch, outcome.PeakResidentBytes >> 20);
                         await StoreEvaluationAsync(id, plan, outcome.Finished.Evaluated ?? []);
                         if (outcome.Finished.Volumes is { Count: > 0 } volumes)
-                            logger.LogInformation("Experiment {Id}: {Volumes} validation volumes scored whole (predictions/{File}), mean Dice {Dice}",
-                                id, volumes.Count, VolumeReport.FileName, string.Join(", ", volumes.Average(v => v.Dice.Average()).ToString("F4")));
+                            logger.LogInformation("Experiment {Id}: {Volumes} validation volumes scored whole (predictions/{File}), mean Dice {Dice:F4}",
+                                id, volumes.Count, VolumeReport.FileName, volumes.Average(v => v.Dice.Average()));
                         await FinishAsync(id, ExperimentStatus.Completed, CompletionNote(result, experiment.Epochs, config));
                         return;
                     case ChildEnd.Cancelled:

@@ -55,7 +55,10 @@ public sealed record PredictionRunSummary(Guid Id, DateTime Created, PredictionR
 /// <summary>A run with its images and, once done, the URLs of its renditions and of the masks archive.</summary>
 public sealed record PredictionRunDetail(PredictionRunSummary Summary, IReadOnlyList<PredictedImageView> Results, string? MasksUrl);
 
-public sealed record PredictedImageView(string Name, int Width, int Height, string ImageUrl, string MaskUrl, string OverlayUrl, bool HasMask);
+/// <param name="Slices">A NIfTI volume: its slice count (Width × Height is a slice; no renditions, its mask is
+/// <c>Name.nii.gz</c> in the masks archive); 0 for an image.</param>
+public sealed record PredictedImageView(string Name, int Width, int Height, string ImageUrl, string MaskUrl, string OverlayUrl, bool HasMask,
+    int Slices = 0);
 
 public sealed record PredictionAccepted(Guid Id);
 

@@ -291,7 +291,7 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
             RenditionUrl(s.ExperimentId, s.Id, i.Name, PredictionRendition.Image),
             RenditionUrl(s.ExperimentId, s.Id, i.Name, PredictionRendition.Mask),
             RenditionUrl(s.ExperimentId, s.Id, i.Name, PredictionRendition.Overlay),
-            File.Exists(PredictionRunFiles.MaskFile(runDir, i)))).ToList();
+            File.Exists(PredictionRunFiles.MaskFile(runDir, i)), i.Slices)).ToList();
         var zip = s.Status == PredictionRunStatus.Completed ? MasksUrl(s.ExperimentId, s.Id) : null;
         return new PredictionRunDetail(ToSummary(s, canManage), results, zip);
     }
