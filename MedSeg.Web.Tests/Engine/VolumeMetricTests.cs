@@ -1,6 +1,8 @@
+using MedSeg.Engine.Data.Volumes;
 using MedSeg.Engine.Inference;
 using MedSeg.Engine.Metrics;
 using MedSeg.Engine.Training;
+using MedSeg.Web.Tests.Support;
 
 namespace MedSeg.Web.Tests.Engine;
 
@@ -164,5 +166,37 @@ public sealed class VolumeMetricTrainerTests(TinyDataset data) : IClassFixture<T
         var plain = new RecordingObserver();
         await new Trainer().RunAsync(data.Plan("run-no-volumes", epochs: 1), plain, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
         Assert.Null(Assert.Single(plain.Epochs).VolumeDice);
+    }
+}
+
+public sealed class VolumeHeaderTests
+{
+    [Theory]
+    [InlineData(null, SliceAxis.Auto)]
+    [InlineData("""{"format":"msd","axis":"axial"}""", SliceAxis.Axial)]
+    [InlineData("""{"sliceAxis":0}""", SliceAxis.Sagittal)]
+    [InlineData("""{"axis":"sideways"}""", SliceAxis.Auto)]
+    [InlineData("not json", SliceAxis.Auto)]
+    public void DatasetSliceAxisComesFromSourceJsonElseAuto(string? sourceJson, SliceAxis expected) =>
+        Assert.Equal(expected, MedSeg.Web.Features.Experiments.VolumeOriginals.Axis(sourceJson));
+
+    [Fact]
+    public void SliceStackHeaderWritesLabelsThatNibabelReadsWithTheSlicesSpacing()
+    {
+        using var dir = new TempDir();
+        var header = SliceStackHeader.Create(columns: 4, rows: 3, slices: 2, columnSpacing: 0.5, rowSpacing: 0.75, sliceSpacing: 1);
+        var slice0 = new short[12];
+        slice0[0] = 1; // row 0 = the top of an axial slice: the highest y
+        var path = dir["stack.nii.gz"];
+
+        NiftiWriter.WriteLabelSlices(path, header, SliceAxis.Axial, [slice0, new short[12]]);
+
+        var read = Nibabel.Run("""
+            o = nib.load(args[0]); d = np.asarray(o.dataobj)
+            print(json.dumps(dict(shape=list(o.shape), affine=o.affine.tolist(), at=[int(v) for v in np.argwhere(d)[0]])))
+            """, path);
+        Assert.Equal([4, 3, 2], read.GetProperty("shape").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(new[] { 0.5, 0.75, 1.0 }, Enumerable.Range(0, 3).Select(i => read.GetProperty("affine")[i][i].GetDouble()));
+        Assert.Equal([0, 2, 0], read.GetProperty("at").EnumerateArray().Select(e => e.GetInt32()));
     }
 }
