@@ -176,6 +176,8 @@ public sealed class BackgroundUploadTests : IClassFixture<BackgroundUploadTests.
         Assert.Equal(2, groups.Count);
         Assert.Equal(2, groups[0].Problems.Count);
         Assert.Equal(["masks/a.png", "masks/b.png"], groups[0].Problems.Select(p => p.File));
+        Assert.Equal("No mask named … in …", UploadReport.Kind(
+            "no mask named unlabelled-0.* in masks/ (nor unlabelled-0_mask.* or unlabelled-0 with another mask suffix)", "images/unlabelled-0.png"));
     }
 
     [Fact]

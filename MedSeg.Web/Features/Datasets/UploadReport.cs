@@ -15,15 +15,20 @@ public static partial class UploadReport
 {
     /// <summary>Groups by kind, the largest group first (then by their first file), files sorted within each.</summary>
     public static IReadOnlyList<ProblemGroup> Group(IReadOnlyList<DatasetProblem> problems) =>
-        [.. problems.GroupBy(p => Kind(p.Problem), StringComparer.Ordinal)
+        [.. problems.GroupBy(p => Kind(p.Problem, p.File), StringComparer.Ordinal)
             .Select(g => new ProblemGroup(g.Key, [.. g.OrderBy(p => p.File, StringComparer.Ordinal)]))
             .OrderByDescending(g => g.Problems.Count).ThenBy(g => g.Problems[0].File, StringComparer.Ordinal)];
 
     /// <summary>The kind of a problem: its first clause (up to ':' ';' or a sentence end), with quoted names, paths and
     /// numbers replaced by '…', so "the mask is 20×30 but the image is 40×30" and "… 64×64 but … 32×32" are one kind.</summary>
-    public static string Kind(string problem)
+    public static string Kind(string problem, string file = "")
     {
-        var text = Specific().Replace(problem, "…");
+        var text = problem;
+        // The file's own name and stem wherever the message repeats them ("no mask named a.* in masks/").
+        var stem = Path.GetFileNameWithoutExtension(file);
+        if (file.Length > 0) text = text.Replace(file, "…", StringComparison.Ordinal);
+        if (stem.Length >= 3) text = Regex.Replace(text, $@"(?<![\w-]){Regex.Escape(stem)}(?!\w)", "…");
+        text = Specific().Replace(text, "…");
         var end = ClauseEnd().Match(text);
         var clause = (end.Success ? text[..end.Index] : text).Trim();
         clause = Repeats().Replace(clause, "…");
@@ -56,9 +61,9 @@ public static partial class UploadReport
     [GeneratedRegex(@"'[^']*'|""[^""]*""|“[^”]*”|\S*[/\\]\S*|\S+\.(png|jpe?g|tiff?|bmp|nii(\.gz)?|dcm)\b|\d+([.,×x]\d+)*( ?%| ?MiB| ?GiB| ?KiB| ?bytes?)?", RegexOptions.IgnoreCase)]
     private static partial Regex Specific();
 
-    [GeneratedRegex(@"[:;]|\.(\s|$)")]
+    [GeneratedRegex(@"[:;]| \(|\.(\s|$)")]
     private static partial Regex ClauseEnd();
 
-    [GeneratedRegex(@"…([\s,]*…)+")]
+    [GeneratedRegex(@"…\S*(?:[\s,]+…\S*)*")]
     private static partial Regex Repeats();
 }
