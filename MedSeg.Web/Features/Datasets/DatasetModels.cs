@@ -17,7 +17,29 @@ public sealed record DatasetSummary(Guid Id, string Name, int Cases, DateTimeOff
     public int Version { get; init; } = 1;
     /// <summary>"images" or "volumes".</summary>
     public string Source { get; init; } = "images";
+    /// <summary>The version history, oldest first (filled by a dataset's detail, <c>GET /api/datasets/{id}</c>; empty in lists).</summary>
+    public IReadOnlyList<DatasetVersionSummary> Versions { get; init; } = [];
+    /// <summary>The saved splits of any of its versions, newest first.</summary>
+    public IReadOnlyList<SavedSplitSummary> Splits { get; init; } = [];
 }
+
+/// <summary>One immutable version: its number, the SHA-256 over its sorted case hashes, how many cases, what changed.</summary>
+/// <param name="CreatedBy">Display name (or email) of whoever made it.</param>
+public sealed record DatasetVersionSummary(int Number, string ContentHash, int Cases, string Note, DateTimeOffset CreatedAt, string CreatedBy);
+
+/// <summary>What <c>POST /api/datasets</c> answers: the new dataset, its class map and its first version.</summary>
+public sealed record DatasetCreated(Guid Id, int Cases, IReadOnlyList<ClassEntry> Classes, int Version);
+
+/// <summary>What adding or removing cases answers: the dataset's new version.</summary>
+public sealed record VersionCreated(Guid Id, int Version, int Cases, string ContentHash, int Added, int Removed);
+
+/// <summary>Body of <c>POST /api/datasets/{id}/cases/remove</c>: the cases of the latest version to leave out of the next.</summary>
+public sealed record RemoveCasesRequest(IReadOnlyList<Guid>? CaseIds, string? Note = null);
+
+/// <summary>How a change to a dataset's cases ended: a new version, or refused (problems naming the file or case; nothing
+/// stored), or over the storage quota, or not visible (404) / read-only (403).</summary>
+public sealed record VersionResult(VersionCreated? Version, IReadOnlyList<DatasetProblem> Problems, Quotas.StorageRefusal? OverQuota = null,
+    bool NotFound = false, bool Forbidden = false);
 
 public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Height, double ForegroundFraction);
 

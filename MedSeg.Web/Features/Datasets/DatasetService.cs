@@ -15,30 +15,44 @@ using Microsoft.Extensions.Options;
 
 namespace MedSeg.Web.Features.Datasets;
 
-/// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases.</summary>
-public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IOptions<LimitsOptions> limits,
+/// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases. Adding and
+/// removing cases as new versions: DatasetService.Versions.cs.</summary>
+public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IOptions<LimitsOptions> limits,
     AuditLog audit, QuotaService quotas, ILogger<DatasetService> logger)
 {
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var rows = await Visible(db, user).OrderByDescending(d => d.CreatedAt).ToListAsync(ct);
-        var names = await People.NamesAsync(db, rows.Select(d => d.OwnerId), ct);
-        return [.. rows.Select(d => ToSummary(d, names, user))];
+        var ids = rows.Select(d => d.Id).ToList();
+        // The launch form offers each dataset's saved splits.
+        var splits = (await db.SavedSplits.AsNoTracking().Where(s => ids.Contains(s.DatasetId)).ToListAsync(ct))
+            .OrderByDescending(s => s.CreatedAt).ToLookup(s => s.DatasetId);
+        var names = await People.NamesAsync(db, rows.Select(d => d.OwnerId).Concat(splits.SelectMany(g => g).Select(s => s.CreatedById)), ct);
+        return [.. rows.Select(d => ToSummary(d, names, user) with { Splits = [.. splits[d.Id].Select(s => ToSplitSummary(s, names))] })];
     }
 
     public async Task<DatasetSummary?> GetAsync(Guid id, UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         if (await Visible(db, user).FirstOrDefaultAsync(d => d.Id == id, ct) is not { } d) return null;
-        return ToSummary(d, await People.NamesAsync(db, [d.OwnerId], ct), user);
+        var versions = (await db.DatasetVersions.AsNoTracking().Where(v => v.DatasetId == id).ToListAsync(ct)).OrderBy(v => v.Number).ToList();
+        var splits = (await db.SavedSplits.AsNoTracking().Where(s => s.DatasetId == id).ToListAsync(ct)).OrderByDescending(s => s.CreatedAt).ToList();
+        var names = await People.NamesAsync(db, [d.OwnerId, .. versions.Select(v => v.CreatedById), .. splits.Select(s => s.CreatedById)], ct);
+        return ToSummary(d, names, user) with
+        {
+            Versions = [.. versions.Select(v => new DatasetVersionSummary(v.Number, v.ContentHash, v.CaseCount, v.Note, v.CreatedAt, People.Of(names, v.CreatedById)))],
+            Splits = [.. splits.Select(s => ToSplitSummary(s, names))],
+        };
     }
 
-    public async Task<IReadOnlyList<DatasetCaseSummary>> ListCasesAsync(Guid datasetId, UserContext user, int skip, int take, CancellationToken ct = default)
+    /// <summary>A page of the cases of one version (null = the latest), by name; empty when the dataset is not visible.</summary>
+    public async Task<IReadOnlyList<DatasetCaseSummary>> ListCasesAsync(Guid datasetId, UserContext user, int skip, int take, CancellationToken ct = default,
+        int? version = null)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
-        if (!await Visible(db, user).AnyAsync(d => d.Id == datasetId, ct)) return [];
-        return await db.DatasetCases.Where(c => c.DatasetId == datasetId)
+        if (await Visible(db, user).Where(d => d.Id == datasetId).Select(d => (int?)d.Version).FirstOrDefaultAsync(ct) is not { } latest) return [];
+        return await DatasetVersions.CasesOf(db, datasetId, version ?? latest)
             .OrderBy(c => c.Name).Skip(skip).Take(take)
             .Select(c => new DatasetCaseSummary(c.Id, c.Name, c.Width, c.Height, c.ForegroundFraction))
             .ToListAsync(ct);
@@ -51,14 +65,25 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
     /// </summary>
     public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct = default)
     {
+        var scan = await ScanZipAsync(name, zip, staging, user, ct);
+        if (scan.Pairs is not { } pairs) return new IngestResult(null, scan.Problems, scan.OverQuota);
+        return new IngestResult(await CommitAsync(name, pairs, staging, user, ct), []);
+    }
+
+    /// <summary>What an uploaded zip holds once unpacked and validated: its pairs, or the problems (or that it is over the
+    /// storage quota). The one ingest pipeline of a new dataset and of cases added to one.</summary>
+    private sealed record ScannedUpload(IReadOnlyList<ScannedPair>? Pairs, IReadOnlyList<DatasetProblem> Problems, StorageRefusal? OverQuota = null);
+
+    private async Task<ScannedUpload> ScanZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct)
+    {
         var upload = Path.Combine(staging, "upload");
         var problems = await ZipExtractor.ExtractAsync(zip.Path, zip.FileName, upload, limits.Value, ct);
         File.Delete(zip.Path); // unpacked or refused: its space is free again
-        if (problems.Count > 0) return new IngestResult(null, problems);
-        if (await quotas.CheckStorageAsync(user, ArtifactStore.SizeOf(upload), ct) is { } overQuota) return new IngestResult(null, [], overQuota);
+        if (problems.Count > 0) return new ScannedUpload(null, problems);
+        if (await quotas.CheckStorageAsync(user, ArtifactStore.SizeOf(upload), ct) is { } overQuota) return new ScannedUpload(null, [], overQuota);
         if (VolumesIn(upload) is { } volume)
         {
-            return new IngestResult(null, [new DatasetProblem(volume,
+            return new ScannedUpload(null, [new DatasetProblem(volume,
                 "this archive holds NIfTI volumes (.nii/.nii.gz, the Decathlon or nnU-Net layout); the web app cannot import " +
                 "volumes yet. Upload 2D images (PNG, JPEG, TIFF, BMP) in images/ with their masks in masks/; nothing was stored.")]);
         }
@@ -69,14 +94,14 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: false, limits.Value.Images, united, ct), ct);
         logger.LogInformation("Scanned upload '{Name}': {Pairs} pairs, {Problems} problems in {Seconds:F1} s",
             name, report.Pairs.Count, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
-        if (report.Problems.Count > 0) return new IngestResult(null, report.Problems);
+        if (report.Problems.Count > 0) return new ScannedUpload(null, report.Problems);
         if (report.Pairs.Count == 0)
         {
-            return new IngestResult(null, [new DatasetProblem(zip.FileName,
+            return new ScannedUpload(null, [new DatasetProblem(zip.FileName,
                 "No image/mask pairs were found. Put images in images/ and masks with the same file name in masks/, " +
                 "or each mask beside its image named with a suffix such as _mask (benign/a.png and benign/a_mask.png).")]);
         }
-        return new IngestResult(await CommitAsync(name, report.Pairs, staging, user, ct), []);
+        return new ScannedUpload(report.Pairs, []);
     }
 
     private async Task<DatasetSummary> CommitAsync(string name, IReadOnlyList<ScannedPair> pairs, string staging, UserContext user, CancellationToken ct,
@@ -99,7 +124,7 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
             MinHeight = pairs.Min(p => p.Height),
             MaxHeight = pairs.Max(p => p.Height),
             MeanForeground = pairs.Average(p => p.ForegroundFraction),
-            ContentHash = ContentHash(pairs),
+            ContentHash = ContentHash(pairs.Select(p => (p.Name, p.ImageSha256, p.MaskSha256))),
             Classes = classes,
             ClassMapJson = ClassMap.Serialize(classMap ?? ClassMap.Default(classes)),
         };
@@ -214,10 +239,11 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
             Source = d.Source,
         };
 
-    private static string ContentHash(IEnumerable<ScannedPair> pairs)
+    /// <summary>SHA-256 over the cases' (name, image hash, mask hash) sorted by name: a version's identity.</summary>
+    internal static string ContentHash(IEnumerable<(string Name, string ImageSha256, string MaskSha256)> cases)
     {
         var text = new StringBuilder();
-        foreach (var p in pairs.OrderBy(p => p.Name, StringComparer.Ordinal))
+        foreach (var p in cases.OrderBy(p => p.Name, StringComparer.Ordinal))
         {
             text.Append(p.Name).Append('\t').Append(p.ImageSha256).Append('\t').Append(p.MaskSha256).Append('\n');
         }
