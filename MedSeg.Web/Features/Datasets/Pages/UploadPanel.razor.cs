@@ -17,6 +17,16 @@ public sealed partial class UploadPanel : IDisposable
     /// <summary>The user's storage quota, shown above the form (null: not shown).</summary>
     [Parameter] public Quotas.QuotaStatus? Quota { get; set; }
 
+    /// <summary>Where the zip is posted: a new dataset (default), or <c>/api/datasets/{id}/cases</c> for a new version.</summary>
+    [Parameter] public string Url { get; set; } = UploadUrl;
+    [Parameter] public string Title { get; set; } = "Upload a dataset";
+    /// <summary>The text field's label: the dataset's name, or (adding cases) the new version's note; sent as <see cref="NameField"/>.</summary>
+    [Parameter] public string NameLabel { get; set; } = "Dataset name";
+    [Parameter] public string NamePlaceholder { get; set; } = "Defaults to the file name";
+    [Parameter] public string NameField { get; set; } = "name";
+    /// <summary>Called once stored; without it the panel opens the dataset.</summary>
+    [Parameter] public EventCallback<UploadOutcome.Created> OnCreated { get; set; }
+
     [Inject] private IJSRuntime JS { get; set; } = default!;
     [Inject] private NavigationManager Navigation { get; set; } = default!;
 
@@ -67,11 +77,11 @@ public sealed partial class UploadPanel : IDisposable
 
         selfReference ??= DotNetObjectReference.Create(this);
         var fields = new Dictionary<string, string>();
-        if (!string.IsNullOrWhiteSpace(name)) fields["name"] = name.Trim();
+        if (!string.IsNullOrWhiteSpace(name)) fields[NameField] = name.Trim();
         try
         {
             // A CancellationToken replaces the default one-minute interop timeout: validation of a large archive takes a while.
-            var response = await JS.InvokeAsync<UploadResponse>("medseg.upload", disposed.Token, fileInput, UploadUrl, fields, selfReference);
+            var response = await JS.InvokeAsync<UploadResponse>("medseg.upload", disposed.Token, fileInput, Url, fields, selfReference);
             outcome = UploadOutcome.From(response);
         }
         catch (JSException ex)
@@ -89,7 +99,8 @@ public sealed partial class UploadPanel : IDisposable
 
         if (outcome is UploadOutcome.Created created)
         {
-            Navigation.NavigateTo($"/datasets/{created.Id}");
+            if (OnCreated.HasDelegate) await OnCreated.InvokeAsync(created);
+            else Navigation.NavigateTo($"/datasets/{created.Id}");
         }
     }
 
