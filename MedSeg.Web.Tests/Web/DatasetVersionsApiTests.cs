@@ -107,7 +107,11 @@ public sealed class DatasetVersionsApiTests(DatasetVersionsApiTests.App app) : I
         Assert.NotEqual(versions[0].GetProperty("contentHash").GetString(), versions[1].GetProperty("contentHash").GetString());
         Assert.Contains("more.zip", versions[1].GetProperty("note").GetString());
         Assert.Equal(4, (await CaseListAsync(client, id, 1)).Count);
-        Assert.Equal(6, (await CaseListAsync(client, id)).Count);
+        var latest = await CaseListAsync(client, id);
+        Assert.Equal(6, latest.Count);
+        var extra = latest.First(c => c.Name == "extra-a").Id;
+        var overlay = await client.GetAsync($"/api/datasets/{id}/cases/{extra}/overlay.png?size=32");
+        Assert.Equal(HttpStatusCode.OK, overlay.StatusCode);
         // The new version's files have their own folder; the hash follows the same rule as an upload's.
         var hashes = await DbAsync(db => db.DatasetCases.Where(c => c.DatasetId == id).Select(c => new { c.Name, c.ImageSha256, c.MaskSha256 }).ToListAsync());
         Assert.Equal(DatasetService.ContentHash(hashes.Select(h => (h.Name, h.ImageSha256, h.MaskSha256))), version.GetProperty("contentHash").GetString());
