@@ -221,7 +221,7 @@ public sealed class DatasetVersionsApiTests(DatasetVersionsApiTests.App app) : I
         {
             Assert.Single(patient.Select(c => sides[c.Id]).Distinct());
         }
-        Assert.Contains(SplitSides.Test, sides.Values);
+        Assert.Contains(SplitNames.Test, sides.Values);
     }
 
     [Fact]

@@ -27,9 +27,6 @@ public sealed record DatasetSummary(Guid Id, string Name, int Cases, DateTimeOff
 /// <param name="CreatedBy">Display name (or email) of whoever made it.</param>
 public sealed record DatasetVersionSummary(int Number, string ContentHash, int Cases, string Note, DateTimeOffset CreatedAt, string CreatedBy);
 
-/// <summary>What <c>POST /api/datasets</c> answers: the new dataset, its class map and its first version.</summary>
-public sealed record DatasetCreated(Guid Id, int Cases, IReadOnlyList<ClassEntry> Classes, int Version);
-
 /// <summary>What adding or removing cases answers: the dataset's new version.</summary>
 public sealed record VersionCreated(Guid Id, int Version, int Cases, string ContentHash, int Added, int Removed);
 

@@ -8,6 +8,14 @@ using Microsoft.Extensions.Options;
 
 namespace MedSeg.Web.Features.Datasets;
 
+/// <summary>201 of <c>POST /api/datasets</c>: the new dataset, its class map and its first version.</summary>
+public sealed record DatasetCreated(Guid Id, int Cases)
+{
+    /// <summary>The class map, background first (<see cref="DatasetSummary.ClassMap"/>).</summary>
+    public IReadOnlyList<ClassEntry> Classes { get; init; } = [];
+    public int Version { get; init; } = 1;
+}
+
 public static class DatasetsApi
 {
     public static IServiceCollection AddDatasetsFeature(this IServiceCollection services)
@@ -62,7 +70,11 @@ public static class DatasetsApi
             var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, UserContext.From(http.User), ct);
             if (result.OverQuota is { } unpackedOverQuota) return QuotasApi.StorageProblem(unpackedOverQuota);
             if (result.Dataset is null) return UploadRefusal.Problem(result.Problems);
-            return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases, result.Dataset.ClassMap, result.Dataset.Version));
+            return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases)
+            {
+                Classes = result.Dataset.ClassMap,
+                Version = result.Dataset.Version,
+            });
         }
     }
 

@@ -17,14 +17,14 @@ public sealed class SplitRequest
     public string? GroupPattern { get; set; }
     public double TestFraction { get; set; }
     public int Seed { get; set; } = 1;
-    public double ValidationFraction { get; set; } = SplitSides.DefaultValidationFraction;
+    public double ValidationFraction { get; set; } = SplitNames.DefaultValidationFraction;
     public int? Version { get; set; }
     public string? Name { get; set; }
     public Dictionary<string, string>? Assignment { get; set; }
 }
 
 /// <summary>The sides of a split and the request's kinds, spelt one way for the API, the form and the stored rows.</summary>
-public static class SplitSides
+public static class SplitNames
 {
     public const string Train = "train";
     public const string Validation = "validation";
@@ -71,7 +71,7 @@ public sealed record SplitAssignment(IReadOnlyList<Guid> Test, IReadOnlyList<IRe
     {
         var test = Test.ToHashSet();
         var validation = Folds[fold].ToHashSet();
-        return cases.ToDictionary(id => id, id => test.Contains(id) ? SplitSides.Test : validation.Contains(id) ? SplitSides.Validation : SplitSides.Train);
+        return cases.ToDictionary(id => id, id => test.Contains(id) ? SplitNames.Test : validation.Contains(id) ? SplitNames.Validation : SplitNames.Train);
     }
 }
 

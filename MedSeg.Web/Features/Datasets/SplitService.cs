@@ -34,8 +34,8 @@ public sealed partial class SplitService(IDbContextFactory<MedSegDbContext> cont
         if (!user.CanManage(dataset.OwnerId)) return new SplitResult(null, [], Forbidden: true);
 
         var errors = new List<FieldError>();
-        var kind = SplitSides.ParseKind(request.Kind);
-        if (kind is null) errors.Add(new FieldError("kind", $"Unknown split kind '{request.Kind}'. Choose one of: {string.Join(", ", SplitSides.Kinds)}."));
+        var kind = SplitNames.ParseKind(request.Kind);
+        if (kind is null) errors.Add(new FieldError("kind", $"Unknown split kind '{request.Kind}'. Choose one of: {string.Join(", ", SplitNames.Kinds)}."));
         var version = request.Version ?? dataset.Version;
         if (version < 1 || version > dataset.Version)
         {
@@ -60,8 +60,8 @@ public sealed partial class SplitService(IDbContextFactory<MedSegDbContext> cont
             {
                 groupOf = SplitPlan.GroupsOf(splitCases, spec);
                 if (Given(given, ids, version, errors) is not { } sides) return new SplitResult(null, errors);
-                test = [.. sides.Where(kv => kv.Value == SplitSides.Test).Select(kv => kv.Key)];
-                folds = [[.. sides.Where(kv => kv.Value == SplitSides.Validation).Select(kv => kv.Key)]];
+                test = [.. sides.Where(kv => kv.Value == SplitNames.Test).Select(kv => kv.Key)];
+                folds = [[.. sides.Where(kv => kv.Value == SplitNames.Validation).Select(kv => kv.Key)]];
             }
             else
             {
@@ -86,8 +86,8 @@ public sealed partial class SplitService(IDbContextFactory<MedSegDbContext> cont
             }
             int Count(string side) => sideOf.Count(kv => kv.Value == side);
             int Groups(string side) => sideOf.Where(kv => kv.Value == side).Select(kv => groupOf[kv.Key]).Distinct(StringComparer.Ordinal).Count();
-            counts.Add(new FoldCount(k, Count(SplitSides.Train), Count(SplitSides.Validation), Count(SplitSides.Test),
-                Groups(SplitSides.Train), Groups(SplitSides.Validation), Groups(SplitSides.Test)));
+            counts.Add(new FoldCount(k, Count(SplitNames.Train), Count(SplitNames.Validation), Count(SplitNames.Test),
+                Groups(SplitNames.Train), Groups(SplitNames.Validation), Groups(SplitNames.Test)));
         }
         if (errors.Count > 0) return new SplitResult(null, errors);
 
@@ -97,7 +97,7 @@ public sealed partial class SplitService(IDbContextFactory<MedSegDbContext> cont
             DatasetId = datasetId,
             Version = version,
             Name = string.IsNullOrWhiteSpace(request.Name) ? DefaultName(spec, request.Assignment is not null, version) : request.Name.Trim(),
-            Kind = SplitSides.Name(spec.Kind),
+            Kind = SplitNames.Name(spec.Kind),
             Seed = spec.Seed,
             ValidationFraction = spec.ValidationFraction,
             Folds = folds.Count,
@@ -124,14 +124,14 @@ public sealed partial class SplitService(IDbContextFactory<MedSegDbContext> cont
             errors.Add(new FieldError("assignment", $"No case named {string.Join(", ", unknown.Take(5).Select(n => $"'{n}'"))}" +
                 $"{(unknown.Count > 5 ? $" and {unknown.Count - 5} more" : "")} in version {version}; use the names of GET /api/datasets/{{id}}/cases?version={version}."));
         }
-        var wrong = given.Where(kv => kv.Value?.Trim().ToLowerInvariant() is not (SplitSides.Train or SplitSides.Validation or SplitSides.Test)).ToList();
+        var wrong = given.Where(kv => kv.Value?.Trim().ToLowerInvariant() is not (SplitNames.Train or SplitNames.Validation or SplitNames.Test)).ToList();
         if (wrong.Count > 0)
         {
             errors.Add(new FieldError("assignment", $"'{wrong[0].Key}' is assigned to '{wrong[0].Value}'; use train, validation or test."));
         }
         if (errors.Count > 0) return null;
-        var sides = ids.Keys.ToDictionary(n => n, n => given.TryGetValue(n, out var side) ? side.Trim().ToLowerInvariant() : SplitSides.Train, StringComparer.Ordinal);
-        if (!sides.ContainsValue(SplitSides.Validation) || !sides.ContainsValue(SplitSides.Train))
+        var sides = ids.Keys.ToDictionary(n => n, n => given.TryGetValue(n, out var side) ? side.Trim().ToLowerInvariant() : SplitNames.Train, StringComparer.Ordinal);
+        if (!sides.ContainsValue(SplitNames.Validation) || !sides.ContainsValue(SplitNames.Train))
         {
             errors.Add(new FieldError("assignment", "A split needs at least one case to train on and one to validate."));
             return null;
@@ -143,7 +143,7 @@ public sealed partial class SplitService(IDbContextFactory<MedSegDbContext> cont
     {
         var t = test.ToHashSet(StringComparer.Ordinal);
         var v = validation.ToHashSet(StringComparer.Ordinal);
-        return names.ToDictionary(n => n, n => t.Contains(n) ? SplitSides.Test : v.Contains(n) ? SplitSides.Validation : SplitSides.Train, StringComparer.Ordinal);
+        return names.ToDictionary(n => n, n => t.Contains(n) ? SplitNames.Test : v.Contains(n) ? SplitNames.Validation : SplitNames.Train, StringComparer.Ordinal);
     }
 
     private static string DefaultName(SplitSpec spec, bool given, int version) =>

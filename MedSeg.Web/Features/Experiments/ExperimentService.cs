@@ -266,7 +266,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             var fold = request.Fold ?? 0;
             var sides = SplitAssignment.Parse(saved.AssignmentJson).SidesOf(fold, cases.Select(c => c.Id));
             IReadOnlyList<DatasetCase> On(string side) => [.. cases.Where(c => sides[c.Id] == side)];
-            return new ChosenSplit(version, cases, On(SplitSides.Train), On(SplitSides.Validation), On(SplitSides.Test),
+            return new ChosenSplit(version, cases, On(SplitNames.Train), On(SplitNames.Validation), On(SplitNames.Test),
                 new SplitConfig(saved.ValidationFraction, $"saved split '{saved.Name}'", saved.Id, saved.Name, saved.Kind, fold));
         }
         if (cases.Count < 2)
