@@ -72,17 +72,7 @@ public sealed record SplitPlan(SplitSpec Spec, IReadOnlyDictionary<string, strin
     /// </summary>
     public static SplitPlan Plan(IEnumerable<SplitCase> cases, SplitSpec spec)
     {
-        if (spec.Check() is { } bad) throw new ArgumentException(bad, nameof(spec));
-        var list = cases.ToList();
-        var duplicate = list.GroupBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null) throw new ArgumentException($"Two cases are named '{duplicate.Key}'; case names must be distinct.", nameof(cases));
-        var pattern = spec.GroupPattern is { Length: > 0 } p ? new Regex(p, RegexOptions.None, TimeSpan.FromSeconds(1)) : null;
-        if (spec.Kind == SplitKind.Grouped && pattern is null && !list.Any(c => c.Group is { Length: > 0 }))
-        {
-            throw new ArgumentException("groupPattern: a grouped split needs a pattern that finds the patient in each case name " +
-                                        "(e.g. ^(patient\\d+)_), or cases that came from volumes.", nameof(spec));
-        }
-        var groupOf = list.ToDictionary(c => c.Name, c => GroupKey(c, spec, pattern), StringComparer.Ordinal);
+        var groupOf = GroupsOf(cases, spec);
         var groups = groupOf.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         var needed = spec.Kind == SplitKind.KFold ? spec.Folds : 2;
         var testGroups = (int)Math.Round(groups.Length * spec.TestFraction);
@@ -108,6 +98,24 @@ public sealed record SplitPlan(SplitSpec Spec, IReadOnlyDictionary<string, strin
         }
         IReadOnlyList<string> Members(ISet<string> set) => [.. groupOf.Where(kv => set.Contains(kv.Value)).Select(kv => kv.Key).Order(StringComparer.Ordinal)];
         return new SplitPlan(spec, groupOf, Members(test), [.. folds.Select(Members)]);
+    }
+
+    /// <summary>The group of each case under <paramref name="spec"/>'s rule (see <see cref="Plan"/>), for checking a split
+    /// that was given rather than planned. Throws, naming the field, for a bad spec, duplicate names, or a grouped split
+    /// without a pattern or volumes.</summary>
+    public static IReadOnlyDictionary<string, string> GroupsOf(IEnumerable<SplitCase> cases, SplitSpec spec)
+    {
+        if (spec.Check() is { } bad) throw new ArgumentException(bad, nameof(spec));
+        var list = cases.ToList();
+        var duplicate = list.GroupBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ArgumentException($"Two cases are named '{duplicate.Key}'; case names must be distinct.", nameof(cases));
+        var pattern = spec.GroupPattern is { Length: > 0 } p ? new Regex(p, RegexOptions.None, TimeSpan.FromSeconds(1)) : null;
+        if (spec.Kind == SplitKind.Grouped && pattern is null && !list.Any(c => c.Group is { Length: > 0 }))
+        {
+            throw new ArgumentException("groupPattern: a grouped split needs a pattern that finds the patient in each case name " +
+                                        "(e.g. ^(patient\\d+)_), or cases that came from volumes.", nameof(spec));
+        }
+        return list.ToDictionary(c => c.Name, c => GroupKey(c, spec, pattern), StringComparer.Ordinal);
     }
 
     /// <summary>

@@ -61,6 +61,7 @@ public sealed class CaseBrowserTests
         await page.GotoAsync($"/datasets/{datasetId}");
         await WalkingSkeletonTests.InteractiveAsync(page);
         await Assertions.Expect(page.Locator("[data-testid=case-count]")).ToHaveTextAsync("10,000 cases");
+        await page.Locator("[data-testid=case-browser]").ScrollIntoViewIfNeededAsync(); // rows load when the grid is in view
         await Assertions.Expect(page.Locator("[data-testid=dataset-thumbnail]").First).ToBeVisibleAsync();
         var rendered = await page.Locator("[data-testid=dataset-thumbnail]").CountAsync();
         Assert.InRange(rendered, 1, 400); // only the rows in view and a few beyond
@@ -75,7 +76,7 @@ public sealed class CaseBrowserTests
         Assert.InRange(await page.Locator("[data-testid=dataset-thumbnail]").CountAsync(), 1, 400);
 
         // Empty masks only: every tenth generated slice.
-        await page.EvaluateAsync("() => window.scrollTo(0, 0)");
+        await page.Locator("[data-testid=case-filters]").ScrollIntoViewIfNeededAsync();
         await page.Locator("[data-testid=filter-mask]").ClickAsync();
         await page.GetByRole(AriaRole.Option, new() { Name = "empty" }).ClickAsync();
         await Assertions.Expect(page.Locator("[data-testid=case-count]")).ToHaveTextAsync("1,000 of 10,000 cases");

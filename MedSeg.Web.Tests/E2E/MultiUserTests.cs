@@ -75,6 +75,7 @@ public sealed class MultiUserTests
             await ShotAsync(bruno, "datasets-shared-with-me");
             await bruno.GotoAsync(datasetUrl);
             await InteractiveAsync(bruno);
+            await bruno.Locator("[data-testid=case-browser]").ScrollIntoViewIfNeededAsync(); // rows load when the grid is in view
             await Assertions.Expect(bruno.Locator("[data-testid=dataset-thumbnail]")).ToHaveCountAsync(8);
             await Assertions.Expect(bruno.Locator("[data-testid=dataset-delete]")).ToHaveCountAsync(0);
             await Assertions.Expect(bruno.Locator("[data-testid=share-panel]")).ToHaveCountAsync(0);

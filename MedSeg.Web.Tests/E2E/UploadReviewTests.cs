@@ -58,6 +58,7 @@ public sealed class UploadReviewTests
         await stored.GetByRole(AriaRole.Link, new() { Name = "Open the dataset" }).ClickAsync();
         await page.WaitForURLAsync(new Regex("/datasets/[0-9a-f-]{36}$"));
         await Assertions.Expect(page.Locator("[data-testid=case-count]")).ToHaveTextAsync("12 cases");
+        await page.Locator("[data-testid=case-browser]").ScrollIntoViewIfNeededAsync(); // rows load when the grid is in view
         await Assertions.Expect(page.Locator("[data-testid=dataset-thumbnail]")).ToHaveCountAsync(12);
         await WalkingSkeletonTests.ShotAsync(page, "dataset-browse");
     }

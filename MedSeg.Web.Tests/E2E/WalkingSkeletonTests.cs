@@ -77,6 +77,7 @@ public sealed class WalkingSkeletonTests
         await page.Locator("[data-testid=upload-file]").SetInputFilesAsync(zipPath);
         await page.Locator("[data-testid=upload-submit]").ClickAsync();
         await page.WaitForURLAsync(new Regex("/datasets/[0-9a-f-]{36}$"), new() { Timeout = 60_000 });
+        await page.Locator("[data-testid=case-browser]").ScrollIntoViewIfNeededAsync(); // rows load when the grid is in view
         await Assertions.Expect(page.Locator("[data-testid=dataset-thumbnail]")).ToHaveCountAsync(20);
         await WaitForImagesAsync(page, "[data-testid=dataset-thumbnail]");
         await ShotAsync(page, "dataset");

@@ -72,6 +72,15 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["GET /api/datasets/{id:guid}/cases"] = new((w, _) => Get($"/api/datasets/{w.DatasetId}/cases"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["GET /api/datasets/{id:guid}/cases/{caseId:guid}/{rendition}.png"] = new((w, _) => Get($"/api/datasets/{w.DatasetId}/cases/{w.CaseId}/overlay.png"),
             Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
+        // A new version each time (fresh names); an unknown case id is refused (400) once past authorization.
+        ["POST /api/datasets/{id:guid}/cases"] = new((w, _) => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, $"/api/datasets/{w.DatasetId}/cases")
+            { Content = new MultipartFormDataContent { { new ByteArrayContent(DatasetVersionsApiTests.ZipOf([$"matrix-{Guid.NewGuid():N}"])), "file", "more.zip" } } }),
+            Unauthenticated, Hidden, Hidden, Forbidden, Ok, Ok),
+        ["POST /api/datasets/{id:guid}/cases/remove"] = new((w, _) => Send(HttpMethod.Post, $"/api/datasets/{w.DatasetId}/cases/remove", new { caseIds = new[] { Guid.NewGuid() } }),
+            Unauthenticated, Hidden, Hidden, Forbidden, Allowed, Allowed),
+        ["GET /api/datasets/{id:guid}/splits"] = new((w, _) => Get($"/api/datasets/{w.DatasetId}/splits"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
+        ["POST /api/datasets/{id:guid}/splits"] = new((w, _) => Send(HttpMethod.Post, $"/api/datasets/{w.DatasetId}/splits", new { kind = "random", seed = 3 }),
+            Unauthenticated, Hidden, Hidden, Forbidden, Ok, Ok),
         // In use by the experiment: the owner and an admin are answered 409 naming it, nothing is deleted.
         ["DELETE /api/datasets/{id:guid}"] = new((w, _) => Send(HttpMethod.Delete, $"/api/datasets/{w.DatasetId}"),
             Unauthenticated, Hidden, Hidden, Forbidden, Allowed, Allowed),

@@ -14,6 +14,9 @@ public static class AuditActions
     public const string UserPassword = "user.password";
     public const string DatasetUpload = "dataset.upload";
     public const string DatasetDelete = "dataset.delete";
+    /// <summary>Cases added or removed: a new dataset version.</summary>
+    public const string DatasetVersion = "dataset.version";
+    public const string SplitCreate = "split.create";
     public const string ExperimentLaunch = "experiment.launch";
     public const string ExperimentCancel = "experiment.cancel";
     public const string ExperimentResume = "experiment.resume";

@@ -17,6 +17,10 @@ public sealed record DatasetSummary(Guid Id, string Name, int Cases, DateTimeOff
     public int Version { get; init; } = 1;
     /// <summary>"images" or "volumes".</summary>
     public string Source { get; init; } = "images";
+    /// <summary>The version history, oldest first (filled by a dataset's detail, <c>GET /api/datasets/{id}</c>; empty in lists).</summary>
+    public IReadOnlyList<DatasetVersionSummary> Versions { get; init; } = [];
+    /// <summary>The saved splits of any of its versions, newest first.</summary>
+    public IReadOnlyList<SavedSplitSummary> Splits { get; init; } = [];
 }
 
 public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Height, double ForegroundFraction)
@@ -52,14 +56,30 @@ public enum SplitSide
 /// <param name="Group">Only the slices of this source volume.</param>
 /// <param name="Search">Only names containing this text (case-insensitive).</param>
 /// <param name="SplitId">With <paramref name="Side"/>: only the cases on that side of fold <paramref name="Fold"/> of this saved split.</param>
+/// <param name="Version">The dataset version whose cases are listed; null = the latest.</param>
 public sealed record CaseQuery(int? Label = null, bool? Empty = null, string? Group = null, string? Search = null,
-    CaseSort Sort = CaseSort.Name, Guid? SplitId = null, int Fold = 0, SplitSide? Side = null)
+    CaseSort Sort = CaseSort.Name, Guid? SplitId = null, int Fold = 0, SplitSide? Side = null, int? Version = null)
 {
     public static CaseQuery All { get; } = new();
 }
 
 /// <summary>A page of cases and how many match the query in all.</summary>
 public sealed record CasePage(IReadOnlyList<DatasetCaseSummary> Cases, int Total);
+
+/// <summary>One immutable version: its number, the SHA-256 over its sorted case hashes, how many cases, what changed.</summary>
+/// <param name="CreatedBy">Display name (or email) of whoever made it.</param>
+public sealed record DatasetVersionSummary(int Number, string ContentHash, int Cases, string Note, DateTimeOffset CreatedAt, string CreatedBy);
+
+/// <summary>What adding or removing cases answers: the dataset's new version.</summary>
+public sealed record VersionCreated(Guid Id, int Version, int Cases, string ContentHash, int Added, int Removed);
+
+/// <summary>Body of <c>POST /api/datasets/{id}/cases/remove</c>: the cases of the latest version to leave out of the next.</summary>
+public sealed record RemoveCasesRequest(IReadOnlyList<Guid>? CaseIds, string? Note = null);
+
+/// <summary>How a change to a dataset's cases ended: a new version, or refused (problems naming the file or case; nothing
+/// stored), or over the storage quota, or not visible (404) / read-only (403).</summary>
+public sealed record VersionResult(VersionCreated? Version, IReadOnlyList<DatasetProblem> Problems, Quotas.StorageRefusal? OverQuota = null,
+    bool NotFound = false, bool Forbidden = false);
 
 /// <summary>The outcome of an upload: a committed dataset, or the problems (nothing stored), or that it unpacked to more
 /// than the owner's storage quota leaves (nothing stored).</summary>

@@ -15,29 +15,43 @@ using Microsoft.Extensions.Options;
 
 namespace MedSeg.Web.Features.Datasets;
 
-/// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases.</summary>
-public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IOptions<LimitsOptions> limits,
+/// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases. Adding and
+/// removing cases as new versions: DatasetService.Versions.cs.</summary>
+public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IOptions<LimitsOptions> limits,
     AuditLog audit, QuotaService quotas, ILogger<DatasetService> logger)
 {
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var rows = await Visible(db, user).OrderByDescending(d => d.CreatedAt).ToListAsync(ct);
-        var names = await People.NamesAsync(db, rows.Select(d => d.OwnerId), ct);
-        return [.. rows.Select(d => ToSummary(d, names, user))];
+        var ids = rows.Select(d => d.Id).ToList();
+        // The launch form offers each dataset's saved splits.
+        var splits = (await db.SavedSplits.AsNoTracking().Where(s => ids.Contains(s.DatasetId)).ToListAsync(ct))
+            .OrderByDescending(s => s.CreatedAt).ToLookup(s => s.DatasetId);
+        var names = await People.NamesAsync(db, rows.Select(d => d.OwnerId).Concat(splits.SelectMany(g => g).Select(s => s.CreatedById)), ct);
+        return [.. rows.Select(d => ToSummary(d, names, user) with { Splits = [.. splits[d.Id].Select(s => ToSplitSummary(s, names))] })];
     }
 
     public async Task<DatasetSummary?> GetAsync(Guid id, UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         if (await Visible(db, user).FirstOrDefaultAsync(d => d.Id == id, ct) is not { } d) return null;
-        return ToSummary(d, await People.NamesAsync(db, [d.OwnerId], ct), user);
+        var versions = (await db.DatasetVersions.AsNoTracking().Where(v => v.DatasetId == id).ToListAsync(ct)).OrderBy(v => v.Number).ToList();
+        var splits = (await db.SavedSplits.AsNoTracking().Where(s => s.DatasetId == id).ToListAsync(ct)).OrderByDescending(s => s.CreatedAt).ToList();
+        var names = await People.NamesAsync(db, [d.OwnerId, .. versions.Select(v => v.CreatedById), .. splits.Select(s => s.CreatedById)], ct);
+        return ToSummary(d, names, user) with
+        {
+            Versions = [.. versions.Select(v => new DatasetVersionSummary(v.Number, v.ContentHash, v.CaseCount, v.Note, v.CreatedAt, People.Of(names, v.CreatedById)))],
+            Splits = [.. splits.Select(s => ToSplitSummary(s, names))],
+        };
     }
 
-    public async Task<IReadOnlyList<DatasetCaseSummary>> ListCasesAsync(Guid datasetId, UserContext user, int skip, int take, CancellationToken ct = default) =>
-        (await QueryCasesAsync(datasetId, user, CaseQuery.All, skip, take, ct)).Cases;
+    /// <summary>A page of the cases of one version (null = the latest), by name; empty when the dataset is not visible.</summary>
+    public async Task<IReadOnlyList<DatasetCaseSummary>> ListCasesAsync(Guid datasetId, UserContext user, int skip, int take, CancellationToken ct = default,
+        int? version = null) =>
+        (await QueryCasesAsync(datasetId, user, CaseQuery.All with { Version = version }, skip, take, ct)).Cases;
 
-    /// <summary>A page of the latest version's cases that match <paramref name="query"/>, and how many match in all (an
+    /// <summary>A page of a version's cases (the latest unless <see cref="CaseQuery.Version"/>) that match <paramref name="query"/>, and how many match in all (an
     /// empty page when the dataset is not visible to the user).</summary>
     public async Task<CasePage> QueryCasesAsync(Guid datasetId, UserContext user, CaseQuery query, int skip, int take, CancellationToken ct = default)
     {
@@ -81,11 +95,13 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         };
     }
 
-    /// <summary>The latest version's cases of a dataset that match the query's filters (not yet sorted); null when the
-    /// query names a split the dataset does not have.</summary>
+    /// <summary>The cases of a version of a dataset (the latest unless the query names one) that match the query's filters
+    /// (not yet sorted); null when the query names a split or a version the dataset does not have.</summary>
     private static async Task<IQueryable<DatasetCase>?> FilteredAsync(MedSegDbContext db, Guid datasetId, CaseQuery query, CancellationToken ct)
     {
-        var cases = db.DatasetCases.AsNoTracking().Where(c => c.DatasetId == datasetId && c.RemovedInVersion == null);
+        var latest = await db.Datasets.Where(d => d.Id == datasetId).Select(d => d.Version).FirstAsync(ct);
+        if (query.Version is int v && (v < 1 || v > latest)) return null;
+        var cases = DatasetVersions.CasesOf(db, datasetId, query.Version ?? latest).AsNoTracking();
         if (query.Label is int label and >= 0 and <= 31)
         {
             var bit = 1 << label;
@@ -118,7 +134,8 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         if (!await Visible(db, user).AnyAsync(d => d.Id == datasetId, ct)) return [];
-        var rows = await db.DatasetCases.Where(c => c.DatasetId == datasetId && c.RemovedInVersion == null && c.GroupKey != null)
+        var latest = await db.Datasets.Where(d => d.Id == datasetId).Select(d => d.Version).FirstAsync(ct);
+        var rows = await DatasetVersions.CasesOf(db, datasetId, latest).Where(c => c.GroupKey != null)
             .GroupBy(c => c.GroupKey!).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
         return [.. rows.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => (r.Key, r.Count))];
     }
@@ -150,16 +167,34 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
     public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, IngestOptions options,
         CancellationToken ct = default)
     {
+        var scan = await ScanZipAsync(name, zip, staging, user, ct, options.Progress);
+        if (scan.OverQuota is not null || scan.Valid.Count == 0) return new IngestResult(null, scan.Problems, scan.OverQuota);
+        return await DecideAndCommitAsync(name, scan.Valid, scan.Problems, scan.Classes, null, staging, user, options, ct);
+    }
+
+    /// <summary>What an uploaded zip holds once unpacked and validated: its valid pairs (<see cref="Pairs"/> only when there
+    /// is no problem at all), the problems, the class count, or that it is over the storage quota. The one ingest pipeline
+    /// of a new dataset and of cases added to one.</summary>
+    private sealed record ScannedUpload(IReadOnlyList<ScannedPair> Valid, IReadOnlyList<DatasetProblem> Problems, StorageRefusal? OverQuota = null,
+        int Classes = 1)
+    {
+        public IReadOnlyList<ScannedPair>? Pairs => Problems.Count == 0 && OverQuota is null && Valid.Count > 0 ? Valid : null;
+    }
+
+    private async Task<ScannedUpload> ScanZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct,
+        Action<IngestProgress>? progress = null)
+    {
+        var options = new IngestOptions(Progress: progress);
         var upload = Path.Combine(staging, "upload");
         options.Progress?.Invoke(new IngestProgress(IngestStage.Unpacking, 0, 0));
         var problems = await ZipExtractor.ExtractAsync(zip.Path, zip.FileName, upload, limits.Value, ct,
             (done, total) => options.Progress?.Invoke(new IngestProgress(IngestStage.Unpacking, done, total)));
         File.Delete(zip.Path); // unpacked or refused: its space is free again
-        if (problems.Count > 0) return new IngestResult(null, problems);
-        if (await quotas.CheckStorageAsync(user, ArtifactStore.SizeOf(upload), ct) is { } overQuota) return new IngestResult(null, [], overQuota);
+        if (problems.Count > 0) return new ScannedUpload([], problems);
+        if (await quotas.CheckStorageAsync(user, ArtifactStore.SizeOf(upload), ct) is { } overQuota) return new ScannedUpload([], [], overQuota);
         if (VolumesIn(upload) is { } volume)
         {
-            return new IngestResult(null, [new DatasetProblem(volume,
+            return new ScannedUpload([], [new DatasetProblem(volume,
                 "this archive holds NIfTI volumes (.nii/.nii.gz, the Decathlon or nnU-Net layout); the web app cannot import " +
                 "volumes yet. Upload 2D images (PNG, JPEG, TIFF, BMP) in images/ with their masks in masks/; nothing was stored.")]);
         }
@@ -173,11 +208,11 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
             name, report.Pairs.Count, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
         if (report.Pairs.Count == 0)
         {
-            return new IngestResult(null, report.Problems.Count > 0 ? report.Problems : [new DatasetProblem(zip.FileName,
+            return new ScannedUpload([], report.Problems.Count > 0 ? report.Problems : [new DatasetProblem(zip.FileName,
                 "No image/mask pairs were found. Put images in images/ and masks with the same file name in masks/, " +
                 "or each mask beside its image named with a suffix such as _mask (benign/a.png and benign/a_mask.png).")]);
         }
-        return await DecideAndCommitAsync(name, report.Pairs, report.Problems, report.Classes, null, staging, user, options, ct);
+        return new ScannedUpload(report.Pairs, report.Problems, null, report.Classes);
     }
 
     /// <summary>The scan is done: refuse, ask (<see cref="IngestOptions.Review"/>), or commit — all cases, or the valid ones
@@ -230,7 +265,7 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
             MinHeight = pairs.Min(p => p.Height),
             MaxHeight = pairs.Max(p => p.Height),
             MeanForeground = pairs.Average(p => p.ForegroundFraction),
-            ContentHash = ContentHash(pairs),
+            ContentHash = ContentHash(pairs.Select(p => (p.Name, p.ImageSha256, p.MaskSha256))),
             Classes = classes,
             ClassMapJson = ClassMap.Serialize(classMap ?? ClassMap.Default(classes)),
         };
@@ -376,10 +411,11 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
             Source = d.Source,
         };
 
-    private static string ContentHash(IEnumerable<ScannedPair> pairs)
+    /// <summary>SHA-256 over the cases' (name, image hash, mask hash) sorted by name: a version's identity.</summary>
+    internal static string ContentHash(IEnumerable<(string Name, string ImageSha256, string MaskSha256)> cases)
     {
         var text = new StringBuilder();
-        foreach (var p in pairs.OrderBy(p => p.Name, StringComparer.Ordinal))
+        foreach (var p in cases.OrderBy(p => p.Name, StringComparer.Ordinal))
         {
             text.Append(p.Name).Append('\t').Append(p.ImageSha256).Append('\t').Append(p.MaskSha256).Append('\n');
         }

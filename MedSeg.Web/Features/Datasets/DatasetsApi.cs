@@ -8,10 +8,13 @@ using Microsoft.Extensions.Options;
 
 namespace MedSeg.Web.Features.Datasets;
 
-/// <summary>201 of <c>POST /api/datasets</c>. With <c>admit=valid</c>, <see cref="LeftOut"/> names the files the problems
-/// kept out, and <see cref="ReportUrl"/> gives the report as CSV.</summary>
+/// <summary>201 of <c>POST /api/datasets</c>: the new dataset, its class map and its first version. With <c>admit=valid</c>,
+/// <see cref="LeftOut"/> names the files the problems kept out, and <see cref="ReportUrl"/> gives the report as CSV.</summary>
 public sealed record DatasetCreated(Guid Id, int Cases)
 {
+    /// <summary>The class map, background first (<see cref="DatasetSummary.ClassMap"/>).</summary>
+    public IReadOnlyList<ClassEntry> Classes { get; init; } = [];
+    public int Version { get; init; } = 1;
     public IReadOnlyList<string> LeftOut { get; init; } = [];
     public IReadOnlyList<MedSeg.Engine.Data.DatasetProblem> Problems { get; init; } = [];
     public string? ReportUrl { get; init; }
@@ -24,6 +27,7 @@ public static class DatasetsApi
         services.AddScoped<DatasetService>();
         services.AddSingleton<UploadTracker>();
         services.AddSingleton<UploadRunner>();
+        services.AddScoped<SplitService>();
         return services;
     }
 
@@ -36,6 +40,11 @@ public static class DatasetsApi
         api.MapGet("/", List);
         api.MapGet("/{id:guid}", Get);
         api.MapGet("/{id:guid}/cases", Cases);
+        // A new version: cases added from a zip (the upload's pipeline), or removed by id (their files stay).
+        api.MapPost("/{id:guid}/cases", AddCases).DisableAntiforgery().WithUploadLimit(app);
+        api.MapPost("/{id:guid}/cases/remove", RemoveCases);
+        api.MapGet("/{id:guid}/splits", Splits);
+        api.MapPost("/{id:guid}/splits", CreateSplit);
         api.MapGet("/{id:guid}/cases/{caseId:guid}/{rendition}.png", Rendition);
         app.MapUploadsApi();
         return app;
@@ -102,6 +111,8 @@ public static class DatasetsApi
             record.Finish(UploadState.Stored, $"Stored {result.Dataset.Cases} cases.", result.Problems, result.Dataset.Id, result.Dataset.Cases, result.LeftOut);
             return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases)
             {
+                Classes = result.Dataset.ClassMap,
+                Version = result.Dataset.Version,
                 LeftOut = result.LeftOut,
                 Problems = result.Problems,
                 ReportUrl = result.Problems.Count > 0 ? UploadsApi.ReportUrl(record.Id) : null,
@@ -133,7 +144,7 @@ public static class DatasetsApi
         await datasets.GetAsync(id, UserContext.From(http.User), ct) is { } d ? TypedResults.Ok(d) : TypedResults.NotFound();
 
     /// <summary>
-    /// A page of the latest version's cases (<c>skip</c>, <c>take</c> ≤ 1000), filtered by <c>label</c> (present in the
+    /// A page of a version's cases (<c>version</c>; default the latest) (<c>skip</c>, <c>take</c> ≤ 1000), filtered by <c>label</c> (present in the
     /// mask), <c>empty</c> (true/false), <c>group</c> (source volume), <c>search</c> (in the name), a saved split's side
     /// (<c>splitId</c>, <c>fold</c>, <c>side</c>=train|validation|test), sorted by <c>sort</c>=name|foreground|-foreground.
     /// The number of matching cases is in <c>X-Total-Count</c>.
@@ -141,10 +152,12 @@ public static class DatasetsApi
     public static async Task<Results<Ok<IReadOnlyList<DatasetCaseSummary>>, NotFound, ProblemHttpResult>> Cases(
         Guid id, HttpContext http, DatasetService datasets, CancellationToken ct, int skip = 0, int take = 100,
         int? label = null, bool? empty = null, string? group = null, string? search = null, string? sort = null,
-        Guid? splitId = null, int fold = 0, string? side = null)
+        Guid? splitId = null, int fold = 0, string? side = null, int? version = null)
     {
         var user = UserContext.From(http.User);
-        if (await datasets.GetAsync(id, user, ct) is null) return TypedResults.NotFound();
+        if (await datasets.GetAsync(id, user, ct) is not { } dataset) return TypedResults.NotFound();
+        if (version is { } v && (v < 1 || v > dataset.Version))
+            return Field("version", $"This dataset has versions 1 … {dataset.Version}; leave it out for the latest.");
         CaseSort? order = (sort ?? "name").Trim().ToLowerInvariant() switch
         {
             "name" => CaseSort.Name,
@@ -161,11 +174,75 @@ public static class DatasetsApi
             if (splitId is null) return Field("splitId", "side needs the splitId of a saved split of this dataset.");
             splitSide = parsed;
         }
-        var query = new CaseQuery(label, empty, group, search, order.Value, splitId, fold, splitSide);
+        var query = new CaseQuery(label, empty, group, search, order.Value, splitId, fold, splitSide, version);
         var page = await datasets.QueryCasesAsync(id, user, query, Math.Max(0, skip), Math.Clamp(take, 1, 1000), ct);
         http.Response.Headers["X-Total-Count"] = page.Total.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return TypedResults.Ok(page.Cases);
     }
+
+    /// <summary>Multipart <c>file</c> (a .zip laid out like an upload) and <c>note</c> (optional): its cases as a new version.</summary>
+    public static async Task<Results<Created<VersionCreated>, NotFound, ProblemHttpResult>> AddCases(
+        Guid id, HttpContext http, DatasetService datasets, ArtifactStore store, IOptions<LimitsOptions> limits, QuotaService quotas, CancellationToken ct)
+    {
+        var user = UserContext.From(http.User);
+        // Who may, and whether it fits the quota, before a byte of the body is read.
+        if (await datasets.GetAsync(id, user, ct) is not { } dataset) return TypedResults.NotFound();
+        if (!dataset.CanManage) return ReadOnly("add cases to");
+        if (await quotas.CheckStorageAsync(user, http.Request.ContentLength, ct) is { } overQuota)
+        {
+            http.Response.Headers.Connection = "close";
+            return QuotasApi.StorageProblem(overQuota);
+        }
+        var (upload, refusal) = await StagedUpload.ReceiveAsync(http.Request, store, limits.Value, NoFile, ct);
+        if (upload is null) return refusal!;
+        using (upload)
+        {
+            var file = upload.Files.FirstOrDefault(f => f.Field == "file");
+            if (file is null || file.Length == 0) return TypedResults.Problem(NoFile, statusCode: 400, title: "No file was uploaded");
+            var result = await datasets.AddCasesAsync(id, file, upload.Directory, upload.Field("note"), user, ct);
+            return Answer(id, result);
+        }
+    }
+
+    /// <summary>JSON <c>{caseIds: [...], note?}</c>: the latest version without those cases, as a new version.</summary>
+    public static async Task<Results<Created<VersionCreated>, NotFound, ProblemHttpResult>> RemoveCases(
+        Guid id, RemoveCasesRequest request, HttpContext http, DatasetService datasets, CancellationToken ct) =>
+        Answer(id, await datasets.RemoveCasesAsync(id, request, UserContext.From(http.User), ct));
+
+    private static Results<Created<VersionCreated>, NotFound, ProblemHttpResult> Answer(Guid id, VersionResult result)
+    {
+        if (result.NotFound) return TypedResults.NotFound();
+        if (result.Forbidden) return ReadOnly("change the cases of");
+        if (result.OverQuota is { } overQuota) return QuotasApi.StorageProblem(overQuota);
+        if (result.Version is not { } created) return UploadRefusal.Problem(result.Problems);
+        return TypedResults.Created($"/api/datasets/{id}/cases?version={created.Version}", created);
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<SavedSplitSummary>>, NotFound>> Splits(Guid id, HttpContext http, SplitService splits, CancellationToken ct) =>
+        await splits.ListAsync(id, UserContext.From(http.User), ct) is { } list ? TypedResults.Ok(list) : TypedResults.NotFound();
+
+    /// <summary>JSON <see cref="SplitRequest"/>: a saved split of a version; field errors name the field (a leak names the group).</summary>
+    public static async Task<Results<Created<SavedSplitSummary>, NotFound, ProblemHttpResult, ValidationProblem>> CreateSplit(
+        Guid id, SplitRequest request, HttpContext http, SplitService splits, CancellationToken ct)
+    {
+        var result = await splits.CreateAsync(id, request, UserContext.From(http.User), ct);
+        if (result.NotFound) return TypedResults.NotFound();
+        if (result.Forbidden) return ReadOnly("create splits of");
+        if (result.Split is not { } split)
+        {
+            return TypedResults.ValidationProblem(result.Errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()),
+                title: "The split was refused; nothing was stored.");
+        }
+        return TypedResults.Created($"/api/datasets/{id}/splits", split);
+    }
+
+    private static ValidationProblem Invalid(string field, string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+
+    /// <summary>The refusal of an owner-only change to a dataset shared with the user read-only.</summary>
+    private static ProblemHttpResult ReadOnly(string action) => TypedResults.Problem(
+        $"This dataset is shared with you read-only; only its owner or an admin can {action} it.",
+        statusCode: StatusCodes.Status403Forbidden, title: "Read-only");
 
     public static async Task<Results<FileContentHttpResult, NotFound>> Rendition(
         Guid id, Guid caseId, string rendition, HttpContext http, DatasetService datasets, CancellationToken ct, int size = 256)

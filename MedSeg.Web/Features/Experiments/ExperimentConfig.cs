@@ -7,11 +7,12 @@ using MedSeg.Engine.Training;
 
 namespace MedSeg.Web.Features.Experiments;
 
-/// <summary>The split rule recorded with an experiment.</summary>
-public sealed record SplitConfig(double ValidationFraction, string Rule);
+/// <summary>The split rule recorded with an experiment: a saved split's id, name, kind and fold, or none (the random split
+/// of the seed, grouped by source volume when the cases have one).</summary>
+public sealed record SplitConfig(double ValidationFraction, string Rule, Guid? SplitId = null, string? Name = null, string? Kind = null, int? Fold = null);
 
-/// <summary>The dataset an experiment was launched on, as it was then.</summary>
-public sealed record DatasetRef(Guid Id, string Name, string? ContentHash, int CaseCount);
+/// <summary>The dataset an experiment was launched on, as it was then: the version used, its content hash and case count.</summary>
+public sealed record DatasetRef(Guid Id, string Name, string? ContentHash, int CaseCount, int Version = 1);
 
 /// <summary>
 /// <see cref="MedSeg.Data.Entities.Experiment.ConfigJson"/>: the launch options, snapshotted at launch and read back by

@@ -68,6 +68,13 @@ public sealed class LaunchRequest
 
     [Range(0, 1.0, ErrorMessage = "Weight decay must be between 0 and 1.")]
     public double WeightDecay { get; set; } = LaunchOptions.DefaultWeightDecay;
+
+    /// <summary>A saved split of the dataset (GET /api/datasets/{id}/splits) to train on; null = a random split by
+    /// <see cref="Seed"/> of the latest version (whole volumes when the cases came from volumes).</summary>
+    public Guid? SplitId { get; set; }
+
+    /// <summary>With a k-fold split: which fold validates (0-based; default 0).</summary>
+    public int? Fold { get; set; }
 }
 
 /// <summary>A field-level validation failure (field name as in <see cref="LaunchRequest"/>, camelCase in the API).</summary>
@@ -98,7 +105,16 @@ public sealed record ExperimentSummary(Guid Id, string Name, string Model, Guid 
 public sealed record ExperimentDetail(ExperimentSummary Summary, int BatchSize, int ImageSize, double LearningRate,
     int Seed, int TrainCases, int ValidationCases, string? Error, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
     IReadOnlyList<EpochPoint> Metrics, IReadOnlyList<PreviewImage> Previews, ExperimentConfig Config, string? Note = null,
-    int Restarts = 0);
+    int Restarts = 0)
+{
+    /// <summary>The dataset version it is pinned to.</summary>
+    public int DatasetVersion { get; init; } = 1;
+    /// <summary>The saved split and fold it trains on; null for the random split of its seed.</summary>
+    public Guid? SplitId { get; init; }
+    public int? Fold { get; init; }
+    /// <summary>The split's fixed test cases (never trained or validated on).</summary>
+    public int TestCases { get; init; }
+}
 
 /// <summary>A preview mask for one of the fixed validation cases after an epoch. Urls are served by the app.</summary>
 public sealed record PreviewImage(Guid CaseId, string CaseName, int Epoch, string ImageUrl, string TruthUrl, string PredictionUrl);

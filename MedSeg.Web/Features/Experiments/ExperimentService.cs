@@ -78,7 +78,13 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             await LatestPreviewsAsync(db, e, ct),
             ExperimentConfig.Parse(e.ConfigJson),
             completed ? message : null,
-            e.Restarts);
+            e.Restarts)
+        {
+            DatasetVersion = e.DatasetVersion,
+            SplitId = e.SplitId,
+            Fold = e.Fold,
+            TestCases = counts.FirstOrDefault(c => c.Key == CaseSplit.Test)?.Count ?? 0,
+        };
     }
 
     /// <summary>Validates the request (field errors), snapshots the experiment and enqueues the training job.</summary>
@@ -131,25 +137,30 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             errors.Add(new FieldError(nameof(LaunchRequest.EarlyStoppingPatience),
                 $"Early-stopping patience must be below the number of epochs ({request.Epochs}), or 0 for off."));
         Dataset? dataset = null;
+        ChosenSplit? chosen = null;
         if (request.DatasetId is { } datasetId)
         {
-            dataset = await Access.Datasets(db, user).Include(d => d.Cases).FirstOrDefaultAsync(d => d.Id == datasetId, ct);
+            dataset = await Access.Datasets(db, user).AsNoTracking().FirstOrDefaultAsync(d => d.Id == datasetId, ct);
             if (dataset is null)
             {
                 errors.Add(new FieldError(nameof(LaunchRequest.DatasetId), "No such dataset (or it is not shared with you)."));
             }
-            else if (dataset.Cases.Count < 2)
+            else if (request.SplitId is null && dataset.CaseCount < 2)
             {
                 errors.Add(new FieldError(nameof(LaunchRequest.DatasetId), "The dataset needs at least 2 cases: one to train on and one to validate."));
             }
+            else
+            {
+                chosen = await ChooseSplitAsync(db, dataset, request, errors, ct);
+            }
         }
-        if (errors.Count > 0 || dataset is null) return new LaunchResult(null, errors);
+        if (errors.Count > 0 || dataset is null || chosen is null) return new LaunchResult(null, errors);
 
         var model = request.Model.ToLowerInvariant();
-        var (train, validation) = Split(dataset.Cases, request.Seed);
+        var (version, cases, train, validation, test, splitConfig) = chosen;
         // Admission: a run that would not fit this server's memory ceiling is refused here, not killed later.
         var shape = new RunShape(model, null, request.BatchSize, request.ImageSize, 3, train.Count, validation.Count,
-            dataset.Cases.Max(c => (long)c.Width * c.Height));
+            cases.Max(c => (long)c.Width * c.Height));
         if (MemoryEstimate.Check(shape, jobsOptions.Value.EffectiveMemoryCeilingBytes, SizeMultiple(model)) is { } tooLarge)
         {
             return new LaunchResult(null, [new FieldError(nameof(LaunchRequest.BatchSize), tooLarge)]);
@@ -161,6 +172,9 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             Name = string.IsNullOrWhiteSpace(request.Name) ? $"{model} on {dataset.Name}" : request.Name.Trim(),
             OwnerId = user.UserId,
             DatasetId = dataset.Id,
+            DatasetVersion = version.Number,
+            SplitId = request.SplitId,
+            Fold = request.SplitId is null ? null : splitConfig.Fold,
             Model = model,
             Epochs = request.Epochs,
             BatchSize = request.BatchSize,
@@ -188,8 +202,8 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
                 GradientClipNorm = request.GradientClipNorm,
                 TimeBudgetHours = request.TimeBudgetHours,
                 WeightDecay = request.WeightDecay,
-                Split = new SplitConfig(ValidationFraction, "shuffle(sorted names, seed)"),
-                Dataset = new DatasetRef(dataset.Id, dataset.Name, dataset.ContentHash, dataset.CaseCount),
+                Split = splitConfig,
+                Dataset = new DatasetRef(dataset.Id, dataset.Name, version.ContentHash, version.CaseCount, version.Number),
             }.Serialize(),
         };
         experiment.Cases.AddRange(train.Select(c => new ExperimentCase { Id = Guid.NewGuid(), DatasetCaseId = c.Id, Split = CaseSplit.Train }));
@@ -197,14 +211,80 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         {
             Id = Guid.NewGuid(), DatasetCaseId = c.Id, Split = CaseSplit.Validation, IsPreview = previews.Contains(c.Id),
         }));
+        experiment.Cases.AddRange(test.Select(c => new ExperimentCase { Id = Guid.NewGuid(), DatasetCaseId = c.Id, Split = CaseSplit.Test }));
         db.Experiments.Add(experiment);
         await db.SaveChangesAsync(ct);
         await EnqueueAsync(db, experiment, ct);
-        logger.LogInformation("Experiment {Id} launched: {Model}, {Train} train / {Val} validation cases",
-            experiment.Id, model, train.Count, validation.Count);
+        logger.LogInformation("Experiment {Id} launched: {Model} on version {Version}, {Train} train / {Val} validation / {Test} test cases",
+            experiment.Id, model, version.Number, train.Count, validation.Count, test.Count);
         await audit.WriteAsync(user, new AuditRecord(AuditActions.ExperimentLaunch, "experiment", experiment.Id.ToString(),
             $"{experiment.Name} ({model} on dataset {dataset.Name})"));
         return new LaunchResult(experiment.Id, []);
+    }
+
+    /// <summary>The cases an experiment trains, validates and tests on, of the version it is pinned to.</summary>
+    private sealed record ChosenSplit(DatasetVersion Version, IReadOnlyList<DatasetCase> Cases, IReadOnlyList<DatasetCase> Train,
+        IReadOnlyList<DatasetCase> Validation, IReadOnlyList<DatasetCase> Test, SplitConfig Config);
+
+    /// <summary>
+    /// With a saved split: its version (a split of an older version pins that version) and the fold's sides. Without: the
+    /// latest version, split by the seed (<see cref="Split"/>); by whole volumes when the cases came from volumes, so slices of
+    /// one volume never straddle. Field errors name <c>SplitId</c> or <c>Fold</c>.
+    /// </summary>
+    private static async Task<ChosenSplit?> ChooseSplitAsync(MedSegDbContext db, Dataset dataset, LaunchRequest request, List<FieldError> errors, CancellationToken ct)
+    {
+        var number = dataset.Version;
+        SavedSplit? saved = null;
+        if (request.SplitId is { } splitId)
+        {
+            saved = await db.SavedSplits.AsNoTracking().FirstOrDefaultAsync(s => s.Id == splitId, ct);
+            if (saved is null || saved.DatasetId != dataset.Id)
+            {
+                errors.Add(new FieldError(nameof(LaunchRequest.SplitId), saved is null
+                    ? "No such split; choose one of the dataset's splits (GET /api/datasets/{id}/splits), or none for a random split by seed."
+                    : "This split belongs to another dataset; choose one of this dataset's splits, or none for a random split by seed."));
+                return null;
+            }
+            if (request.Fold is { } f && (f < 0 || f >= saved.Folds))
+            {
+                errors.Add(new FieldError(nameof(LaunchRequest.Fold), saved.Folds == 1
+                    ? $"Split '{saved.Name}' has one fold: 0 (or leave it out)."
+                    : $"Split '{saved.Name}' has folds 0 … {saved.Folds - 1}; got {f}."));
+                return null;
+            }
+            number = saved.Version;
+        }
+        else if (request.Fold is not null)
+        {
+            errors.Add(new FieldError(nameof(LaunchRequest.Fold), "A fold needs a saved split (splitId); leave it out for a random split by seed."));
+            return null;
+        }
+        var version = await db.DatasetVersions.AsNoTracking().FirstOrDefaultAsync(v => v.DatasetId == dataset.Id && v.Number == number, ct)
+                      ?? new DatasetVersion { DatasetId = dataset.Id, Number = number, ContentHash = dataset.ContentHash, CaseCount = dataset.CaseCount, Note = "", CreatedById = dataset.OwnerId };
+        var cases = await DatasetVersions.CasesOf(db, dataset.Id, number).ToListAsync(ct);
+        if (saved is not null)
+        {
+            var fold = request.Fold ?? 0;
+            var sides = SplitAssignment.Parse(saved.AssignmentJson).SidesOf(fold, cases.Select(c => c.Id));
+            IReadOnlyList<DatasetCase> On(string side) => [.. cases.Where(c => sides[c.Id] == side)];
+            return new ChosenSplit(version, cases, On(SplitNames.Train), On(SplitNames.Validation), On(SplitNames.Test),
+                new SplitConfig(saved.ValidationFraction, $"saved split '{saved.Name}'", saved.Id, saved.Name, saved.Kind, fold));
+        }
+        if (cases.Count < 2)
+        {
+            errors.Add(new FieldError(nameof(LaunchRequest.DatasetId), "The dataset needs at least 2 cases: one to train on and one to validate."));
+            return null;
+        }
+        if (cases.Any(c => c.GroupKey is { Length: > 0 }) && cases.Select(c => c.GroupKey ?? c.Name).Distinct().Count() >= 2)
+        {
+            var plan = SplitPlan.Plan(cases.Select(c => new SplitCase(c.Name, c.GroupKey)), new SplitSpec(SplitKind.Random, request.Seed, ValidationFraction));
+            var (trainNames, validationNames) = plan.Fold(0);
+            var byName = cases.ToDictionary(c => c.Name, StringComparer.Ordinal);
+            return new ChosenSplit(version, cases, [.. trainNames.Select(n => byName[n])], [.. validationNames.Select(n => byName[n])], [],
+                new SplitConfig(ValidationFraction, "shuffle(sorted volumes, seed): whole volumes", Kind: "random"));
+        }
+        var (train, validation) = Split(cases, request.Seed);
+        return new ChosenSplit(version, cases, train, validation, [], new SplitConfig(ValidationFraction, "shuffle(sorted names, seed)"));
     }
 
     /// <summary>The fixed 80/20 split, the engine's rule (the CLI's <c>medseg train</c> splits the same way).</summary>

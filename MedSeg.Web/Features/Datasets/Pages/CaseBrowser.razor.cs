@@ -51,6 +51,7 @@ public sealed partial class CaseBrowser
         try
         {
             groups = await Datasets.GroupsAsync(Dataset.Id, User);
+            await CountAsync();
         }
         catch (Exception e)
         {
@@ -109,9 +110,17 @@ public sealed partial class CaseBrowser
     private Task GroupChanged(string? value) => Refilter(() => group = value);
     private Task SortChanged(CaseSort value) => Refilter(() => sort = value);
 
+    /// <summary>How many cases match, whether or not the grid is in view yet (the virtualised rows load when it is).</summary>
+    private async Task CountAsync()
+    {
+        total = (await Datasets.QueryCasesAsync(Dataset.Id, User, Query, 0, 1)).Total;
+        loadedOnce = true;
+    }
+
     private async Task Refilter(Action change)
     {
         change();
+        await CountAsync();
         if (virtualize is not null) await virtualize.RefreshDataAsync();
         StateHasChanged();
     }

@@ -19,6 +19,15 @@ public sealed partial class UploadPanel : IDisposable
 
     /// <summary>The signed-in user: their uploads still in progress (a page left and opened again) are shown.</summary>
     [Parameter] public UserContext? User { get; set; }
+    /// <summary>Where the zip is posted: a new dataset (default), or <c>/api/datasets/{id}/cases</c> for a new version.</summary>
+    [Parameter] public string Url { get; set; } = UploadUrl;
+    [Parameter] public string Title { get; set; } = "Upload a dataset";
+    /// <summary>The text field's label: the dataset's name, or (adding cases) the new version's note; sent as <see cref="NameField"/>.</summary>
+    [Parameter] public string NameLabel { get; set; } = "Dataset name";
+    [Parameter] public string NamePlaceholder { get; set; } = "Defaults to the file name";
+    [Parameter] public string NameField { get; set; } = "name";
+    /// <summary>Called once stored; without it the panel opens the dataset.</summary>
+    [Parameter] public EventCallback<UploadOutcome.Created> OnCreated { get; set; }
 
     [Inject] private IJSRuntime JS { get; set; } = default!;
     [Inject] private UploadTracker Tracker { get; set; } = default!;
@@ -80,15 +89,15 @@ public sealed partial class UploadPanel : IDisposable
         StateHasChanged();
 
         selfReference ??= DotNetObjectReference.Create(this);
-        // Checked in the background: the page can be left, and a report with problems (or label maps' class map) waits
-        // for the user's decision.
-        var fields = new Dictionary<string, string> { ["wait"] = "false", ["review"] = "auto" };
-        if (!string.IsNullOrWhiteSpace(name)) fields["name"] = name.Trim();
+        // A new dataset is checked in the background: the page can be left, and a report with problems (or label maps'
+        // class map) waits for the user's decision. Cases added to a dataset are answered when stored.
+        var fields = Url == UploadUrl ? new Dictionary<string, string> { ["wait"] = "false", ["review"] = "auto" } : [];
+        if (!string.IsNullOrWhiteSpace(name)) fields[NameField] = name.Trim();
         sendId = Guid.NewGuid().ToString("N");
         try
         {
             // A CancellationToken replaces the default one-minute interop timeout: validation of a large archive takes a while.
-            var response = await JS.InvokeAsync<UploadResponse>("medseg.upload", disposed.Token, fileInput, UploadUrl, fields, selfReference, sendId);
+            var response = await JS.InvokeAsync<UploadResponse>("medseg.upload", disposed.Token, fileInput, Url, fields, selfReference, sendId);
             if (response.Status == 202 && AcceptedUpload(response) is { } job)
             {
                 jobs.Insert(0, job);
@@ -116,7 +125,8 @@ public sealed partial class UploadPanel : IDisposable
 
         if (outcome is UploadOutcome.Created created)
         {
-            Navigation.NavigateTo($"/datasets/{created.Id}");
+            if (OnCreated.HasDelegate) await OnCreated.InvokeAsync(created);
+            else Navigation.NavigateTo($"/datasets/{created.Id}");
         }
     }
 

@@ -74,6 +74,38 @@ public sealed partial class LaunchForm : IDisposable
         ? $"{d.Cases} cases · {Format.SizeRange(d.MinWidth, d.MaxWidth, d.MinHeight, d.MaxHeight)} px · {d.Channels} channel(s)"
         : null;
 
+    private SavedSplitSummary? SelectedSplit => SelectedDataset?.Splits.FirstOrDefault(s => s.Id == Request.SplitId);
+
+    /// <summary>The split picker's value: <see cref="Guid.Empty"/> stands for "random by seed" (no saved split).</summary>
+    private Guid SplitChoice
+    {
+        get => Request.SplitId ?? Guid.Empty;
+        set
+        {
+            Request.SplitId = value == Guid.Empty ? null : value;
+            Request.Fold = Request.SplitId is null ? null : 0;
+        }
+    }
+
+    private int FoldChoice
+    {
+        get => Request.Fold ?? 0;
+        set => Request.Fold = value;
+    }
+
+    private string SplitLabel(Guid id) => id == Guid.Empty
+        ? "Random by seed (default)"
+        : SelectedDataset?.Splits.FirstOrDefault(s => s.Id == id) is { } s ? $"{s.Name} · {s.Kind}, v{s.Version}" : "";
+
+    private string SplitHint => SelectedSplit is { } s
+        ? $"Version {s.Version}: {s.Folds[0].Train + s.Folds[0].Validation + s.Folds[0].Test} cases, {s.Groups} groups" +
+          (s.Folds[0].Test > 0 ? $", {s.Folds[0].Test} test cases never trained or validated on" : "")
+        : "A random 80 / 20 split of the latest version by the seed below (whole volumes stay together)";
+
+    private string FoldLabel(int fold) => SelectedSplit?.Folds.FirstOrDefault(f => f.Fold == fold) is { } f
+        ? $"Fold {f.Fold}: {f.Train} train / {f.Validation} val"
+        : $"Fold {fold}";
+
     private string DatasetLabel(Guid? id) => Datasets.FirstOrDefault(d => d.Id == id)?.Name ?? "";
 
     private static Dictionary<string, object?> Test(string id) => new() { ["data-testid"] = id };
@@ -101,6 +133,8 @@ public sealed partial class LaunchForm : IDisposable
         // A field the user edits loses the server's complaint about it; the size rule depends on size and model.
         serverMessages!.Clear(e.FieldIdentifier);
         if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.ImageSize)) sizeEdited = true;
+        // A saved split belongs to one dataset.
+        if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.DatasetId) && SelectedSplit is null) (Request.SplitId, Request.Fold) = (null, null);
         // A dataset chosen in the form proposes a size; a later model change re-rounds that proposal to the new multiple.
         if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.DatasetId)
             || e.FieldIdentifier.FieldName is nameof(LaunchRequest.Model) && suggestedSize is not null) SuggestSize();
