@@ -117,8 +117,8 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         {
             // Laid out as images/<name>.ext and masks/<name>.ext whatever the upload's folders and mask suffixes were:
             // names are unique in a scan, so no two cases meet (BUSI's class folders, a_mask.png, a united a.png).
-            var image = "images/" + pair.Name + Path.GetExtension(pair.ImagePath);
-            var mask = "masks/" + pair.Name + Path.GetExtension(pair.MaskPath);
+            var image = "images/" + pair.Name + ImageDecoder.StoredExtension(pair.ImagePath);
+            var mask = "masks/" + pair.Name + ImageDecoder.StoredExtension(pair.MaskPath);
             File.Move(pair.ImagePath, Path.Combine(layout, image));
             File.Move(pair.MaskPath, Path.Combine(layout, mask));
             bytes += new FileInfo(Path.Combine(layout, image)).Length + new FileInfo(Path.Combine(layout, mask)).Length;
@@ -134,6 +134,8 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
                 ImageSha256 = pair.ImageSha256,
                 MaskSha256 = pair.MaskSha256,
                 LabelsPresent = (int)(pair.LabelSet | (pair.ForegroundFraction < 1 ? 1u : 0u)),
+                SpacingX = pair.Spacing?.X,
+                SpacingY = pair.Spacing?.Y,
                 AddedInVersion = 1,
             });
         }
