@@ -17,6 +17,8 @@ public sealed record DatasetSummary(Guid Id, string Name, int Cases, DateTimeOff
     public int Version { get; init; } = 1;
     /// <summary>"images" or "volumes".</summary>
     public string Source { get; init; } = "images";
+    /// <summary>The latest version's fingerprint (sizes, spacing, intensities, class balance, groups); null until computed.</summary>
+    public VersionFingerprint? Fingerprint { get; init; }
 }
 
 public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Height, double ForegroundFraction);

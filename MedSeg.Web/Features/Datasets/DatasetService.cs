@@ -17,21 +17,42 @@ namespace MedSeg.Web.Features.Datasets;
 
 /// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases.</summary>
 public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IOptions<LimitsOptions> limits,
-    AuditLog audit, QuotaService quotas, ILogger<DatasetService> logger)
+    AuditLog audit, QuotaService quotas, FingerprintService fingerprints, ILogger<DatasetService> logger)
 {
+    /// <summary>The visible datasets, each with its latest version's stored fingerprint (null where none is computed yet).</summary>
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var rows = await Visible(db, user).OrderByDescending(d => d.CreatedAt).ToListAsync(ct);
         var names = await People.NamesAsync(db, rows.Select(d => d.OwnerId), ct);
-        return [.. rows.Select(d => ToSummary(d, names, user))];
+        var ids = rows.Select(d => d.Id).ToList();
+        var stored = (await db.DatasetVersions.AsNoTracking().Where(v => ids.Contains(v.DatasetId) && v.FingerprintJson != null)
+                .Select(v => new { v.DatasetId, v.Number, v.FingerprintJson }).ToListAsync(ct))
+            .ToLookup(v => (v.DatasetId, v.Number), v => v.FingerprintJson);
+        return [.. rows.Select(d => ToSummary(d, names, user) with
+        {
+            Fingerprint = VersionFingerprint.Parse(stored[(d.Id, d.Version)].FirstOrDefault()),
+        })];
     }
 
+    /// <summary>The dataset with its latest version's stored fingerprint (null where none is computed yet; see
+    /// <see cref="FingerprintAsync"/>).</summary>
     public async Task<DatasetSummary?> GetAsync(Guid id, UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         if (await Visible(db, user).FirstOrDefaultAsync(d => d.Id == id, ct) is not { } d) return null;
-        return ToSummary(d, await People.NamesAsync(db, [d.OwnerId], ct), user);
+        return ToSummary(d, await People.NamesAsync(db, [d.OwnerId], ct), user) with { Fingerprint = await FingerprintService.StoredAsync(db, d, ct) };
+    }
+
+    /// <summary>The fingerprint of the dataset's latest version, computed and stored now when it has none (datasets committed
+    /// before fingerprints, or one still queued); null when the dataset is not visible to the user.</summary>
+    public async Task<VersionFingerprint?> FingerprintAsync(Guid id, UserContext user, CancellationToken ct = default)
+    {
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            if (!await Visible(db, user).AnyAsync(d => d.Id == id, ct)) return null;
+        }
+        return await fingerprints.EnsureAsync(id, ct);
     }
 
     public async Task<IReadOnlyList<DatasetCaseSummary>> ListCasesAsync(Guid datasetId, UserContext user, int skip, int take, CancellationToken ct = default)
@@ -156,6 +177,7 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
             throw;
         }
         logger.LogInformation("Dataset {Id} '{Name}' committed with {Cases} cases", id, dataset.Name, dataset.CaseCount);
+        fingerprints.Enqueue(id); // computed after this request has answered (FingerprintWorker)
         await audit.WriteAsync(user, new AuditRecord(AuditActions.DatasetUpload, "dataset", id.ToString(),
             $"{dataset.Name}: {dataset.CaseCount} cases, {Format.Bytes(bytes)}"));
         return ToSummary(dataset, new Dictionary<string, string> { [user.UserId] = user.Name }, user);

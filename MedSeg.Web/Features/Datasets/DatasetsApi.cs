@@ -15,6 +15,8 @@ public static class DatasetsApi
     public static IServiceCollection AddDatasetsFeature(this IServiceCollection services)
     {
         services.AddScoped<DatasetService>();
+        services.AddSingleton<FingerprintService>();
+        services.AddHostedService<FingerprintWorker>();
         return services;
     }
 
@@ -65,8 +67,13 @@ public static class DatasetsApi
     public static async Task<Ok<IReadOnlyList<DatasetSummary>>> List(HttpContext http, DatasetService datasets, CancellationToken ct) =>
         TypedResults.Ok(await datasets.ListAsync(UserContext.From(http.User), ct));
 
-    public static async Task<Results<Ok<DatasetSummary>, NotFound>> Get(Guid id, HttpContext http, DatasetService datasets, CancellationToken ct) =>
-        await datasets.GetAsync(id, UserContext.From(http.User), ct) is { } d ? TypedResults.Ok(d) : TypedResults.NotFound();
+    /// <summary>The dataset with its <c>fingerprint</c>, computed now (and stored) when the latest version has none yet.</summary>
+    public static async Task<Results<Ok<DatasetSummary>, NotFound>> Get(Guid id, HttpContext http, DatasetService datasets, CancellationToken ct)
+    {
+        var user = UserContext.From(http.User);
+        if (await datasets.GetAsync(id, user, ct) is not { } d) return TypedResults.NotFound();
+        return TypedResults.Ok(d.Fingerprint is null ? d with { Fingerprint = await datasets.FingerprintAsync(id, user, ct) } : d);
+    }
 
     public static async Task<Results<Ok<IReadOnlyList<DatasetCaseSummary>>, NotFound>> Cases(
         Guid id, HttpContext http, DatasetService datasets, CancellationToken ct, int skip = 0, int take = 100)
