@@ -1,3 +1,4 @@
+using Bunit;
 using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Json;
@@ -215,5 +216,39 @@ public sealed class DatasetFingerprintTests : IClassFixture<DatasetFingerprintTe
         var error = (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors")[0];
         Assert.Equal("images/a.dcm", error.GetProperty("file").GetString());
         Assert.Contains("dcmdjpeg", error.GetProperty("problem").GetString());
+    }
+}
+
+/// <summary>The fingerprint's charts on the dataset page (bUnit).</summary>
+public sealed class FingerprintViewTests
+{
+    [Fact]
+    public async Task FingerprintViewShowsSizesClassesInTheirColoursEmptyMasksSpacingAndGroups()
+    {
+        var f = new VersionFingerprint(2, 10, 10, DateTimeOffset.UtcNow, new Spread(300, 512, 600), new Spread(280, 480, 600), new Spread(0.8, 1.07, 1.5),
+            [new HistogramBin(300, 400, 3), new HistogramBin(400, 500, 7)], [new SizeCount(512, 480, 6)],
+            new SpacingSummary(10, new Spread(0.7, 0.7, 0.7), new Spread(0.7, 0.7, 0.7)), 1, true,
+            [new ChannelIntensity(0, new IntensityStats(-300, 400, -1000, 1200, -1024, 3071), new IntensityStats(40, 30, -20, 120, -50, 200))],
+            [new ClassBalance(0, 0.95, 10), new ClassBalance(1, 0.05, 8)], 2,
+            new GroupSummary(3, 0, new Spread(2, 3, 5), [new HistogramBin(2, 3, 1), new HistogramBin(3, 4, 1), new HistogramBin(5, 6, 1)]));
+        IReadOnlyList<ClassEntry> map = [new(0, "background", "#000000"), new(1, "liver", "#00c853")];
+        await using var ctx = BunitSetup.NewContext();
+
+        var cut = ctx.Render<MedSeg.Web.Features.Datasets.Pages.FingerprintView>(p => p
+            .Add(x => x.Fingerprint, f).Add(x => x.ClassMap, map).Add(x => x.Version, 2));
+
+        Assert.Contains("(version 2)", cut.Markup);
+        Assert.Contains("2 of 10", cut.Find("[data-testid=fingerprint-empty]").TextContent);
+        Assert.Contains("0.7 × 0.7", cut.Find("[data-testid=fingerprint-spacing]").TextContent);
+        Assert.Contains("512 × 480", cut.Find("[data-testid=fingerprint-median-size]").TextContent);
+        Assert.Contains("3, 2–5 cases each", cut.Find("[data-testid=fingerprint-groups]").TextContent);
+        Assert.Equal(2, cut.FindAll("[data-testid=fingerprint-sizes] [data-bar]").Count);
+        var liver = cut.Find("[data-testid=fingerprint-classes] [data-bar=liver] rect");
+        Assert.Equal("#00c853", liver.GetAttribute("fill"));
+        Assert.Contains("liver 8 of 10", cut.Find("[data-testid=fingerprint-class-cases] svg").GetAttribute("aria-label"));
+        Assert.Contains("HU", cut.Find("[data-testid=fingerprint-intensity]").TextContent);
+        Assert.Contains("foreground mean 40", cut.Find("[data-testid=fingerprint-intensity] svg").GetAttribute("aria-label"));
+        Assert.Equal(3, cut.FindAll("[data-testid=fingerprint-per-group] [data-bar]").Count);
+        Assert.Contains("All 10 cases measured.", cut.Markup);
     }
 }
