@@ -172,6 +172,29 @@ public sealed class DatasetFingerprintTests : IClassFixture<DatasetFingerprintTe
     }
 
     [Fact]
+    public async Task LaunchRefusesACtWindowThatIsHalfGivenOrWithoutCt()
+    {
+        var client = await factory.CreateAuthenticatedClientAsync();
+        var response = await client.PostAsync("/api/datasets", DatasetsApiTests.Upload("window", SyntheticDataset.Zip(3, 32)));
+        var datasetId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        var half = await client.PostAsJsonAsync("/api/experiments", new
+        {
+            datasetId, model = "unext", epochs = 1, batchSize = 1, imageSize = 32, learningRate = 0.001, normalization = "ct", windowLow = -160.0,
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, half.StatusCode);
+        Assert.Contains("both window bounds", (await half.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").GetProperty("windowLow")[0].GetString());
+
+        var notCt = await client.PostAsJsonAsync("/api/experiments", new
+        {
+            datasetId, model = "unext", epochs = 1, batchSize = 1, imageSize = 32, learningRate = 0.001, normalization = "dataset",
+            windowLow = 0.0, windowHigh = 80.0,
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, notCt.StatusCode);
+        Assert.Contains("only to the ct normalization", (await notCt.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").GetProperty("windowLow")[0].GetString());
+    }
+
+    [Fact]
     public async Task DicomImagesWithPngMasksUploadWithTheirSpacingAndHounsfieldUnits()
     {
         var client = await factory.CreateAuthenticatedClientAsync();
