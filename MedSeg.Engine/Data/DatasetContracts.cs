@@ -18,6 +18,9 @@ public sealed record ScannedPair(string Name, string ImagePath, string MaskPath,
 
     /// <summary>The non-zero labels of the mask as bits (bit k: label k occurs; binary masks: bit 1 when there is foreground).</summary>
     public uint LabelSet { get; init; }
+
+    /// <summary>The image's pixel spacing in mm when its file states one (DICOM), else null.</summary>
+    public PixelSpacing? Spacing { get; init; }
 }
 
 /// <param name="Classes">1 for a binary dataset (one foreground class, one logit); K ≥ 3 for a label-map dataset, background

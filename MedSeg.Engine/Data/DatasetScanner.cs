@@ -54,7 +54,7 @@ public static class DatasetScanner
         var maskFiles = new List<string>();
         foreach (var folder in layout.ImageFolders)
             foreach (var file in ListImages(folder, read, Rel, problems))
-                (layout.MaskFolder is null && PairingRules.IsMaskName(Path.GetFileNameWithoutExtension(file)) ? maskFiles : imageFiles).Add(file);
+                (layout.MaskFolder is null && PairingRules.IsMaskName(ImageDecoder.Stem(file)) ? maskFiles : imageFiles).Add(file);
         if (layout.MaskFolder is not null) maskFiles.AddRange(ListImages(layout.MaskFolder, read, Rel, problems));
         var images = ByStem(imageFiles, Rel, problems);
         var masks = ByStem(maskFiles, Rel, problems);
@@ -143,7 +143,7 @@ public static class DatasetScanner
             valid = [.. valid.Where(p => p.MaskEncoding is not (MaskEncoding.Binary255 or MaskEncoding.Lossy))];
         if (jobs.Count == 0 && images.Count == 0)
             problems.Add(new DatasetProblem(FolderFile(layout.ImageFolders[0]),
-                "the dataset has no images: put image files (PNG, JPEG, TIFF or BMP) in images/ and their masks in masks/."));
+                "the dataset has no images: put image files (PNG, JPEG, TIFF, BMP or DICOM) in images/ and their masks in masks/."));
         else if (jobs.Count == 0)
             problems.Add(new DatasetProblem(FolderFile(layout.ImageFolders[0]),
                 "no image has a mask by the pairing rules (the same file name in masks/, or a mask suffix such as _mask), so the dataset has no pairs."));
@@ -250,7 +250,7 @@ public static class DatasetScanner
             var single = contents[0];
             labelSet = single.LabelSet;
             return new ScannedPair(name, imagePath, maskPaths[0], width, height, bands, single.Labels.ForegroundFraction,
-                image.Value.Sha256, masks[0].Loaded!.Value.Sha256, single.Encoding, single.MaxLabel);
+                image.Value.Sha256, masks[0].Loaded!.Value.Sha256, single.Encoding, single.MaxLabel) { Spacing = image.Value.Raster.Spacing };
         }
 
         var (united, refused) = MaskReader.Unite(contents);
@@ -271,7 +271,7 @@ public static class DatasetScanner
         File.WriteAllBytes(unitedPath, png);
         labelSet = united.LabelSet;
         return new ScannedPair(name, imagePath, unitedPath, width, height, bands, united.Labels.ForegroundFraction,
-            image.Value.Sha256, Convert.ToHexStringLower(SHA256.HashData(png)), united.Encoding, united.MaxLabel, maskPaths);
+            image.Value.Sha256, Convert.ToHexStringLower(SHA256.HashData(png)), united.Encoding, united.MaxLabel, maskPaths) { Spacing = image.Value.Raster.Spacing };
     }
 
     private static (Raster Raster, string Sha256)? Load(string path, Func<string, string> rel, ConcurrentBag<DatasetProblem> problems,
@@ -320,10 +320,10 @@ public static class DatasetScanner
                 continue;
             }
             var ext = Path.GetExtension(fileName);
-            if (!ImageDecoder.Extensions.Contains(ext))
+            if (!ImageDecoder.IsImageFile(entry))
             {
                 problems.Add(new DatasetProblem(rel(entry),
-                    $"unsupported file type '{(ext.Length == 0 ? "(no extension)" : ext)}'; MedSeg reads PNG, JPEG, TIFF and BMP. Convert the file or remove it."));
+                    $"unsupported file type '{(ext.Length == 0 ? "(no extension)" : ext)}'; MedSeg reads PNG, JPEG, TIFF, BMP and DICOM. Convert the file or remove it."));
                 continue;
             }
             files.Add(entry);
@@ -338,7 +338,7 @@ public static class DatasetScanner
         var byStem = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var file in files)
         {
-            var stem = Path.GetFileNameWithoutExtension(file);
+            var stem = ImageDecoder.Stem(file);
             if (!byStem.TryGetValue(stem, out var list)) byStem[stem] = list = [];
             list.Add(file);
         }
@@ -435,5 +435,5 @@ public static class DatasetScanner
         [.. Directory.EnumerateDirectories(dir).Where(d => !IsHiddenOrSystem(d, Path.GetFileName(d))).Order(StringComparer.Ordinal)];
 
     private static bool HasImageFiles(string dir) =>
-        Directory.EnumerateFiles(dir).Any(f => !IsHiddenOrSystem(f, Path.GetFileName(f)) && ImageDecoder.Extensions.Contains(Path.GetExtension(f)));
+        Directory.EnumerateFiles(dir).Any(f => !IsHiddenOrSystem(f, Path.GetFileName(f)) && ImageDecoder.IsImageFile(f));
 }

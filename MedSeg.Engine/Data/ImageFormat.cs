@@ -11,6 +11,8 @@ public enum ImageFormat
     /// <summary>Classic and BigTIFF, either byte order.</summary>
     Tiff,
     Bmp,
+    /// <summary>Single-frame uncompressed DICOM (Part 10, 'DICM' after the preamble), read by <see cref="Dicom.DicomReader"/>.</summary>
+    Dicom,
 }
 
 /// <summary>The width and height an image's header declares, read without decoding its pixels.</summary>
@@ -32,6 +34,7 @@ public static class ImageSniffer
         if (head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF])) return ImageFormat.Jpeg;
         if (head.StartsWith("II*\0"u8) || head.StartsWith("MM\0*"u8) || head.StartsWith("II+\0"u8) || head.StartsWith("MM\0+"u8)) return ImageFormat.Tiff;
         if (head.StartsWith("BM"u8)) return ImageFormat.Bmp;
+        if (Dicom.DicomReader.HasPreamble(head)) return ImageFormat.Dicom;
         return null;
     }
 
@@ -44,7 +47,7 @@ public static class ImageSniffer
         if (Identify(head) is { } format) return format;
         var claimed = ClaimedFormat(fileName);
         throw new ImageRefusedException(
-            $"the file content is {Describe(head)}, not {claimed}; MedSeg reads PNG, JPEG, TIFF and BMP images, recognised by their " +
+            $"the file content is {Describe(head)}, not {claimed}; MedSeg reads PNG, JPEG, TIFF, BMP and DICOM images, recognised by their " +
             "content rather than their file name. Export the image as PNG (a vector drawing such as SVG must be rasterised first) or remove the file.");
     }
 
@@ -69,7 +72,6 @@ public static class ImageSniffer
         if (head.Length >= 12 && head[4..8].SequenceEqual("ftyp"u8)) return "HEIF/AVIF (ISO media)";
         if (head.StartsWith((ReadOnlySpan<byte>)[0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20]) || head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0x4F, 0xFF, 0x51]))
             return "JPEG 2000";
-        if (head.Length >= 132 && head[128..132].SequenceEqual("DICM"u8)) return "DICOM";
         if (LooksLikeText(head)) return "text";
         return $"unrecognised binary data (first bytes {Convert.ToHexString(head[..Math.Min(head.Length, 8)])})";
     }
@@ -79,6 +81,7 @@ public static class ImageSniffer
         ImageFormat.Png => "PNG",
         ImageFormat.Jpeg => "JPEG",
         ImageFormat.Tiff => "TIFF",
+        ImageFormat.Dicom => "DICOM",
         _ => "BMP",
     };
 
@@ -92,6 +95,7 @@ public static class ImageSniffer
             ".jpg" or ".jpeg" => "JPEG",
             ".tif" or ".tiff" => "TIFF",
             ".bmp" => "BMP",
+            ".dcm" or ".dicom" => "DICOM",
             "" => "an image",
             _ => $"an image ({ext})",
         };

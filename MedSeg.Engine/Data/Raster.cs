@@ -1,6 +1,10 @@
+using MedSeg.Engine.Data.Dicom;
 using NetVips;
 
 namespace MedSeg.Engine.Data;
+
+/// <summary>Pixel spacing in mm: <see cref="X"/> between columns, <see cref="Y"/> between rows.</summary>
+public sealed record PixelSpacing(double X, double Y);
 
 /// <summary>
 /// A decoded image: interleaved (H, W, Bands) float pixels holding the stored sample values (0–255 for 8-bit,
@@ -15,18 +19,51 @@ public sealed class Raster(int width, int height, int bands, float[] pixels, boo
     /// <summary>True when the file stored more than 8 bits per sample (16-bit, 32-bit or float).</summary>
     public bool SixteenBitOrMore { get; } = sixteenBitOrMore;
     public bool Lossy { get; } = lossy;
+    /// <summary>The pixel spacing the file states (DICOM's Pixel Spacing); null when it says none.</summary>
+    public PixelSpacing? Spacing { get; init; }
 }
 
 /// <summary>
-/// Decodes PNG, JPEG, TIFF (NetVips) and BMP (own reader: the bundled libvips has no BMP loader). The format is decided
+/// Decodes PNG, JPEG, TIFF (NetVips), BMP (own reader: the bundled libvips has no BMP loader) and uncompressed single-frame
+/// DICOM (<see cref="DicomReader"/>). The format is decided
 /// by the content (<see cref="ImageSniffer"/>), so libvips' other loaders (SVG, GIF, WebP, HEIF, …) are never reached, and
 /// the header's width and height are checked against <see cref="ImageLimits"/> before any pixel is decoded.
 /// </summary>
 public static class ImageDecoder
 {
-    /// <summary>Lowercase extensions MedSeg reads.</summary>
+    /// <summary>Lowercase extensions MedSeg reads. DICOM files are also read under any other name (or none) when their content
+    /// has the 'DICM' mark (<see cref="IsDicomFile"/>).</summary>
     public static readonly IReadOnlySet<string> Extensions =
-        new HashSet<string>([".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"], StringComparer.OrdinalIgnoreCase);
+        new HashSet<string>([".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".dcm", ".dicom"], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>True for a file of an image extension, or of another one (or none: <c>IM0001</c>, <c>1.2.840.1.5</c>) whose content
+    /// is DICOM (the 'DICM' mark after the 128-byte preamble; 132 bytes are read).</summary>
+    public static bool IsImageFile(string path) => Extensions.Contains(Path.GetExtension(path)) || IsDicomFile(path);
+
+    /// <summary>The file's content starts as a DICOM Part 10 file.</summary>
+    public static bool IsDicomFile(string path)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+            Span<byte> head = stackalloc byte[132];
+            return file.Length >= 132 && file.ReadAtLeast(head, 132, throwOnEndOfStream: false) == 132 && DicomReader.HasPreamble(head);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The name of a pair: the file name without its extension when that is an image extension, else the whole name
+    /// (a DICOM file named by its UID, <c>1.2.840.1.5</c>, is the pair <c>1.2.840.1.5</c>).</summary>
+    public static string Stem(string path) =>
+        Extensions.Contains(Path.GetExtension(path)) ? Path.GetFileNameWithoutExtension(path) : Path.GetFileName(path);
+
+    /// <summary>The extension a stored copy of the file gets: its own image extension, else <c>.dcm</c> (only DICOM content is
+    /// accepted under other names).</summary>
+    public static string StoredExtension(string path) =>
+        Extensions.Contains(Path.GetExtension(path)) ? Path.GetExtension(path) : ".dcm";
 
     /// <summary>Decodes a stored file that was checked when it entered (<see cref="ImageLimits.None"/>).</summary>
     public static Raster DecodeFile(string path) => Decode(File.ReadAllBytes(path), ImageLimits.None, Path.GetFileName(path));
@@ -64,6 +101,7 @@ public static class ImageDecoder
             limits.CheckSize(bmp.Width, bmp.Height);
             return new ImageHeader(format, bmp.Width, bmp.Height);
         }
+        if (format == ImageFormat.Dicom) return DicomReader.ReadHeader(bytes, limits);
         using var image = Open(bytes, format);
         limits.CheckSize(image.Width, image.Height);
         return new ImageHeader(format, image.Width, image.Height);
@@ -75,6 +113,7 @@ public static class ImageDecoder
     {
         var format = ImageSniffer.Require(bytes.AsSpan(0, Math.Min(bytes.Length, ImageSniffer.HeadLength)), fileName);
         if (format == ImageFormat.Bmp) return BmpDecoder.Decode(bytes, limits);
+        if (format == ImageFormat.Dicom) return DicomReader.Decode(bytes, limits);
         try
         {
             using var loaded = Open(bytes, format);

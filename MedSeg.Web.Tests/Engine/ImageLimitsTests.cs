@@ -81,7 +81,7 @@ public sealed class ImageLimitsTests(ITestOutputHelper output)
         };
         var e = Assert.Throws<ImageRefusedException>(() => ImageDecoder.Decode(bytes, ImageLimits.Default, "case-01.png"));
         Assert.StartsWith($"the file content is {expected}", e.Message);
-        Assert.Contains("PNG, JPEG, TIFF and BMP", e.Message);
+        Assert.Contains("PNG, JPEG, TIFF, BMP and DICOM", e.Message);
         // Stored files go through the same content check: libvips' SVG loader is never reached.
         using var dir = new TempDir();
         File.WriteAllBytes(dir["x.png"], bytes);

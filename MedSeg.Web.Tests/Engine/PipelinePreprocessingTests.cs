@@ -156,7 +156,7 @@ public sealed class PipelinePreprocessingTests
         Assert.Equal((0.5 + 1 / 16.0) / 2, f.ForegroundFractionMean, 9);
         Assert.Equal((1 / 16.0, 0.5), (f.ForegroundFractionMin, f.ForegroundFractionMax));
         Assert.True(f.SampledPixels <= 2000);
-        Assert.Equal(f, DatasetFingerprint.Compute(cases, sampleLimit: 2000) with { Intensity = f.Intensity }); // deterministic
+        Assert.Equal(f, DatasetFingerprint.Compute(cases, sampleLimit: 2000) with { Intensity = f.Intensity, LabelPixelShare = f.LabelPixelShare }); // deterministic
         Assert.Equal(c, DatasetFingerprint.Compute(cases, sampleLimit: 2000).Intensity[0]);
 
         var s = f.Suggest();

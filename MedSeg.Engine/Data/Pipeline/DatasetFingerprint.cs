@@ -4,10 +4,12 @@ namespace MedSeg.Engine.Data.Pipeline;
 
 public sealed record SizeStatistics(int Min, int Median, int Max);
 
-/// <summary>Intensity statistics of one channel in stored sample values. Mean/std are exact (all pixels); the
-/// 0.5/99.5 percentiles come from a bounded random sample (linear interpolation, as numpy).</summary>
+/// <summary>Intensity statistics of one channel in stored sample values (Hounsfield units for rescaled CT). Mean/std and
+/// min/max are exact (all pixels of the measured cases); the 0.5/99.5 percentiles come from a bounded random sample (linear
+/// interpolation, as numpy). Foreground values are NaN when no measured case has foreground.</summary>
 public sealed record ChannelStatistics(int Channel, double Mean, double Std, double Percentile005, double Percentile995,
-    double ForegroundMean, double ForegroundStd, double ForegroundPercentile005, double ForegroundPercentile995);
+    double ForegroundMean, double ForegroundStd, double ForegroundPercentile005, double ForegroundPercentile995,
+    double Min = double.NaN, double Max = double.NaN, double ForegroundMin = double.NaN, double ForegroundMax = double.NaN);
 
 /// <summary>What <see cref="DatasetFingerprint.Suggest"/> proposes for a training plan.</summary>
 public sealed record PipelineSuggestion(int ImageSize, int BatchSize, ResizePolicy Resize, IntensityNormalization Normalization, string Reason);
@@ -29,6 +31,15 @@ public sealed record DatasetFingerprint(
     double ForegroundFractionMax,
     long SampledPixels)
 {
+    /// <summary>Share of all measured pixels per mask label (index = label: 0 background, 1 … K − 1); sums to 1.</summary>
+    public IReadOnlyList<double> LabelPixelShare { get; init; } = [];
+
+    /// <summary>Measured cases whose mask has no foreground.</summary>
+    public int EmptyMasks { get; init; }
+
+    /// <summary>Resize is <see cref="ResizePolicy.Letterbox"/> when the median aspect ratio is beyond this (4:3).</summary>
+    public const double LetterboxAspect = 4.0 / 3;
+
     /// <summary>Bytes of training memory per input pixel and sample assumed by <see cref="Suggest"/> (fp32 activations,
     /// gradients and optimizer slack of a small U-Net at batch 1; a heuristic, not a measurement).</summary>
     public const long TrainingBytesPerPixel = 2048;
@@ -86,13 +97,25 @@ public sealed record DatasetFingerprint(
             all.Sort();
             fg.Sort();
             intensity.Add(new ChannelStatistics(k, mean, std, Percentile(all, 0.5), Percentile(all, 99.5),
-                fgMean, fgStd, Percentile(fg, 0.5), Percentile(fg, 99.5)));
+                fgMean, fgStd, Percentile(fg, 0.5), Percentile(fg, 99.5),
+                results.Min(r => r.Min[k]), results.Max(r => r.Max[k]),
+                fgCount > 0 ? results.Where(r => r.ForegroundPixels > 0).Min(r => r.ForegroundMin[k]) : double.NaN,
+                fgCount > 0 ? results.Where(r => r.ForegroundPixels > 0).Max(r => r.ForegroundMax[k]) : double.NaN));
         }
         var fractions = results.Select(r => r.Pixels == 0 ? 0 : (double)r.ForegroundPixels / r.Pixels).ToArray();
+        var labelPixels = new long[MaskReader.MaxLabel + 1];
+        foreach (var r in results)
+            for (var l = 0; l < labelPixels.Length; l++) labelPixels[l] += r.LabelPixels[l];
+        var largest = Array.FindLastIndex(labelPixels, c => c > 0);
+        var total = (double)Math.Max(1, labelPixels.Sum());
         return new DatasetFingerprint(n,
             Sizes(results.Select(r => r.Width)), Sizes(results.Select(r => r.Height)), ch, results.Any(r => r.Deep), intensity,
             fractions.Average(), fractions.Min(), fractions.Max(),
-            results.Sum(r => (long)r.Samples[0].Length + r.ForegroundSamples[0].Length));
+            results.Sum(r => (long)r.Samples[0].Length + r.ForegroundSamples[0].Length))
+        {
+            LabelPixelShare = [.. labelPixels.Take(Math.Max(2, largest + 1)).Select(c => c / total)],
+            EmptyMasks = results.Count(r => r.ForegroundPixels == 0),
+        };
     }
 
     /// <summary>
@@ -105,26 +128,32 @@ public sealed record DatasetFingerprint(
     public PipelineSuggestion Suggest(long memoryBudgetBytes = 2L << 30, int maxSize = 512)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSize, 32);
-        var target = Math.Sqrt((double)Width.Median * Height.Median);
-        var candidates = new List<int>();
-        for (var p = 32; p <= 8192; p *= 2)
-        {
-            candidates.Add(p);
-            if (p * 3 / 2 % 32 == 0) candidates.Add(p * 3 / 2);
-        }
-        var size = candidates.Where(c => c <= maxSize).DefaultIfEmpty(32)
-            .MinBy(c => Math.Abs(Math.Log(c / target)));
+        var size = SuggestSize(Width.Median, Height.Median, maxSize);
         var perSample = TrainingBytesPerPixel * size * size;
         var batch = (int)Math.Clamp(memoryBudgetBytes / perSample, 2, 32);
         batch = Math.Max(1, Math.Min(batch, Math.Max(2, Cases / 2)));
         var aspect = (double)Math.Max(Width.Median, Height.Median) / Math.Max(1, Math.Min(Width.Median, Height.Median));
-        var resize = aspect > 4.0 / 3 ? ResizePolicy.Letterbox : ResizePolicy.Stretch;
+        var resize = aspect > LetterboxAspect ? ResizePolicy.Letterbox : ResizePolicy.Stretch;
         var ct = Channels == 1 && SixteenBitOrMore && Intensity[0].ForegroundStd > 0;
         var normalization = ct ? CtWindow() : IntensityNormalization.PerImageZScore;
         var reason = $"median {Width.Median}×{Height.Median} → {size} px; {batch} per batch for {memoryBudgetBytes >> 20} MiB at " +
                      $"{TrainingBytesPerPixel} B/pixel; aspect {aspect:F2} → {resize}; " +
                      (ct ? "one 16-bit channel → CT window + foreground z-score" : "per-image z-score (8-bit or colour data)");
         return new PipelineSuggestion(size, batch, resize, normalization, reason);
+    }
+
+    /// <summary>The input size for images of this median size: the multiple of 32 among 2ⁿ and 1.5·2ⁿ (32, 64, 96, 128, 192,
+    /// 256, 384, 512, …) nearest in ratio to √(W · H), at most <paramref name="maxSize"/>.</summary>
+    public static int SuggestSize(double medianWidth, double medianHeight, int maxSize)
+    {
+        var target = Math.Sqrt(Math.Max(1, medianWidth) * Math.Max(1, medianHeight));
+        var candidates = new List<int>();
+        for (var p = 32; p <= 8192; p *= 2)
+        {
+            candidates.Add(p);
+            if (p * 3 / 2 % 32 == 0) candidates.Add(p * 3 / 2);
+        }
+        return candidates.Where(c => c <= maxSize).DefaultIfEmpty(32).MinBy(c => Math.Abs(Math.Log(c / target)));
     }
 
     /// <summary>Dataset z-score with the per-channel mean/std over all pixels.</summary>
@@ -137,7 +166,8 @@ public sealed record DatasetFingerprint(
         Intensity.Select(c => c.ForegroundMean).ToArray(), Intensity.Select(c => c.ForegroundStd).ToArray());
 
     private sealed record CaseResult(int Width, int Height, int Channels, bool Deep, long Pixels, long ForegroundPixels,
-        double[] Sum, double[] SumSquares, double[] ForegroundSum, double[] ForegroundSumSquares, float[][] Samples, float[][] ForegroundSamples);
+        double[] Sum, double[] SumSquares, double[] ForegroundSum, double[] ForegroundSumSquares, float[][] Samples, float[][] ForegroundSamples,
+        double[] Min, double[] Max, double[] ForegroundMin, double[] ForegroundMax, long[] LabelPixels);
 
     private static CaseResult Measure(Raster raster, BinaryMask mask, int? channels, int perCase, int index)
     {
@@ -153,16 +183,28 @@ public sealed record DatasetFingerprint(
             : bands == 1 ? px[pixel]
             : px[pixel * 3] * 0.299f + px[pixel * 3 + 1] * 0.587f + px[pixel * 3 + 2] * 0.114f;
         double[] sum = new double[ch], sq = new double[ch], fgSum = new double[ch], fgSq = new double[ch];
+        double[] min = [.. Enumerable.Repeat(double.PositiveInfinity, ch)], max = [.. Enumerable.Repeat(double.NegativeInfinity, ch)];
+        double[] fgMin = [.. min], fgMax = [.. max];
+        var labels = new long[MaskReader.MaxLabel + 1];
         long fgCount = 0;
         for (var i = 0; i < n; i++)
         {
-            var fg = mask.Pixels[i] != 0;
+            var label = mask.Pixels[i];
+            labels[Math.Min((int)label, MaskReader.MaxLabel)]++;
+            var fg = label != 0;
             if (fg) fgCount++;
             for (var k = 0; k < ch; k++)
             {
                 double v = Value(i, k);
                 sum[k] += v; sq[k] += v * v;
-                if (fg) { fgSum[k] += v; fgSq[k] += v * v; }
+                if (v < min[k]) min[k] = v;
+                if (v > max[k]) max[k] = v;
+                if (fg)
+                {
+                    fgSum[k] += v; fgSq[k] += v * v;
+                    if (v < fgMin[k]) fgMin[k] = v;
+                    if (v > fgMax[k]) fgMax[k] = v;
+                }
             }
         }
         var random = PipelineRandom.For(0, 0, index);
@@ -191,7 +233,8 @@ public sealed record DatasetFingerprint(
             samples[k] = positions.Select(p => Value(p, k)).ToArray();
             fgSamples[k] = fgPositions.Select(p => Value(p, k)).ToArray();
         }
-        return new CaseResult(raster.Width, raster.Height, ch, raster.SixteenBitOrMore, n, fgCount, sum, sq, fgSum, fgSq, samples, fgSamples);
+        return new CaseResult(raster.Width, raster.Height, ch, raster.SixteenBitOrMore, n, fgCount, sum, sq, fgSum, fgSq, samples, fgSamples,
+            min, max, fgMin, fgMax, labels);
     }
 
     private static (double Mean, double Std) MeanStd(double sum, double squares, long count)

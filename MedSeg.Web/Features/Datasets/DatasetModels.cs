@@ -21,6 +21,8 @@ public sealed record DatasetSummary(Guid Id, string Name, int Cases, DateTimeOff
     public IReadOnlyList<DatasetVersionSummary> Versions { get; init; } = [];
     /// <summary>The saved splits of any of its versions, newest first.</summary>
     public IReadOnlyList<SavedSplitSummary> Splits { get; init; } = [];
+    /// <summary>The latest version's fingerprint (sizes, spacing, intensities, class balance, groups); null until computed.</summary>
+    public VersionFingerprint? Fingerprint { get; init; }
 }
 
 public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Height, double ForegroundFraction)

@@ -114,6 +114,7 @@ public sealed partial class DatasetService
         logger.LogInformation("Dataset {Id} version {Version}: +{Added} cases", datasetId, number, added.Count);
         await audit.WriteAsync(user, new AuditRecord(AuditActions.DatasetVersion, "dataset", datasetId.ToString(),
             $"{dataset.Name} version {number}: +{added.Count} cases, {Format.Bytes(bytes)}"));
+        fingerprints.Enqueue(datasetId); // the new version's fingerprint, after this request has answered
         return new VersionResult(new VersionCreated(datasetId, number, dataset.CaseCount, dataset.ContentHash, added.Count, 0), []);
     }
 
@@ -160,6 +161,7 @@ public sealed partial class DatasetService
         }
         await audit.WriteAsync(user, new AuditRecord(AuditActions.DatasetVersion, "dataset", datasetId.ToString(),
             $"{dataset.Name} version {number}: −{doomed.Count} cases ({names})"));
+        fingerprints.Enqueue(datasetId);
         return new VersionResult(new VersionCreated(datasetId, number, dataset.CaseCount, dataset.ContentHash, 0, doomed.Count), []);
     }
 

@@ -18,8 +18,9 @@ namespace MedSeg.Web.Features.Datasets;
 /// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases. Adding and
 /// removing cases as new versions: DatasetService.Versions.cs.</summary>
 public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IOptions<LimitsOptions> limits,
-    AuditLog audit, QuotaService quotas, ILogger<DatasetService> logger)
+    AuditLog audit, QuotaService quotas, FingerprintService fingerprints, ILogger<DatasetService> logger)
 {
+    /// <summary>The visible datasets, each with its latest version's stored fingerprint (null where none is computed yet).</summary>
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
@@ -29,9 +30,18 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         var splits = (await db.SavedSplits.AsNoTracking().Where(s => ids.Contains(s.DatasetId)).ToListAsync(ct))
             .OrderByDescending(s => s.CreatedAt).ToLookup(s => s.DatasetId);
         var names = await People.NamesAsync(db, rows.Select(d => d.OwnerId).Concat(splits.SelectMany(g => g).Select(s => s.CreatedById)), ct);
-        return [.. rows.Select(d => ToSummary(d, names, user) with { Splits = [.. splits[d.Id].Select(s => ToSplitSummary(s, names))] })];
+        var stored = (await db.DatasetVersions.AsNoTracking().Where(v => ids.Contains(v.DatasetId) && v.FingerprintJson != null)
+                .Select(v => new { v.DatasetId, v.Number, v.FingerprintJson }).ToListAsync(ct))
+            .ToLookup(v => (v.DatasetId, v.Number), v => v.FingerprintJson);
+        return [.. rows.Select(d => ToSummary(d, names, user) with
+        {
+            Splits = [.. splits[d.Id].Select(s => ToSplitSummary(s, names))],
+            Fingerprint = VersionFingerprint.Parse(stored[(d.Id, d.Version)].FirstOrDefault()),
+        })];
     }
 
+    /// <summary>The dataset with its latest version's stored fingerprint (null where none is computed yet; see
+    /// <see cref="FingerprintAsync"/>).</summary>
     public async Task<DatasetSummary?> GetAsync(Guid id, UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
@@ -43,7 +53,19 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         {
             Versions = [.. versions.Select(v => new DatasetVersionSummary(v.Number, v.ContentHash, v.CaseCount, v.Note, v.CreatedAt, People.Of(names, v.CreatedById)))],
             Splits = [.. splits.Select(s => ToSplitSummary(s, names))],
+            Fingerprint = await FingerprintService.StoredAsync(db, d, ct),
         };
+    }
+
+    /// <summary>The fingerprint of the dataset's latest version, computed and stored now when it has none (datasets committed
+    /// before fingerprints, or one still queued); null when the dataset is not visible to the user.</summary>
+    public async Task<VersionFingerprint?> FingerprintAsync(Guid id, UserContext user, CancellationToken ct = default)
+    {
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            if (!await Visible(db, user).AnyAsync(d => d.Id == id, ct)) return null;
+        }
+        return await fingerprints.EnsureAsync(id, ct);
     }
 
     /// <summary>A page of the cases of one version (null = the latest), by name; empty when the dataset is not visible.</summary>
@@ -283,8 +305,8 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         {
             // Laid out as images/<name>.ext and masks/<name>.ext whatever the upload's folders and mask suffixes were:
             // names are unique in a scan, so no two cases meet (BUSI's class folders, a_mask.png, a united a.png).
-            var image = "images/" + pair.Name + Path.GetExtension(pair.ImagePath);
-            var mask = "masks/" + pair.Name + Path.GetExtension(pair.MaskPath);
+            var image = "images/" + pair.Name + ImageDecoder.StoredExtension(pair.ImagePath);
+            var mask = "masks/" + pair.Name + ImageDecoder.StoredExtension(pair.MaskPath);
             File.Move(pair.ImagePath, Path.Combine(layout, image));
             File.Move(pair.MaskPath, Path.Combine(layout, mask));
             bytes += new FileInfo(Path.Combine(layout, image)).Length + new FileInfo(Path.Combine(layout, mask)).Length;
@@ -300,6 +322,8 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
                 ImageSha256 = pair.ImageSha256,
                 MaskSha256 = pair.MaskSha256,
                 LabelsPresent = (int)(pair.LabelSet | (pair.ForegroundFraction < 1 ? 1u : 0u)),
+                SpacingX = pair.Spacing?.X,
+                SpacingY = pair.Spacing?.Y,
                 AddedInVersion = 1,
             });
         }
@@ -320,6 +344,7 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
             throw;
         }
         logger.LogInformation("Dataset {Id} '{Name}' committed with {Cases} cases", id, dataset.Name, dataset.CaseCount);
+        fingerprints.Enqueue(id); // computed after this request has answered (FingerprintWorker)
         await audit.WriteAsync(user, new AuditRecord(AuditActions.DatasetUpload, "dataset", id.ToString(),
             $"{dataset.Name}: {dataset.CaseCount} cases, {Format.Bytes(bytes)}"));
         return ToSummary(dataset, new Dictionary<string, string> { [user.UserId] = user.Name }, user);

@@ -28,6 +28,8 @@ public static class DatasetsApi
         services.AddSingleton<UploadTracker>();
         services.AddSingleton<UploadRunner>();
         services.AddScoped<SplitService>();
+        services.AddSingleton<FingerprintService>();
+        services.AddHostedService<FingerprintWorker>();
         return services;
     }
 
@@ -140,8 +142,13 @@ public static class DatasetsApi
     public static async Task<Ok<IReadOnlyList<DatasetSummary>>> List(HttpContext http, DatasetService datasets, CancellationToken ct) =>
         TypedResults.Ok(await datasets.ListAsync(UserContext.From(http.User), ct));
 
-    public static async Task<Results<Ok<DatasetSummary>, NotFound>> Get(Guid id, HttpContext http, DatasetService datasets, CancellationToken ct) =>
-        await datasets.GetAsync(id, UserContext.From(http.User), ct) is { } d ? TypedResults.Ok(d) : TypedResults.NotFound();
+    /// <summary>The dataset with its <c>fingerprint</c>, computed now (and stored) when the latest version has none yet.</summary>
+    public static async Task<Results<Ok<DatasetSummary>, NotFound>> Get(Guid id, HttpContext http, DatasetService datasets, CancellationToken ct)
+    {
+        var user = UserContext.From(http.User);
+        if (await datasets.GetAsync(id, user, ct) is not { } d) return TypedResults.NotFound();
+        return TypedResults.Ok(d.Fingerprint is null ? d with { Fingerprint = await datasets.FingerprintAsync(id, user, ct) } : d);
+    }
 
     /// <summary>
     /// A page of a version's cases (<c>version</c>; default the latest) (<c>skip</c>, <c>take</c> ≤ 1000), filtered by <c>label</c> (present in the

@@ -44,6 +44,10 @@ public sealed record ExperimentConfig
     public string Resize { get; init; } = "stretch";
     /// <summary>A <see cref="PipelineNames.NormalizationNames"/> name; dataset/ct statistics are resolved by the trainer.</summary>
     public string Normalization { get; init; } = "per-image";
+    /// <summary>With <see cref="Normalization"/> ct: a fixed window (e.g. −160 … 240 HU, soft tissue), clipped and scaled to
+    /// [0, 1]; null = nnU-Net's window from the training foreground's 0.5/99.5 percentiles with foreground z-score.</summary>
+    public double? WindowLow { get; init; }
+    public double? WindowHigh { get; init; }
     public int WarmupEpochs { get; init; }
     /// <summary>0 = off.</summary>
     public double GradientClipNorm { get; init; }
@@ -81,9 +85,19 @@ public sealed record ExperimentConfig
         Loss = Loss,
         EarlyStoppingPatience = EarlyStoppingPatience > 0 ? EarlyStoppingPatience : null,
         TimeBudget = TimeBudget,
-        Preprocessing = new PreprocessingOptions(PipelineNames.ParseResize(Resize), PipelineNames.ParseNormalization(Normalization)),
+        Preprocessing = new PreprocessingOptions(PipelineNames.ParseResize(Resize), EngineNormalization),
     };
+
+    /// <summary>The engine's normalization: a ct with a fixed window carries its values (CtWindow without mean/std).</summary>
+    [JsonIgnore]
+    public IntensityNormalization EngineNormalization =>
+        PipelineNames.ParseNormalization(Normalization) is { Mode: NormalizationMode.CtWindow } && WindowLow is { } low && WindowHigh is { } high
+            ? IntensityNormalization.Window([low], [high])
+            : PipelineNames.ParseNormalization(Normalization);
 }
+
+/// <summary>A named CT window (Hounsfield units).</summary>
+public sealed record CtWindowPreset(string Name, double Low, double High);
 
 /// <summary>The launch options' valid values and checks, shared by the API and the form (field errors name the valid values).</summary>
 public static class LaunchOptions
@@ -98,6 +112,28 @@ public static class LaunchOptions
     public const double MaxTimeBudgetHours = 1000;
     /// <summary>Suggested image sizes are capped here on the CPU (training cost grows with S²).</summary>
     public const int CpuMaxSuggestedSize = 256;
+
+    /// <summary>Fixed CT windows in Hounsfield units (the form's presets for the ct normalization; the first is suggested).</summary>
+    public static IReadOnlyList<CtWindowPreset> CtWindowPresets { get; } =
+    [
+        new("soft tissue", -160, 240),
+        new("lung", -1000, 400),
+        new("bone", -500, 1300),
+        new("brain", 0, 80),
+    ];
+
+    /// <summary>The CT window: both bounds or neither (neither = from the training foreground), finite, low below high, only with
+    /// the ct normalization. Null when valid, else the field error.</summary>
+    public static string? CheckWindow(string normalization, double? low, double? high)
+    {
+        if (low is null && high is null) return null;
+        if (normalization.Trim().ToLowerInvariant() != "ct")
+            return $"A CT window applies only to the ct normalization; clear the window bounds for {normalization}.";
+        if (low is null || high is null) return "Give both window bounds (low and high, in stored values such as HU), or neither for the window from the training foreground.";
+        if (!double.IsFinite(low.Value) || !double.IsFinite(high.Value) || Math.Abs(low.Value) > 1e6 || Math.Abs(high.Value) > 1e6)
+            return "The window bounds must be numbers between −1000000 and 1000000.";
+        return high > low ? null : $"The window's high bound ({high}) must be above its low bound ({low}).";
+    }
 
     public static IReadOnlyList<string> Augmentations => AugmentationOptions.PresetNames;
     public static IReadOnlyList<string> OptimizerNames => Optimizers.Names;

@@ -54,6 +54,11 @@ public sealed class LaunchRequest
     /// <summary>per-image (default), dataset or ct; dataset/ct statistics come from the training cases. Null = default.</summary>
     public string? Normalization { get; set; } = LaunchOptions.DefaultNormalization;
 
+    /// <summary>With ct: a fixed window's low and high bound (stored values, HU for CT; both or neither). Neither = the window
+    /// from the training foreground's 0.5/99.5 percentiles.</summary>
+    public double? WindowLow { get; set; }
+    public double? WindowHigh { get; set; }
+
     /// <summary>Linear warm-up epochs before the cosine schedule; 0 = none; below <see cref="Epochs"/>.</summary>
     [Range(0, 1000, ErrorMessage = "Warm-up must be between 0 (none) and 1000 epochs.")]
     public int WarmupEpochs { get; set; }

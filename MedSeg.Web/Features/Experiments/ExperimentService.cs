@@ -131,6 +131,8 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         if (LaunchOptions.CheckResize(resize) is { } badResize) errors.Add(new FieldError(nameof(LaunchRequest.Resize), badResize));
         if (LaunchOptions.CheckNormalization(normalization) is { } badNormalization)
             errors.Add(new FieldError(nameof(LaunchRequest.Normalization), badNormalization));
+        if (LaunchOptions.CheckWindow(normalization, request.WindowLow, request.WindowHigh) is { } badWindow)
+            errors.Add(new FieldError(request.WindowLow is null ? nameof(LaunchRequest.WindowHigh) : nameof(LaunchRequest.WindowLow), badWindow));
         if (LaunchOptions.CheckWarmup(request.WarmupEpochs, request.Epochs, schedule) is { } badWarmup)
             errors.Add(new FieldError(nameof(LaunchRequest.WarmupEpochs), badWarmup));
         if (request.EarlyStoppingPatience >= request.Epochs && request.EarlyStoppingPatience > 0 && request.Epochs > 0)
@@ -198,6 +200,8 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
                 EarlyStoppingPatience = request.EarlyStoppingPatience,
                 Resize = resize,
                 Normalization = normalization,
+                WindowLow = request.WindowLow,
+                WindowHigh = request.WindowHigh,
                 WarmupEpochs = request.WarmupEpochs,
                 GradientClipNorm = request.GradientClipNorm,
                 TimeBudgetHours = request.TimeBudgetHours,

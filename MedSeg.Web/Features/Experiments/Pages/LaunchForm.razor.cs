@@ -23,6 +23,13 @@ public sealed partial class LaunchForm : IDisposable
     /// <summary>Cap of the image size suggested from a dataset (256 suits CPU training).</summary>
     [Parameter] public int MaxSuggestedSize { get; set; } = LaunchOptions.CpuMaxSuggestedSize;
 
+    /// <summary>What one run may use on this server (<c>JobsOptions.EffectiveMemoryCeilingBytes</c>): the suggested batch fits it.</summary>
+    [Parameter] public long MemoryCeilingBytes { get; set; } = 4L << 30;
+
+    /// <summary>Start from the suggestions: apply them all to the request when the form opens with a dataset chosen (the
+    /// launch page; a request passed with values of its own keeps them when false).</summary>
+    [Parameter] public bool ApplySuggestionsOnStart { get; set; }
+
     private EditContext? editContext;
     private ValidationMessageStore? ruleMessages;
     private ValidationMessageStore? serverMessages;
@@ -30,6 +37,9 @@ public sealed partial class LaunchForm : IDisposable
     private bool busy;
     private bool sizeEdited;
     private int? suggestedSize;
+    private IReadOnlyList<LaunchSuggestion> suggestions = [];
+    /// <summary>Fields the user changed; a new dataset or model re-applies the suggestions to the others only.</summary>
+    private readonly HashSet<string> edited = [];
 
     private ModelChoice? SelectedModel => Models.FirstOrDefault(m => m.Name == Request.Model);
 
@@ -110,6 +120,33 @@ public sealed partial class LaunchForm : IDisposable
 
     private static Dictionary<string, object?> Test(string id) => new() { ["data-testid"] = id };
 
+    private bool IsCt => string.Equals(Request.Normalization, "ct", StringComparison.OrdinalIgnoreCase);
+
+    private const string FromForeground = "from the training foreground", CustomWindow = "custom";
+
+    private static IEnumerable<string> WindowPresetNames =>
+        [FromForeground, .. LaunchOptions.CtWindowPresets.Select(p => $"{p.Name} {LaunchSuggestions.Window(p.Low, p.High)}"), CustomWindow];
+
+    /// <summary>The preset the window bounds match; choosing one sets both bounds.</summary>
+    private string WindowPreset
+    {
+        get => Request.WindowLow is null && Request.WindowHigh is null ? FromForeground
+            : LaunchOptions.CtWindowPresets.FirstOrDefault(p => p.Low == Request.WindowLow && p.High == Request.WindowHigh) is { } p
+                ? $"{p.Name} {LaunchSuggestions.Window(p.Low, p.High)}" : CustomWindow;
+        set
+        {
+            if (value == FromForeground) (Request.WindowLow, Request.WindowHigh) = (null, null);
+            else if (LaunchOptions.CtWindowPresets.FirstOrDefault(p => value.StartsWith(p.Name + " ", StringComparison.Ordinal)) is { } p)
+                (Request.WindowLow, Request.WindowHigh) = (p.Low, p.High);
+            else if (Request.WindowLow is null || Request.WindowHigh is null) (Request.WindowLow, Request.WindowHigh) = (0, 100);
+            edited.Add(nameof(LaunchRequest.Normalization));
+        }
+    }
+
+    private string? SuggestionNote => SelectedDataset is { Fingerprint: null }
+        ? "The dataset's fingerprint is not computed yet (open the dataset's page); the size comes from its size range only."
+        : null;
+
     protected override void OnParametersSet()
     {
         if (editContext?.Model == Request) return;
@@ -119,6 +156,54 @@ public sealed partial class LaunchForm : IDisposable
         serverMessages = new ValidationMessageStore(editContext);
         editContext.OnValidationRequested += OnValidationRequested;
         editContext.OnFieldChanged += OnFieldChanged;
+        edited.Clear();
+        UpdateSuggestions(apply: ApplySuggestionsOnStart);
+    }
+
+    /// <summary>Recomputes the suggestions for the chosen dataset and model (<see cref="LaunchSuggestions"/>); with
+    /// <paramref name="apply"/>, sets every field the user has not edited to its suggestion.</summary>
+    private void UpdateSuggestions(bool apply)
+    {
+        suggestions = SelectedDataset switch
+        {
+            { Fingerprint: { } f } => LaunchSuggestions.For(f, Request.Model, SizeMultiple, MemoryCeilingBytes, MaxSuggestedSize),
+            { MaxWidth: > 0, MaxHeight: > 0 } d => [SizeFromRange(d)],
+            _ => [],
+        };
+        suggestedSize = suggestions.FirstOrDefault(s => s.Field == nameof(LaunchRequest.ImageSize))?.Number;
+        if (!apply) return;
+        foreach (var s in suggestions.Where(s => !edited.Contains(s.Field) && !(s.Field == nameof(LaunchRequest.ImageSize) && sizeEdited)))
+            s.Apply(Request);
+    }
+
+    private LaunchSuggestion SizeFromRange(DatasetSummary d)
+    {
+        var size = LaunchOptions.SuggestImageSize(d.MinWidth, d.MaxWidth, d.MinHeight, d.MaxHeight, SizeMultiple, MaxSuggestedSize);
+        return new LaunchSuggestion(nameof(LaunchRequest.ImageSize), "Image size", $"{size} px",
+            $"sizes {Format.SizeRange(d.MinWidth, d.MaxWidth, d.MinHeight, d.MaxHeight)} → {size}") { Number = size };
+    }
+
+    private void ApplySuggestion(LaunchSuggestion s)
+    {
+        s.Apply(Request);
+        edited.Remove(s.Field);
+        if (s.Field == nameof(LaunchRequest.ImageSize)) sizeEdited = false;
+        AfterApply();
+    }
+
+    private void ApplyAllSuggestions()
+    {
+        foreach (var s in suggestions) s.Apply(Request);
+        edited.Clear();
+        sizeEdited = false;
+        AfterApply();
+    }
+
+    private void AfterApply()
+    {
+        serverMessages!.Clear();
+        CheckRules();
+        editContext!.NotifyValidationStateChanged();
     }
 
     private void OnValidationRequested(object? sender, ValidationRequestedEventArgs e)
@@ -132,30 +217,21 @@ public sealed partial class LaunchForm : IDisposable
     {
         // A field the user edits loses the server's complaint about it; the size rule depends on size and model.
         serverMessages!.Clear(e.FieldIdentifier);
-        if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.ImageSize)) sizeEdited = true;
+        var field = e.FieldIdentifier.FieldName;
+        if (field is nameof(LaunchRequest.ImageSize)) sizeEdited = true;
+        if (field is nameof(LaunchRequest.Normalization) && !IsCt) (Request.WindowLow, Request.WindowHigh) = (null, null);
+        if (field is nameof(LaunchRequest.WindowLow) or nameof(LaunchRequest.WindowHigh)) field = nameof(LaunchRequest.Normalization);
         // A saved split belongs to one dataset.
-        if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.DatasetId) && SelectedSplit is null) (Request.SplitId, Request.Fold) = (null, null);
-        // A dataset chosen in the form proposes a size; a later model change re-rounds that proposal to the new multiple.
-        if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.DatasetId)
-            || e.FieldIdentifier.FieldName is nameof(LaunchRequest.Model) && suggestedSize is not null) SuggestSize();
+        if (field is nameof(LaunchRequest.DatasetId) && SelectedSplit is null) (Request.SplitId, Request.Fold) = (null, null);
+        if (field is not (nameof(LaunchRequest.DatasetId) or nameof(LaunchRequest.Model))) edited.Add(field);
+        // A dataset chosen in the form proposes its suggestions; a later model change recomputes them (size multiple, memory)
+        // and re-applies them to the fields the user has not edited.
+        if (field is nameof(LaunchRequest.DatasetId) || field is nameof(LaunchRequest.Model) && suggestions.Count > 0) UpdateSuggestions(apply: true);
         if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.ImageSize) or nameof(LaunchRequest.Model))
         {
             CheckRules();
             editContext!.NotifyValidationStateChanged();
         }
-    }
-
-    /// <summary>Proposes an image size from the chosen dataset's sizes (a multiple of the model's size multiple, capped at
-    /// <see cref="MaxSuggestedSize"/>); it replaces the size only while the user has not typed one.</summary>
-    private void SuggestSize()
-    {
-        if (SelectedDataset is not { } d || d.MaxWidth <= 0 || d.MaxHeight <= 0)
-        {
-            suggestedSize = null;
-            return;
-        }
-        suggestedSize = LaunchOptions.SuggestImageSize(d.MinWidth, d.MaxWidth, d.MinHeight, d.MaxHeight, SizeMultiple, MaxSuggestedSize);
-        if (!sizeEdited) Request.ImageSize = suggestedSize.Value;
     }
 
     private void CheckRules()
@@ -212,7 +288,8 @@ public sealed partial class LaunchForm : IDisposable
         or nameof(LaunchRequest.Augmentation) or nameof(LaunchRequest.Optimizer) or nameof(LaunchRequest.Schedule)
         or nameof(LaunchRequest.Loss) or nameof(LaunchRequest.EarlyStoppingPatience) or nameof(LaunchRequest.Resize)
         or nameof(LaunchRequest.Normalization) or nameof(LaunchRequest.WarmupEpochs) or nameof(LaunchRequest.GradientClipNorm)
-        or nameof(LaunchRequest.TimeBudgetHours) or nameof(LaunchRequest.WeightDecay);
+        or nameof(LaunchRequest.TimeBudgetHours) or nameof(LaunchRequest.WeightDecay) or nameof(LaunchRequest.WindowLow)
+        or nameof(LaunchRequest.WindowHigh);
 
     private void Detach()
     {

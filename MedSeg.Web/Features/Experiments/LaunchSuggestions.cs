@@ -1,0 +1,156 @@
+using System.Globalization;
+using MedSeg.Engine.Data.Pipeline;
+using MedSeg.Engine.Training;
+using MedSeg.Web.Features.Datasets;
+using MedSeg.Web.Features.Shared;
+
+namespace MedSeg.Web.Features.Experiments;
+
+/// <summary>
+/// One proposed launch option with the reason it follows from the dataset ("median size 512×480 → 384"). <see cref="Field"/>
+/// is the <see cref="LaunchRequest"/> property it sets; <see cref="Apply"/> sets it.
+/// </summary>
+public sealed record LaunchSuggestion(string Field, string Label, string Value, string Reason)
+{
+    public int? Number { get; init; }
+    public string? Name { get; init; }
+    /// <summary>With <see cref="Field"/> Normalization and <see cref="Name"/> ct: the fixed CT window.</summary>
+    public double? WindowLow { get; init; }
+    public double? WindowHigh { get; init; }
+
+    public void Apply(LaunchRequest request)
+    {
+        switch (Field)
+        {
+            case nameof(LaunchRequest.ImageSize): request.ImageSize = Number!.Value; break;
+            case nameof(LaunchRequest.BatchSize): request.BatchSize = Number!.Value; break;
+            case nameof(LaunchRequest.Epochs): request.Epochs = Number!.Value; break;
+            case nameof(LaunchRequest.Resize): request.Resize = Name; break;
+            case nameof(LaunchRequest.Normalization):
+                request.Normalization = Name;
+                request.WindowLow = WindowLow;
+                request.WindowHigh = WindowHigh;
+                break;
+        }
+    }
+
+    /// <summary>True when the request already holds this suggestion.</summary>
+    public bool IsAppliedTo(LaunchRequest request) => Field switch
+    {
+        nameof(LaunchRequest.ImageSize) => request.ImageSize == Number,
+        nameof(LaunchRequest.BatchSize) => request.BatchSize == Number,
+        nameof(LaunchRequest.Epochs) => request.Epochs == Number,
+        nameof(LaunchRequest.Resize) => string.Equals(request.Resize, Name, StringComparison.OrdinalIgnoreCase),
+        nameof(LaunchRequest.Normalization) => string.Equals(request.Normalization, Name, StringComparison.OrdinalIgnoreCase)
+            && request.WindowLow == WindowLow && request.WindowHigh == WindowHigh,
+        _ => false,
+    };
+}
+
+/// <summary>
+/// The one place the launch form's suggestions are made from a dataset's fingerprint (<see cref="VersionFingerprint"/>):
+/// <list type="bullet">
+/// <item>input size: <see cref="DatasetFingerprint.SuggestSize"/> of the median width and height (the engine's rule), capped
+/// at the form's maximum and rounded to the model's size multiple;</item>
+/// <item>batch size: the largest up to <see cref="MaxBatch"/> (and the training cases) whose <see cref="MemoryEstimate"/> at
+/// that size fits the server's memory ceiling, the same admission the launch checks;</item>
+/// <item>normalization: one 16-bit channel with values below <see cref="HounsfieldAir"/> (CT in Hounsfield units) → a fixed
+/// CT window (soft tissue); one 16-bit channel otherwise (MRI-like) → dataset z-score; 8-bit or colour → per-image z-score;</item>
+/// <item>resize: letterbox when the aspect ratios spread by more than <see cref="DatasetFingerprint.LetterboxAspect"/>
+/// (max / min) or the median is beyond it, else stretch;</item>
+/// <item>epochs: about <see cref="TargetSteps"/> optimizer steps, within [<see cref="MinEpochs"/>, <see cref="MaxEpochs"/>].</item>
+/// </list>
+/// </summary>
+public static class LaunchSuggestions
+{
+    public const int MaxBatch = 16;
+    public const int TargetSteps = 2500;
+    public const int MinEpochs = 20;
+    public const int MaxEpochs = 200;
+    /// <summary>Stored values below this in a one-channel 16-bit dataset are taken for Hounsfield units (air is −1000).</summary>
+    public const double HounsfieldAir = -200;
+
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <param name="memoryCeilingBytes">What one run may use on this server (<c>JobsOptions.EffectiveMemoryCeilingBytes</c>).</param>
+    public static IReadOnlyList<LaunchSuggestion> For(VersionFingerprint f, string model, int sizeMultiple, long memoryCeilingBytes,
+        int maxSize = LaunchOptions.CpuMaxSuggestedSize)
+    {
+        var multiple = Math.Max(1, sizeMultiple);
+        var (mw, mh) = ((int)f.Width.Median, (int)f.Height.Median);
+        var natural = DatasetFingerprint.SuggestSize(mw, mh, int.MaxValue / 4);
+        var size = DatasetFingerprint.SuggestSize(mw, mh, Math.Max(32, maxSize));
+        size = Math.Max(multiple, (int)Math.Round(size / (double)multiple) * multiple);
+        var sizeReason = $"median size {mw}×{mh} → {size}" + (natural > size ? $" (capped at {maxSize} for CPU training; {natural} would suit the images)" : "");
+
+        var validation = Math.Clamp((int)Math.Round(f.Cases * DatasetSplit.DefaultValidationFraction), 1, Math.Max(1, f.Cases - 1));
+        var train = Math.Max(1, f.Cases - validation);
+        var largest = (long)f.Width.Max * (long)f.Height.Max;
+        RunShape Shape(int b) => new(model, null, b, size, 3, train, validation, largest);
+        var limit = Math.Max(1, Math.Min(MaxBatch, train));
+        var batch = Enumerable.Range(1, limit).Reverse().FirstOrDefault(b => MemoryEstimate.Bytes(Shape(b)) <= memoryCeilingBytes);
+        string batchReason;
+        if (batch == 0)
+        {
+            batch = 1;
+            batchReason = MemoryEstimate.Check(Shape(1), memoryCeilingBytes, multiple) ?? "batch 1";
+        }
+        else
+        {
+            var need = MemoryEstimate.Bytes(Shape(batch));
+            batchReason = $"{model} at {size} px with batch {batch} needs about {Format.Bytes(need)} (estimated), within the " +
+                          $"{Format.Bytes(memoryCeilingBytes)} one run may use here" +
+                          (batch == limit ? $" (at most {limit}{(limit < MaxBatch ? $": {train} training cases" : "")})" : $"; batch {batch + 1} would not fit");
+        }
+
+        var steps = (int)Math.Ceiling(train / (double)batch);
+        var epochs = Math.Clamp((int)Math.Round(TargetSteps / (double)steps), MinEpochs, MaxEpochs);
+        var epochsReason = $"{train} training cases at batch {batch} → {steps} step{(steps == 1 ? "" : "s")} an epoch; {epochs} epochs ≈ {epochs * steps} steps" +
+                           (epochs * steps < TargetSteps * 0.9 || epochs * steps > TargetSteps * 1.1 ? $" (kept within {MinEpochs}–{MaxEpochs})" : "");
+
+        var (lowAspect, highAspect) = (f.AspectRatio.Min, f.AspectRatio.Max);
+        var spread = highAspect / Math.Max(1e-9, lowAspect);
+        var median = Math.Max(f.AspectRatio.Median, 1 / Math.Max(1e-9, f.AspectRatio.Median));
+        var letterbox = spread > DatasetFingerprint.LetterboxAspect || median > DatasetFingerprint.LetterboxAspect;
+        var aspects = $"aspect ratios (W/H) {lowAspect.ToString("0.00", Inv)}–{highAspect.ToString("0.00", Inv)}";
+        var resizeReason = letterbox
+            ? $"{aspects} {(spread > DatasetFingerprint.LetterboxAspect ? "vary" : "are far from square")} → letterbox (keeps shapes, pads to the square)"
+            : $"{aspects} close to each other and to square → stretch";
+
+        var normalization = Normalization(f);
+        return
+        [
+            new(nameof(LaunchRequest.ImageSize), "Image size", $"{size} px", sizeReason) { Number = size },
+            new(nameof(LaunchRequest.BatchSize), "Batch size", batch.ToString(Inv), batchReason) { Number = batch },
+            normalization,
+            new(nameof(LaunchRequest.Resize), "Resize", letterbox ? "letterbox" : "stretch", resizeReason) { Name = letterbox ? "letterbox" : "stretch" },
+            new(nameof(LaunchRequest.Epochs), "Epochs", epochs.ToString(Inv), epochsReason) { Number = epochs },
+        ];
+    }
+
+    private static LaunchSuggestion Normalization(VersionFingerprint f)
+    {
+        const string field = nameof(LaunchRequest.Normalization), label = "Intensity normalization";
+        var all = f.Intensity.Count > 0 ? f.Intensity[0].All : null;
+        string Range(IntensityStats s) => $"{s.Min.ToString("0.#", Inv)}…{s.Max.ToString("0.#", Inv)}";
+        if (f.Channels == 1 && f.SixteenBitOrMore && all is not null && all.Min < HounsfieldAir)
+        {
+            var w = LaunchOptions.CtWindowPresets[0];
+            return new(field, label, $"ct, {w.Name} window {Window(w.Low, w.High)}",
+                $"one 16-bit channel from {Range(all)} (CT range, Hounsfield units) → window {Window(w.Low, w.High)} ({w.Name}; " +
+                "choose another preset for lung, bone or brain)") { Name = "ct", WindowLow = w.Low, WindowHigh = w.High };
+        }
+        if (f.Channels == 1 && f.SixteenBitOrMore && all is not null)
+        {
+            return new(field, label, "dataset", $"one 16-bit channel from {Range(all)} (MRI-like, no fixed scale) → dataset z-score " +
+                $"(mean {all.Mean.ToString("0.#", Inv)}, std {all.Std.ToString("0.#", Inv)})") { Name = "dataset" };
+        }
+        var kind = f.SixteenBitOrMore ? "16-bit" : "8-bit";
+        return new(field, label, "per-image", $"{kind} {(f.Channels == 1 ? "grey" : $"{f.Channels}-channel colour")} images → per-image z-score")
+            { Name = "per-image" };
+    }
+
+    /// <summary>"−160…240" with true minus signs.</summary>
+    public static string Window(double low, double high) =>
+        $"{low.ToString("0.##", Inv).Replace('-', '−')}…{high.ToString("0.##", Inv).Replace('-', '−')}";
+}
