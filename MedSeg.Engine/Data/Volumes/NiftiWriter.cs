@@ -44,10 +44,19 @@ public static class NiftiWriter
     /// x fastest) as float32 with <paramref name="like"/>'s geometry, no intent, to <paramref name="path"/>.</summary>
     public static void WriteImage(string path, NiftiHeader like, ReadOnlySpan<float> voxels)
     {
+        using var file = Replacing(path, out var commit);
+        WriteImage(file, like, voxels);
+        file.Dispose();
+        commit();
+    }
+
+    /// <summary><see cref="WriteImage(string, NiftiHeader, ReadOnlySpan{float})"/> as gzip into <paramref name="output"/> (left open).</summary>
+    public static void WriteImage(Stream output, NiftiHeader like, ReadOnlySpan<float> voxels)
+    {
         var count = (long)like.Shape.X * like.Shape.Y * like.Shape.Z;
         if (voxels.Length != count)
             throw new ArgumentException($"{voxels.Length} voxels given for a {like.Shape.X} × {like.Shape.Y} × {like.Shape.Z} volume.", nameof(voxels));
-        Write(path, like.Version == 1 ? Nifti1(Geometry.Of(like), NiftiDatatype.Float32, 0) : Nifti2(like, NiftiDatatype.Float32, 0), Floats(voxels));
+        Write(output, like.Version == 1 ? Nifti1(Geometry.Of(like), NiftiDatatype.Float32, 0) : Nifti2(like, NiftiDatatype.Float32, 0), Floats(voxels));
     }
 
     /// <summary>
@@ -55,9 +64,10 @@ public static class NiftiWriter
     /// voxel (i, j, 0) is column i and row <c>height − 1 − j</c> (row 0 at the top, as <see cref="VolumeSlicer"/> shows an
     /// axial slice, so slicing the file axially gives the image back), spacing <paramref name="spacingX"/> ×
     /// <paramref name="spacingY"/> × 1 mm, sform and qform the scaling alone (RAS). <paramref name="pixels"/> is row-major, one
-    /// value a pixel; labels are written as uint8 with the label intent, images as float32.
+    /// value a pixel; labels are written as uint8 with the label intent, images as float32. Gzip into <paramref name="output"/>
+    /// (left open).
     /// </summary>
-    public static void WriteSlab(string path, ReadOnlySpan<float> pixels, int width, int height, double spacingX, double spacingY, bool labels)
+    public static void WriteSlab(Stream output, ReadOnlySpan<float> pixels, int width, int height, double spacingX, double spacingY, bool labels)
     {
         if (pixels.Length != (long)width * height)
             throw new ArgumentException($"{pixels.Length} pixels given for a {width} × {height} image.", nameof(pixels));
@@ -76,7 +86,7 @@ public static class NiftiWriter
             }
         }
         else data = Floats(flipped);
-        Write(path, Nifti1(Geometry.Slab(width, height, spacingX, spacingY), type, labels ? IntentLabel : (short)0), data);
+        Write(output, Nifti1(Geometry.Slab(width, height, spacingX, spacingY), type, labels ? IntentLabel : (short)0), data);
     }
 
     private static byte[] Floats(ReadOnlySpan<float> values)
@@ -88,15 +98,27 @@ public static class NiftiWriter
 
     private static void Write(string path, byte[] header, byte[] data)
     {
+        using var file = Replacing(path, out var commit);
+        Write(file, header, data);
+        file.Dispose();
+        commit();
+    }
+
+    /// <summary>header, no extensions, data: gzip-compressed into <paramref name="output"/>, which stays open.</summary>
+    private static void Write(Stream output, byte[] header, byte[] data)
+    {
+        using var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true);
+        gzip.Write(header);
+        gzip.Write(new byte[4]); // extension flag: none
+        gzip.Write(data);
+    }
+
+    /// <summary>A temporary file beside <paramref name="path"/>; <paramref name="commit"/> renames it over the path.</summary>
+    private static FileStream Replacing(string path, out Action commit)
+    {
         var temp = path + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        using (var gzip = new GZipStream(file, CompressionLevel.Optimal))
-        {
-            gzip.Write(header);
-            gzip.Write(new byte[4]); // extension flag: none
-            gzip.Write(data);
-        }
-        File.Move(temp, path, overwrite: true);
+        commit = () => File.Move(temp, path, overwrite: true);
+        return new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None);
     }
 
     /// <summary>What a NIfTI-1 header written here holds besides the data type: dims 1 … 3, pixdim, units and both transforms.</summary>

@@ -17,6 +17,8 @@ public sealed record DatasetSummary(Guid Id, string Name, int Cases, DateTimeOff
     public int Version { get; init; } = 1;
     /// <summary>"images" or "volumes".</summary>
     public string Source { get; init; } = "images";
+    /// <summary>How a volume dataset was imported (null for 2D images).</summary>
+    public VolumeSourceSummary? Volumes { get; init; }
 }
 
 public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Height, double ForegroundFraction);

@@ -4,6 +4,7 @@ using MedSeg.Data;
 using MedSeg.Data.Entities;
 using MedSeg.Data.Files;
 using MedSeg.Engine.Data;
+using MedSeg.Engine.Data.Volumes;
 using MedSeg.Web.Features.Audit;
 using MedSeg.Web.Features.Quotas;
 using MedSeg.Web.Features.Shared;
@@ -16,7 +17,7 @@ using Microsoft.Extensions.Options;
 namespace MedSeg.Web.Features.Datasets;
 
 /// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases.</summary>
-public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IOptions<LimitsOptions> limits,
+public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IOptions<LimitsOptions> limits,
     AuditLog audit, QuotaService quotas, ILogger<DatasetService> logger)
 {
     public async Task<IReadOnlyList<DatasetSummary>> ListAsync(UserContext user, CancellationToken ct = default)
@@ -47,21 +48,20 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
     /// <summary>
     /// Unpacks the uploaded zip inside its staging folder, validates every pair, and only then moves the files into the
     /// dataset folder and commits the rows in one transaction. A refused upload leaves no row and no file behind (the
-    /// caller's <see cref="StagedUpload"/> removes the staging folder).
+    /// caller's <see cref="StagedUpload"/> removes the staging folder). An archive of NIfTI volumes (a dataset.json, or
+    /// .nii/.nii.gz files) is imported as a volume dataset, cut as <paramref name="volumes"/> says (default: auto axis,
+    /// every empty slice kept).
     /// </summary>
-    public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct = default)
+    public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct = default,
+        VolumeImportOptions? volumes = null)
     {
         var upload = Path.Combine(staging, "upload");
         var problems = await ZipExtractor.ExtractAsync(zip.Path, zip.FileName, upload, limits.Value, ct);
         File.Delete(zip.Path); // unpacked or refused: its space is free again
         if (problems.Count > 0) return new IngestResult(null, problems);
         if (await quotas.CheckStorageAsync(user, ArtifactStore.SizeOf(upload), ct) is { } overQuota) return new IngestResult(null, [], overQuota);
-        if (VolumesIn(upload) is { } volume)
-        {
-            return new IngestResult(null, [new DatasetProblem(volume,
-                "this archive holds NIfTI volumes (.nii/.nii.gz, the Decathlon or nnU-Net layout); the web app cannot import " +
-                "volumes yet. Upload 2D images (PNG, JPEG, TIFF, BMP) in images/ with their masks in masks/; nothing was stored.")]);
-        }
+        if (VolumeDatasetRoot(upload) is { } volumeRoot)
+            return await IngestVolumesAsync(name, upload, volumeRoot, staging, user, volumes ?? VolumeImportOptions.Default, ct);
         var started = DateTime.UtcNow;
         // The web trains binary models: a label map is refused by name (never binarised). An image's several masks are
         // united into staging, beside the upload, and committed like any other mask.
@@ -80,7 +80,7 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
     }
 
     private async Task<DatasetSummary> CommitAsync(string name, IReadOnlyList<ScannedPair> pairs, string staging, UserContext user, CancellationToken ct,
-        int classes = 1, IReadOnlyList<ClassEntry>? classMap = null)
+        int classes = 1, IReadOnlyList<ClassEntry>? classMap = null, VolumeCommit? volumes = null)
     {
         var id = Guid.NewGuid();
         // Lay the files out in staging first, then move the folder into place in one rename.
@@ -93,7 +93,7 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
             Name = string.IsNullOrWhiteSpace(name) ? "dataset" : name.Trim()[..Math.Min(200, name.Trim().Length)],
             OwnerId = user.UserId,
             CaseCount = pairs.Count,
-            Channels = pairs.GroupBy(p => p.Channels).OrderByDescending(g => g.Count()).First().Key,
+            Channels = volumes?.Channels ?? pairs.GroupBy(p => p.Channels).OrderByDescending(g => g.Count()).First().Key,
             MinWidth = pairs.Min(p => p.Width),
             MaxWidth = pairs.Max(p => p.Width),
             MinHeight = pairs.Min(p => p.Height),
@@ -102,6 +102,8 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
             ContentHash = ContentHash(pairs),
             Classes = classes,
             ClassMapJson = ClassMap.Serialize(classMap ?? ClassMap.Default(classes)),
+            Source = volumes is null ? "images" : VolumeSource.SourceName,
+            SourceJson = volumes?.Source.Serialize(),
         };
         dataset.Versions.Add(new DatasetVersion
         {
@@ -122,6 +124,7 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
             File.Move(pair.ImagePath, Path.Combine(layout, image));
             File.Move(pair.MaskPath, Path.Combine(layout, mask));
             bytes += new FileInfo(Path.Combine(layout, image)).Length + new FileInfo(Path.Combine(layout, mask)).Length;
+            var slice = volumes?.Slices[pair.Name];
             dataset.Cases.Add(new DatasetCase
             {
                 Id = Guid.NewGuid(),
@@ -135,7 +138,16 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
                 MaskSha256 = pair.MaskSha256,
                 LabelsPresent = (int)(pair.LabelSet | (pair.ForegroundFraction < 1 ? 1u : 0u)),
                 AddedInVersion = 1,
+                GroupKey = slice?.GroupKey,
+                SliceIndex = slice?.SliceIndex,
+                SpacingX = slice?.SpacingX,
+                SpacingY = slice?.SpacingY,
             });
+        }
+        if (volumes is not null)
+        {
+            Directory.Move(volumes.KeptFolder, Path.Combine(layout, VolumeSource.Folder));
+            bytes += ArtifactStore.SizeOf(Path.Combine(layout, VolumeSource.Folder));
         }
         dataset.SizeBytes = bytes;
 
@@ -212,6 +224,7 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
             ClassMap = ClassMap.Parse(d.ClassMapJson, d.Classes),
             Version = d.Version,
             Source = d.Source,
+            Volumes = VolumeSource.Parse(d.SourceJson)?.Summary(),
         };
 
     private static string ContentHash(IEnumerable<ScannedPair> pairs)
@@ -223,14 +236,6 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
-
-    /// <summary>The first NIfTI file (relative path) in an unpacked upload, or null: volumes get their own refusal rather
-    /// than one "not an image" per file.</summary>
-    private static string? VolumesIn(string folder) =>
-        Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
-            .Where(f => f.EndsWith(".nii", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase))
-            .Select(f => Path.GetRelativePath(folder, f).Replace('\\', '/'))
-            .Order(StringComparer.Ordinal).FirstOrDefault();
 
     private void TryDelete(string dir)
     {

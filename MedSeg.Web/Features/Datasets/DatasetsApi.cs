@@ -1,4 +1,5 @@
 using MedSeg.Data.Files;
+using MedSeg.Engine.Data.Volumes;
 using MedSeg.Web.Features.Account;
 using MedSeg.Web.Features.Quotas;
 using MedSeg.Web.Features.Shared;
@@ -15,6 +16,7 @@ public static class DatasetsApi
     public static IServiceCollection AddDatasetsFeature(this IServiceCollection services)
     {
         services.AddScoped<DatasetService>();
+        services.AddScoped<DatasetExport>();
         return services;
     }
 
@@ -28,12 +30,14 @@ public static class DatasetsApi
         api.MapGet("/{id:guid}", Get);
         api.MapGet("/{id:guid}/cases", Cases);
         api.MapGet("/{id:guid}/cases/{caseId:guid}/{rendition}.png", Rendition);
+        api.MapGet("/{id:guid}/export.zip", Export);
         return app;
     }
 
     private const string NoFile = "Send a multipart form with a 'file' field holding a .zip with images/ and masks/.";
 
-    /// <summary>Multipart <c>name</c> (optional) and <c>file</c> (the .zip).</summary>
+    /// <summary>Multipart <c>name</c> (optional) and <c>file</c> (the .zip); for NIfTI volumes also <c>axis</c> (auto, axial,
+    /// coronal, sagittal; default auto) and <c>emptySlices</c> (keep, drop, every-N; default keep).</summary>
     public static async Task<Results<Created<DatasetCreated>, ProblemHttpResult>> Upload(
         HttpContext http, DatasetService datasets, ArtifactStore store, IOptions<LimitsOptions> limits, QuotaService quotas, CancellationToken ct)
     {
@@ -53,9 +57,11 @@ public static class DatasetsApi
             {
                 return TypedResults.Problem(NoFile, statusCode: 400, title: "No file was uploaded");
             }
+            var (volumes, badOptions) = VolumeImportOptions.Parse(upload.Field("axis"), upload.Field("emptySlices"));
+            if (volumes is null) return UploadRefusal.Problem(badOptions);
             var name = upload.Field("name");
             var datasetName = string.IsNullOrWhiteSpace(name) ? Path.GetFileNameWithoutExtension(file.FileName) : name.Trim();
-            var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, UserContext.From(http.User), ct);
+            var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, UserContext.From(http.User), ct, volumes);
             if (result.OverQuota is { } unpackedOverQuota) return QuotasApi.StorageProblem(unpackedOverQuota);
             if (result.Dataset is null) return UploadRefusal.Problem(result.Problems);
             return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases));
@@ -74,6 +80,13 @@ public static class DatasetsApi
         var user = UserContext.From(http.User);
         if (await datasets.GetAsync(id, user, ct) is null) return TypedResults.NotFound();
         return TypedResults.Ok(await datasets.ListCasesAsync(id, user, Math.Max(0, skip), Math.Clamp(take, 1, 1000), ct));
+    }
+
+    /// <summary>The dataset in the nnU-Net v2 layout, streamed (<see cref="DatasetExport"/>); whoever may read the dataset may export it.</summary>
+    public static async Task<Results<PushStreamHttpResult, NotFound>> Export(Guid id, HttpContext http, DatasetExport export, CancellationToken ct)
+    {
+        if (await export.PlanAsync(id, UserContext.From(http.User), ct) is not { } plan) return TypedResults.NotFound();
+        return TypedResults.Stream(body => DatasetExport.WriteAsync(plan, body, http.RequestAborted), "application/zip", plan.FileName);
     }
 
     public static async Task<Results<FileContentHttpResult, NotFound>> Rendition(
