@@ -43,24 +43,31 @@ public sealed class DatasetExport(IDbContextFactory<MedSegDbContext> contexts, A
     /// <summary>Writes the zip into <paramref name="output"/> with asynchronous writes only (a response body refuses synchronous ones).</summary>
     public static async Task WriteAsync(DatasetExportPlan plan, Stream output, CancellationToken ct)
     {
+        await using var sink = new AsyncSink(output);
+        await using (var zip = await ZipArchive.CreateAsync(sink, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: null, ct))
+            await WriteEntriesAsync(plan, zip, sink, ct);
+        await sink.FlushAsync(ct);
+    }
+
+    private static async Task WriteEntriesAsync(DatasetExportPlan plan, ZipArchive zip, AsyncSink sink, CancellationToken ct)
+    {
         var d = plan.Dataset;
         var classMap = ClassMap.Parse(d.ClassMapJson, d.Classes);
-        await using var zip = await ZipArchive.CreateAsync(output, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: null, ct);
         if (VolumeSource.Parse(d.SourceJson) is { } source)
         {
             var ending = source.FileEnding;
-            await AddJsonAsync(zip, d.Name, [.. source.Channels.Select(c => c.Name)], classMap, source.Volumes.Count, ending, ct);
+            await AddJsonAsync(zip, sink, d.Name, [.. source.Channels.Select(c => c.Name)], classMap, source.Volumes.Count, ending, ct);
             foreach (var v in source.Volumes)
             {
-                await AddImageAsync(zip, plan.Folder, "imagesTr", v.Id, v.Images, ending, ct);
-                await AddFileAsync(zip, $"labelsTr/{v.Id}{ending}", ArtifactStore.Resolve(plan.Folder, v.Label), ct);
+                await AddImageAsync(zip, sink, plan.Folder, "imagesTr", v.Id, v.Images, ending, ct);
+                await AddFileAsync(zip, sink, $"labelsTr/{v.Id}{ending}", ArtifactStore.Resolve(plan.Folder, v.Label), ct);
             }
-            foreach (var t in source.Test) await AddImageAsync(zip, plan.Folder, "imagesTs", t.Id, t.Images, ending, ct);
+            foreach (var t in source.Test) await AddImageAsync(zip, sink, plan.Folder, "imagesTs", t.Id, t.Images, ending, ct);
             return;
         }
         var channels = Math.Max(1, d.Channels);
         string[] names = channels switch { 1 => ["image"], 3 => ["R", "G", "B"], _ => [.. Enumerable.Range(0, channels).Select(c => $"channel {c}")] };
-        await AddJsonAsync(zip, d.Name, names, classMap, plan.Cases.Count, Ending, ct);
+        await AddJsonAsync(zip, sink, d.Name, names, classMap, plan.Cases.Count, Ending, ct);
         foreach (var c in plan.Cases)
         {
             var image = ImageDecoder.DecodeFile(ArtifactStore.Resolve(plan.Folder, c.ImagePath));
@@ -69,10 +76,10 @@ public sealed class DatasetExport(IDbContextFactory<MedSegDbContext> contexts, A
             for (var ch = 0; ch < channels; ch++)
             {
                 var band = Band(image, ch, channels);
-                await AddBytesAsync(zip, $"imagesTr/{c.Name}_{ch:D4}{Ending}", s => NiftiWriter.WriteSlab(s, band, image.Width, image.Height, sx, sy, labels: false), ct);
+                await AddBytesAsync(zip, sink, $"imagesTr/{c.Name}_{ch:D4}{Ending}", s => NiftiWriter.WriteSlab(s, band, image.Width, image.Height, sx, sy, labels: false), ct);
             }
             var values = Array.ConvertAll(labels.Pixels, v => (float)v);
-            await AddBytesAsync(zip, $"labelsTr/{c.Name}{Ending}", s => NiftiWriter.WriteSlab(s, values, labels.Width, labels.Height, sx, sy, labels: true), ct);
+            await AddBytesAsync(zip, sink, $"labelsTr/{c.Name}{Ending}", s => NiftiWriter.WriteSlab(s, values, labels.Width, labels.Height, sx, sy, labels: true), ct);
         }
     }
 
@@ -91,7 +98,7 @@ public sealed class DatasetExport(IDbContextFactory<MedSegDbContext> contexts, A
     }
 
     /// <summary>A kept image as nnU-Net v2 channel files: copied as uploaded, or a 4D file split into one file per channel.</summary>
-    private static async Task AddImageAsync(ZipArchive zip, string folder, string to, string id, IReadOnlyList<string> images, string ending, CancellationToken ct)
+    private static async Task AddImageAsync(ZipArchive zip, AsyncSink sink, string folder, string to, string id, IReadOnlyList<string> images, string ending, CancellationToken ct)
     {
         if (images.Count == 1 && NiftiVolume.ReadHeader(ArtifactStore.Resolve(folder, images[0])) is { Channels: > 1 })
         {
@@ -100,15 +107,15 @@ public sealed class DatasetExport(IDbContextFactory<MedSegDbContext> contexts, A
             for (var ch = 0; ch < volume.Channels; ch++)
             {
                 var offset = ch * n;
-                await AddBytesAsync(zip, $"{to}/{id}_{ch:D4}{Ending}", s => NiftiWriter.WriteImage(s, volume.Header, volume.Voxels.AsSpan((int)offset, (int)n)), ct);
+                await AddBytesAsync(zip, sink, $"{to}/{id}_{ch:D4}{Ending}", s => NiftiWriter.WriteImage(s, volume.Header, volume.Voxels.AsSpan((int)offset, (int)n)), ct);
             }
             return;
         }
         for (var ch = 0; ch < images.Count; ch++)
-            await AddFileAsync(zip, $"{to}/{id}_{ch:D4}{ending}", ArtifactStore.Resolve(folder, images[ch]), ct);
+            await AddFileAsync(zip, sink, $"{to}/{id}_{ch:D4}{ending}", ArtifactStore.Resolve(folder, images[ch]), ct);
     }
 
-    private static async Task AddJsonAsync(ZipArchive zip, string name, IReadOnlyList<string> channels, IReadOnlyList<ClassEntry> classMap,
+    private static async Task AddJsonAsync(ZipArchive zip, AsyncSink sink, string name, IReadOnlyList<string> channels, IReadOnlyList<ClassEntry> classMap,
         int training, string ending, CancellationToken ct)
     {
         var json = new Dictionary<string, object>
@@ -120,27 +127,82 @@ public sealed class DatasetExport(IDbContextFactory<MedSegDbContext> contexts, A
             ["file_ending"] = ending,
         };
         var bytes = JsonSerializer.SerializeToUtf8Bytes(json, new JsonSerializerOptions { WriteIndented = true });
-        await AddBytesAsync(zip, VolumeDatasetScanner.DatasetJson, s => s.Write(bytes), ct, CompressionLevel.Optimal);
+        await AddBytesAsync(zip, sink, VolumeDatasetScanner.DatasetJson, s => s.Write(bytes), ct, CompressionLevel.Optimal);
     }
 
-    private static async Task AddFileAsync(ZipArchive zip, string entryName, string path, CancellationToken ct)
+    private static async Task AddFileAsync(ZipArchive zip, AsyncSink sink, string entryName, string path, CancellationToken ct)
     {
         await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
         var entry = zip.CreateEntry(entryName, path.EndsWith(".gz", StringComparison.Ordinal) ? CompressionLevel.NoCompression : CompressionLevel.Fastest);
-        await using var target = await entry.OpenAsync(ct);
-        await file.CopyToAsync(target, ct);
+        await using (var target = await entry.OpenAsync(ct))
+            await file.CopyToAsync(target, ct);
+        await sink.FlushAsync(ct);
     }
 
     /// <summary>An entry written by a synchronous writer: into memory (one file: a slice, or one channel of a volume), then
     /// copied into the zip asynchronously. NIfTI written here is gzip already, so it is stored.</summary>
-    private static async Task AddBytesAsync(ZipArchive zip, string entryName, Action<Stream> write, CancellationToken ct,
+    private static async Task AddBytesAsync(ZipArchive zip, AsyncSink sink, string entryName, Action<Stream> write, CancellationToken ct,
         CompressionLevel level = CompressionLevel.NoCompression)
     {
         using var buffer = new MemoryStream();
         write(buffer);
         buffer.Position = 0;
         var entry = zip.CreateEntry(entryName, level);
-        await using var target = await entry.OpenAsync(ct);
-        await buffer.CopyToAsync(target, ct);
+        await using (var target = await entry.OpenAsync(ct))
+            await buffer.CopyToAsync(target, ct);
+        await sink.FlushAsync(ct);
+    }
+
+    /// <summary>
+    /// The response body for <see cref="ZipArchive"/>: even through its asynchronous API, .NET 10's zip writes an entry's data
+    /// descriptor (a few bytes after each entry on a stream that cannot seek) synchronously when the entry is closed, which
+    /// Kestrel refuses. Synchronous writes are held here and sent, in order, before the next asynchronous write or at
+    /// <see cref="FlushAsync"/>, which the export calls after each entry; so what is held is never more than a descriptor.
+    /// </summary>
+    private sealed class AsyncSink(Stream inner) : Stream
+    {
+        private readonly MemoryStream held = new();
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count) => held.Write(buffer, offset, count);
+        public override void Write(ReadOnlySpan<byte> buffer) => held.Write(buffer);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await SendHeldAsync(cancellationToken);
+            await inner.WriteAsync(buffer, cancellationToken);
+        }
+
+        public override async Task FlushAsync(CancellationToken cancellationToken)
+        {
+            await SendHeldAsync(cancellationToken);
+            await inner.FlushAsync(cancellationToken);
+        }
+
+        private async Task SendHeldAsync(CancellationToken ct)
+        {
+            if (held.Length == 0) return;
+            await inner.WriteAsync(held.GetBuffer().AsMemory(0, (int)held.Length), ct);
+            held.SetLength(0);
+        }
+
+        public override void Flush() { } // held until FlushAsync
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) held.Dispose();
+            base.Dispose(disposing);
+        }
     }
 }
