@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using Bunit;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -333,5 +334,34 @@ public sealed class VolumeUploadTests : IClassFixture<VolumeUploadTests.App>
             var label = Assert.Single(VolumeSlicer.Slice(NiftiVolume.Read(Path.Combine(unpacked.Path, "labelsTr", $"{c.Name}.nii.gz")), SliceAxis.Axial, c.Name));
             Assert.Equal(MaskReader.ReadLabels(Path.Combine(Folder(id), c.MaskPath)).Pixels.Select(v => (float)v), label.Image.Pixels);
         }
+    }
+}
+
+public sealed class VolumeUploadComponentTests
+{
+    private static DatasetSummary Summary(VolumeSourceSummary? volumes) =>
+        new(Guid.NewGuid(), "tiny", 30, DateTimeOffset.UtcNow, "me", 12, 12, 6, 6, 1, 0.1, 1000) { Volumes = volumes, Source = volumes is null ? "images" : "volumes" };
+
+    [Fact]
+    public async Task VolumeSourceInfoShowsTheVolumesAndTheAxisAutoChose()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var cut = ctx.Render<MedSeg.Web.Features.Datasets.Pages.VolumeSourceInfo>(p => p.Add(x => x.Dataset,
+            Summary(new VolumeSourceSummary("msd", "auto", ["axial"], "every-4", 3, 1, ["CT"], Ct: true))));
+
+        var text = cut.Find("[data-testid=volume-source]").TextContent;
+        Assert.Contains("3 (+ 1 test)", text);
+        Assert.Contains("auto → axial", text);
+        Assert.Contains("every-4", text);
+        Assert.Contains("CT (HU)", text);
+        Assert.Contains("Decathlon", text);
+    }
+
+    [Fact]
+    public async Task VolumeSourceInfoShowsNothingForImages()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var cut = ctx.Render<MedSeg.Web.Features.Datasets.Pages.VolumeSourceInfo>(p => p.Add(x => x.Dataset, Summary(null)));
+        Assert.Empty(cut.FindAll("[data-testid=volume-source]"));
     }
 }

@@ -28,6 +28,8 @@ public sealed partial class UploadPanel : IDisposable
     private ElementReference fileInput;
     private DotNetObjectReference<UploadPanel>? selfReference;
     private string? name;
+    private string axis = VolumeUploadOptions.DefaultAxis;
+    private string emptySlices = VolumeUploadOptions.DefaultEmptySlices;
     private string? clientError;
     private UploadPhase phase;
     private long loaded;
@@ -68,6 +70,8 @@ public sealed partial class UploadPanel : IDisposable
         selfReference ??= DotNetObjectReference.Create(this);
         var fields = new Dictionary<string, string>();
         if (!string.IsNullOrWhiteSpace(name)) fields["name"] = name.Trim();
+        if (axis != VolumeUploadOptions.DefaultAxis) fields["axis"] = axis;
+        if (emptySlices != VolumeUploadOptions.DefaultEmptySlices) fields["emptySlices"] = emptySlices;
         try
         {
             // A CancellationToken replaces the default one-minute interop timeout: validation of a large archive takes a while.
