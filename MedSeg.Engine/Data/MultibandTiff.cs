@@ -52,8 +52,8 @@ public static class MultibandTiff
         return true;
     }
 
-    /// <summary>The SHORT-valued tags of the first IFD (values and where each is stored), or null when the file is not a
-    /// TIFF this reads. Bounds are checked against the buffer; nothing is allocated beyond the tag values.</summary>
+    /// <summary>PhotometricInterpretation and ExtraSamples of the first IFD (values and where each is stored), or null when the
+    /// file is not a TIFF this reads. Bounds are checked against the buffer; nothing is allocated beyond those two tags' values.</summary>
     private static Dictionary<ushort, Tag>? Tags(ReadOnlySpan<byte> b)
     {
         if (b.Length < 16) return null;
@@ -75,7 +75,8 @@ public static class MultibandTiff
             var e = ifd + countSize + i * entrySize;
             if (e + entrySize > b.Length) return null;
             var (tag, type) = (U16(b, e), U16(b, e + 2));
-            if (type != 3) continue; // SHORT only: the two tags read here are SHORT
+            // Only the two SHORT tags read here, each once: a hostile file's many or repeated entries cost nothing.
+            if (type != 3 || tag is not (PhotometricTag or ExtraSamplesTag) || tags.ContainsKey(tag)) continue;
             var count = big ? (long)Math.Min(U64(b, e + 4), 1 << 16) : Math.Min(U32(b, e + 4), 1u << 16);
             var valueAt = e + (big ? 12 : 8);
             var start = 2 * count <= inline ? valueAt : big ? (long)Math.Min(U64(b, valueAt), long.MaxValue) : U32(b, valueAt);

@@ -32,8 +32,8 @@ public sealed partial class DatasetService
         if (import.Problems.Count > 0) return new IngestResult(null, InArchive(import.Problems));
         if (import.Cases.GroupBy(c => c.Pair.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
         {
-            return new IngestResult(null, InArchive([new DatasetProblem("imagesTr/", $"two volumes give a slice named {twice.Key}; " +
-                "rename the case whose id ends in _sNNN.")]));
+            return new IngestResult(null, InArchive([new DatasetProblem(VolumeDatasetScanner.DatasetJson, $"two volumes give a slice named " +
+                $"{twice.Key} (a case listed twice, or a case id that ends in _sNNN); list each case once, each with its own id.")]));
         }
         var classMap = ClassMap.Default(import.Classes, report.Classes);
         if (ClassMap.Check(classMap, import.Classes) is { } badMap)
