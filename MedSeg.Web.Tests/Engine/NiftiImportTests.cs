@@ -115,6 +115,38 @@ public sealed class NiftiImportTests
         Assert.Equal(four.Voxels[24..], channel.Voxels);
     }
 
+    [Fact]
+    public async Task NiftiCliTrainsOnADecathlonFolderSplitByVolume()
+    {
+        using var dir = new TempDirectory("medseg-cli-volumes");
+        var data = Path.Combine(dir.Path, "Task09_Tiny");
+        Nibabel.Run("""
+            import os
+            root = args[0]
+            rng = np.random.default_rng(3)
+            A = np.array([[-1.0, 0, 0, 10], [0, 0, -1.0, -5], [0, 2.0, 0, 3], [0, 0, 0, 1.0]])
+            for d in ('imagesTr', 'labelsTr'): os.makedirs(root + '/' + d)
+            for i in range(1, 5):
+                l = np.zeros((32, 4, 32), np.uint8); l[8:20, :, 10:24] = 1; l[12:16, :, 14:18] = 2
+                nib.Nifti1Image((rng.normal(100, 10, (32, 4, 32)) + 50 * l).astype(np.float32), A).to_filename(f'{root}/imagesTr/t_{i}.nii.gz')
+                nib.Nifti1Image(l, A).to_filename(f'{root}/labelsTr/t_{i}.nii.gz')
+            json.dump({'modality': {'0': 'MRI'}, 'labels': {'0': 'background', '1': 'outer', '2': 'inner'},
+                       'training': [{'image': f'./imagesTr/t_{i}.nii.gz', 'label': f'./labelsTr/t_{i}.nii.gz'} for i in range(1, 5)]},
+                      open(root + '/dataset.json', 'w'))
+            """, data);
+        var cli = await MedSegCli.LocateAsync();
+        var run = Path.Combine(dir.Path, "run");
+
+        var train = await MedSegCli.RunAsync(cli, ["train", "--data", data, "--model", "unext", "--out", run, "--epochs", "1", "--size", "32",
+            "--batch", "4", "--device", "cpu", "--threads", "2", "--augment", "none", "--val-fraction", "0.25", "--empty-slices", "drop"]);
+
+        Assert.True(train.ExitCode == 0, train.Output);
+        Assert.Contains("4 volumes (msd, channels MRI) cut into 16 slices along auto (empty slices: drop)", train.Output);
+        Assert.Contains("Classes: 3", train.Output);
+        Assert.Contains("16 cases: 12 training, 4 validation", train.Output);
+        Assert.Equal(16, Directory.GetFiles(Path.Combine(run, "slices", "images"), "*.tif").Length);
+    }
+
     private static double[,] Round(double[,] m)
     {
         var r = (double[,])m.Clone();
