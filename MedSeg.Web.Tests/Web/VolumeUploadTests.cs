@@ -228,6 +228,43 @@ public sealed class VolumeUploadTests : IClassFixture<VolumeUploadTests.App>
     }
 
     [Fact]
+    public async Task DecathlonFourDImagesSliceToTwoBandsAndExportAsOneFilePerChannel()
+    {
+        using var dir = new TempDirectory("medseg-volumes");
+        Nibabel.Run(Helpers + "\n" + """
+            for i in (1, 2):
+                save(f'imagesTr/p_{i}.nii.gz', np.stack([img(), img(-5, 5)], axis=-1)); save(f'labelsTr/p_{i}.nii.gz', lab())
+            meta({'modality': {'0': 'T2', '1': 'ADC'}, 'labels': {'0': 'background', '1': 'PZ', '2': 'TZ'},
+                  'training': [{'image': f'./imagesTr/p_{i}.nii.gz', 'label': f'./labelsTr/p_{i}.nii.gz'} for i in (1, 2)]})
+            """, dir.Path);
+
+        var (client, id) = await UploadAsync(dir.Path, "prostate-like");
+
+        await using var db = Db();
+        var slice = await db.DatasetCases.SingleAsync(c => c.DatasetId == id && c.Name == "p_1_s003");
+        Assert.Equal(2, ImageDecoder.DecodeFile(Path.Combine(Folder(id), slice.ImagePath)).Bands);
+        Assert.Equal(2, (await db.Datasets.SingleAsync(d => d.Id == id)).Channels);
+
+        using var response = await client.GetAsync($"/api/datasets/{id}/export.zip");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var unpacked = new TempDirectory("medseg-export");
+        await using (var body = await response.Content.ReadAsStreamAsync())
+            await ZipFile.ExtractToDirectoryAsync(body, unpacked.Path);
+        var original = NiftiVolume.Read(Path.Combine(dir.Path, "imagesTr", "p_1.nii.gz"));
+        var n = original.Voxels.Length / 2;
+        for (var ch = 0; ch < 2; ch++)
+        {
+            var exported = NiftiVolume.Read(Path.Combine(unpacked.Path, "imagesTr", $"p_1_{ch:D4}.nii.gz"));
+            Assert.Equal((original.Shape, 1), (exported.Shape, exported.Channels));
+            Assert.Equal(original.Affine, exported.Affine);
+            Assert.Equal(original.Voxels[(ch * n)..((ch + 1) * n)], exported.Voxels);
+        }
+        var report = VolumeDatasetScanner.Scan(unpacked.Path);
+        Assert.Empty(report.Problems);
+        Assert.Equal(["T2", "ADC"], report.ChannelNames);
+    }
+
+    [Fact]
     public async Task BrokenVolumeIsRefusedByNameAndNothingIsStored()
     {
         using var dir = new TempDirectory("medseg-volumes");
