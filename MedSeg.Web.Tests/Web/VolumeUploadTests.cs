@@ -264,14 +264,27 @@ public sealed class VolumeUploadTests : IClassFixture<VolumeUploadTests.App>
         Assert.Equal(["T2", "ADC"], report.ChannelNames);
     }
 
-    [Fact]
-    public async Task BrokenVolumeIsRefusedByNameAndNothingIsStored()
+    [Theory]
+    [InlineData("truncated", "truncated")]
+    [InlineData("garbage", "sizeof_hdr")]
+    [InlineData("huge", "million voxels")]
+    public async Task BrokenVolumeIsRefusedByNameAndNothingIsStored(string kind, string expected)
     {
         using var dir = new TempDirectory("medseg-volumes");
-        Nibabel.Run(Helpers + "\n" + Msd, dir.Path);
+        Nibabel.Run(Helpers + "\n" + Msd + "\n" + """
+            import gzip
+            h = nib.Nifti1Header(); h.set_data_shape((4000, 4000, 4000)); h.set_data_dtype(np.float32); h.set_qform(A, 1); h["vox_offset"] = 352
+            with gzip.open(root + '/huge.nii.gz', 'wb') as f: f.write(h.binaryblock + b'\0' * 4 + b'\0' * 1000)
+            """, dir.Path);
         var broken = Path.Combine(dir.Path, "Task09_Tiny", "imagesTr", "tiny_002.nii.gz");
         var bytes = File.ReadAllBytes(broken);
-        File.WriteAllBytes(broken, bytes[..(bytes.Length / 2)]);
+        File.WriteAllBytes(broken, kind switch
+        {
+            "truncated" => bytes[..(bytes.Length / 2)],
+            "garbage" => [.. Enumerable.Range(0, 4000).Select(i => (byte)(i * 7))],
+            _ => File.ReadAllBytes(Path.Combine(dir.Path, "huge.nii.gz")),
+        });
+        File.Delete(Path.Combine(dir.Path, "huge.nii.gz"));
         var client = await factory.CreateAuthenticatedClientAsync();
         await using var db = Db();
         var before = await db.Datasets.CountAsync();
@@ -283,7 +296,7 @@ public sealed class VolumeUploadTests : IClassFixture<VolumeUploadTests.App>
         var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
         var error = Assert.Single(errors.EnumerateArray());
         Assert.Equal("Task09_Tiny/imagesTr/tiny_002.nii.gz", error.GetProperty("file").GetString());
-        Assert.Contains("truncated", error.GetProperty("problem").GetString());
+        Assert.Contains(expected, error.GetProperty("problem").GetString());
         Assert.Equal(before, await db.Datasets.CountAsync());
         Assert.Equal(folders, Directory.Exists(Path.Combine(factory.DataRoot, "datasets")) ? Directory.GetDirectories(Path.Combine(factory.DataRoot, "datasets")).Length : 0);
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(factory.DataRoot, "staging")));
