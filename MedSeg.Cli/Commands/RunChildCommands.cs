@@ -1,5 +1,6 @@
 using MedSeg.Engine.Inference;
 using MedSeg.Engine.Isolation;
+using MedSeg.Engine.Metrics;
 using MedSeg.Engine.Training;
 
 namespace MedSeg.Cli.Commands;
@@ -37,12 +38,19 @@ public sealed class RunExperimentCommand : ICommand
                 ? standing
                 : new Trainer().RunAsync(child.Plan, observer, ct).GetAwaiter().GetResult();
             IReadOnlyList<CasePrediction>? evaluated = null;
+            IReadOnlyList<VolumeResult>? volumes = null;
             if (child.EvaluationDirectory is { } evaluation)
             {
                 using var predictor = Predictor.Load(child.Plan.RunDirectory, child.Plan.Device);
-                evaluated = predictor.Evaluate(child.Plan.Validation, evaluation, ct);
+                var scorer = new VolumeScorer();
+                evaluated = predictor.Evaluate(child.Plan.Validation, evaluation, ct, scorer);
+                if (scorer.Count > 0)
+                {
+                    volumes = VolumeReport.Score(scorer, child.Plan.Validation, predictor.Classes);
+                    VolumeReport.Write(evaluation, volumes);
+                }
             }
-            return new ChildEvent { Kind = ChildEventKind.Finished, Result = result, Evaluated = evaluated };
+            return new ChildEvent { Kind = ChildEventKind.Finished, Result = result, Evaluated = evaluated, Volumes = volumes };
         });
     }
 
@@ -93,7 +101,13 @@ public sealed class RunPredictionCommand : ICommand
             using var predictor = Predictor.Load(plan.RunDirectory, plan.Device, plan.Options);
             Directory.CreateDirectory(plan.OutputDirectory);
             var done = 0;
-            foreach (var chunk in plan.Inputs.Chunk(Math.Max(1, plan.Options.BatchSize)))
+            foreach (var volume in plan.Inputs.Where(i => i.VolumeAxis is not null))
+            {
+                VolumePrediction.Predict(predictor, volume.ImagePath, Path.Combine(plan.OutputDirectory, volume.Name + ".nii.gz"),
+                    volume.VolumeAxis!.Value, name: volume.Name, ct: ct);
+                events.Write(new ChildEvent { Kind = ChildEventKind.Progress, Done = ++done, Total = plan.Inputs.Count });
+            }
+            foreach (var chunk in plan.Inputs.Where(i => i.VolumeAxis is null).Chunk(Math.Max(1, plan.Options.BatchSize)))
             {
                 ct.ThrowIfCancellationRequested();
                 var masks = predictor.PredictMany([.. chunk.Select(i => i.ImagePath)], ct);

@@ -32,7 +32,9 @@ public static class DatasetScanner
     /// <param name="unitedMasks">The folder (outside <paramref name="root"/>) the union of an image's several masks is
     /// written to, as <c>&lt;name&gt;.png</c>: the web's staging folder, the CLI's run folder. null: a folder under the
     /// system's temporary folder named after <paramref name="root"/>. Only written to when some image has several masks.</param>
-    public static ScanReport Scan(string root, bool allowLabelMaps, ImageLimits limits, string? unitedMasks, CancellationToken ct = default)
+    /// <param name="progress">Called as pairs are checked, with (checked, total), from the decoding threads; null = none.</param>
+    public static ScanReport Scan(string root, bool allowLabelMaps, ImageLimits limits, string? unitedMasks, CancellationToken ct = default,
+        Action<int, int>? progress = null)
     {
         var problems = new ConcurrentBag<DatasetProblem>();
         root = Path.GetFullPath(root);
@@ -122,8 +124,14 @@ public static class DatasetScanner
 
         var pairs = new ScannedPair?[jobs.Count];
         var labelSets = new uint[jobs.Count];
+        var checkedPairs = 0;
+        progress?.Invoke(0, jobs.Count);
         Parallel.For(0, jobs.Count, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount },
-            i => pairs[i] = CheckPair(jobs[i].Name, jobs[i].Image, jobs[i].Masks, Rel, problems, allowLabelMaps, limits, unitedMasks, out labelSets[i]));
+            i =>
+            {
+                pairs[i] = CheckPair(jobs[i].Name, jobs[i].Image, jobs[i].Masks, Rel, problems, allowLabelMaps, limits, unitedMasks, out labelSets[i]);
+                progress?.Invoke(Interlocked.Increment(ref checkedPairs), jobs.Count);
+            });
         ct.ThrowIfCancellationRequested();
 
         for (var i = 0; i < pairs.Length; i++)

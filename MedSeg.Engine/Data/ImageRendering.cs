@@ -64,6 +64,34 @@ public static class ImageRendering
         return ImageDecoder.EncodePng(rgb, w, h, 3);
     }
 
+    /// <summary>
+    /// The mask's labels as a transparent RGBA layer to lay over the image in the browser: each label that has a colour in
+    /// <paramref name="colours"/> (label → r, g, b) is drawn opaque in it, filled or (<paramref name="contour"/>) only its
+    /// outline; everything else is transparent. The page sets the layer's opacity.
+    /// </summary>
+    public static byte[] LabelLayerPng(string maskPath, int maxSize, IReadOnlyDictionary<int, byte[]> colours, bool contour)
+    {
+        var mask = MaskReader.ReadLabels(maskPath);
+        var (w, h) = Fit(mask.Width, mask.Height, maxSize);
+        var labels = ResizeNearest(mask.Pixels, mask.Width, mask.Height, w, h);
+        var rgba = new byte[w * h * 4];
+        for (var y = 0; y < h; y++)
+        for (var x = 0; x < w; x++)
+        {
+            var i = y * w + x;
+            var label = labels[i];
+            if (label == 0 || !colours.TryGetValue(label, out var colour)) continue;
+            if (contour && x > 0 && y > 0 && x < w - 1 && y < h - 1 &&
+                labels[i - 1] == label && labels[i + 1] == label && labels[i - w] == label && labels[i + w] == label) continue;
+            rgba[4 * i] = colour[0];
+            rgba[4 * i + 1] = colour[1];
+            rgba[4 * i + 2] = colour[2];
+            rgba[4 * i + 3] = 255;
+        }
+        using var image = Image.NewFromMemory(rgba, w, h, 4, Enums.BandFormat.Uchar);
+        return image.WriteToBuffer(".png");
+    }
+
     private static (int W, int H, byte[] Rgb, byte[] Mask) ImageAndMask(string imagePath, string maskPath, int maxSize)
     {
         var image = ImageDecoder.DecodeFile(imagePath);

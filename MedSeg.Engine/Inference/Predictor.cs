@@ -103,28 +103,36 @@ public sealed class Predictor : IDisposable
 
     /// <summary>Predicts several images, <see cref="InferenceOptions.BatchSize"/> per forward pass (Resize mode: every image is
     /// resized to the training size, so they always stack; SlidingWindow mode batches the windows of one image).</summary>
-    public IReadOnlyList<BinaryMask> PredictMany(IReadOnlyList<string> imagePaths, CancellationToken ct = default)
+    public IReadOnlyList<BinaryMask> PredictMany(IReadOnlyList<string> imagePaths, CancellationToken ct = default) =>
+        Predict(imagePaths.Count, i => ImageDecoder.DecodeFile(imagePaths[i]), ct);
+
+    /// <summary><see cref="PredictMany"/> of decoded images (the slices of a volume, <see cref="VolumePrediction"/>): the same
+    /// preprocessing as image files.</summary>
+    public IReadOnlyList<BinaryMask> PredictRasters(IReadOnlyList<Raster> rasters, CancellationToken ct = default) =>
+        Predict(rasters.Count, i => rasters[i], ct);
+
+    private List<BinaryMask> Predict(int count, Func<int, Raster> decode, CancellationToken ct)
     {
-        var results = new List<BinaryMask>(imagePaths.Count);
+        var results = new List<BinaryMask>(count);
         using var _ = inference_mode();
         if (Options.Mode == PredictionMode.SlidingWindow)
         {
-            foreach (var path in imagePaths)
+            for (var index = 0; index < count; index++)
             {
                 ct.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                var raster = ImageDecoder.DecodeFile(path);
+                var raster = decode(index);
                 var x = NativeInput(raster, (int)Manifest.ModelOptions.InChannels, Preprocessing.EffectiveNormalization).to(device);
                 var p = SlidingWindow.Predict(x, Manifest.ImageSize, Probabilities, Options.BatchSize);
                 results.Add(ToMask(p[0], LetterboxGeometry.Native(raster.Width, raster.Height)));
             }
             return results;
         }
-        foreach (var chunk in imagePaths.Chunk(Options.BatchSize))
+        foreach (var chunk in Enumerable.Range(0, count).Chunk(Options.BatchSize))
         {
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var images = chunk.Select(p => Training.Preprocessing.LoadImage(p, Manifest.ImageSize, (int)Manifest.ModelOptions.InChannels, Preprocessing)).ToArray();
+            var images = chunk.Select(i => Training.Preprocessing.Prepare(decode(i), Manifest.ImageSize, (int)Manifest.ModelOptions.InChannels, Preprocessing)).ToArray();
             var (c, s) = (images[0].Channels, images[0].Size);
             var pixels = new float[images.Length * c * s * s];
             for (var i = 0; i < images.Length; i++) images[i].Pixels.CopyTo(pixels, i * c * s * s);
@@ -147,9 +155,11 @@ public sealed class Predictor : IDisposable
     /// <summary>
     /// Predicts every case, writes <c>{outputDirectory}/{name}.png</c> (0/255, original size; label indices for a multi-class
     /// model) and scores it against the case's mask at the original resolution (policy for empty masks:
-    /// <see cref="SegmentationMetrics"/>; multi-class: the mean over the foreground classes 1 … K − 1).
+    /// <see cref="SegmentationMetrics"/>; multi-class: the mean over the foreground classes 1 … K − 1). Cases that are slices of
+    /// a volume (<see cref="TrainingCase.Volume"/>) also go into <paramref name="volumes"/> when given, to be scored whole.
     /// </summary>
-    public IReadOnlyList<CasePrediction> Evaluate(IReadOnlyList<TrainingCase> cases, string outputDirectory, CancellationToken ct = default)
+    public IReadOnlyList<CasePrediction> Evaluate(IReadOnlyList<TrainingCase> cases, string outputDirectory, CancellationToken ct = default,
+        VolumeScorer? volumes = null)
     {
         Directory.CreateDirectory(outputDirectory);
         var results = new List<CasePrediction>(cases.Count);
@@ -164,6 +174,8 @@ public sealed class Predictor : IDisposable
                     throw new InvalidDataException(
                         $"Case '{c.Name}': the mask is {truth.Width}×{truth.Height} but the image is {predicted.Width}×{predicted.Height}.");
                 var path = Path.GetFullPath(Path.Combine(outputDirectory, c.Name + ".png"));
+                if (volumes is not null && c.Volume is { } v)
+                    volumes.Add(v.Id, v.Slice, predicted.Pixels, truth.Pixels, predicted.Height, predicted.Width);
                 if (Classes == 1)
                 {
                     Training.Preprocessing.WriteMaskPng(predicted.Pixels, predicted.Width, predicted.Height, path);

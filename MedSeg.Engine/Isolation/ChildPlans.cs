@@ -14,7 +14,12 @@ public sealed record TrainingChildPlan(TrainingPlan Plan, string? EvaluationDire
 }
 
 /// <summary>One image to predict: <paramref name="Name"/> names the output mask (<c>Name.png</c>).</summary>
-public sealed record PredictionInput(string Name, string ImagePath);
+public sealed record PredictionInput(string Name, string ImagePath)
+{
+    /// <summary>Set when the input is a NIfTI volume: it is sliced along this axis and predicted into <c>Name.nii.gz</c>
+    /// (<see cref="VolumePrediction"/>).</summary>
+    public Data.Volumes.SliceAxis? VolumeAxis { get; init; }
+}
 
 /// <summary>The file a prediction child (<c>medseg run-prediction --plan FILE</c>) runs: every input through the run's
 /// best checkpoint, one PNG mask per input in <see cref="OutputDirectory"/>, progress reported per batch.</summary>

@@ -24,6 +24,8 @@ public sealed record ChildEvent
     public TrainingResult? Result { get; init; }
     /// <summary>The evaluated validation cases of a training child (in its <see cref="ChildEventKind.Finished"/> event).</summary>
     public IReadOnlyList<CasePrediction>? Evaluated { get; init; }
+    /// <summary>The evaluated validation volumes, scored whole (also in <c>predictions/volumes.json</c>); null without volumes.</summary>
+    public IReadOnlyList<Metrics.VolumeResult>? Volumes { get; init; }
     /// <summary>Prediction children: how many inputs are done, of how many.</summary>
     public int? Done { get; init; }
     public int? Total { get; init; }

@@ -44,6 +44,41 @@ public static class EuclideanDistanceTransform
         return result;
     }
 
+    /// <summary>
+    /// The 3D twin of <see cref="Squared"/>: squared distance in mm² from every voxel of a depth × height × width volume
+    /// (index (z · height + y) · width + x) to the nearest <paramref name="feature"/> voxel, with spacing
+    /// (<paramref name="spacingZ"/>, <paramref name="spacingY"/>, <paramref name="spacingX"/>) in mm; the same separable
+    /// lower envelope run along z, then y, then x. +∞ everywhere when there is no feature voxel.
+    /// </summary>
+    public static double[] Squared3D(ReadOnlySpan<bool> feature, int depth, int height, int width, double spacingZ, double spacingY, double spacingX)
+    {
+        if (depth < 0 || height < 0 || width < 0 || (long)depth * height * width != feature.Length)
+            throw new ArgumentException($"A {depth}×{height}×{width} volume needs {(long)depth * height * width} voxels, got {feature.Length}.");
+        var result = new double[feature.Length];
+        for (var i = 0; i < result.Length; i++) result[i] = feature[i] ? 0 : double.PositiveInfinity;
+        var n = Math.Max(depth, Math.Max(height, width));
+        var f = new double[n];
+        var d = new double[n];
+        var v = new int[n];
+        var z = new double[n + 1];
+        var plane = height * width;
+        void Pass(int count, int stride, double s, int lines, Func<int, int> start)
+        {
+            var s2 = s * s;
+            for (var line = 0; line < lines; line++)
+            {
+                var o = start(line);
+                for (var i = 0; i < count; i++) f[i] = result[o + i * stride];
+                LowerEnvelope(f, count, s2, d, v, z);
+                for (var i = 0; i < count; i++) result[o + i * stride] = d[i];
+            }
+        }
+        Pass(depth, plane, spacingZ, plane, line => line);
+        Pass(height, width, spacingY, depth * width, line => line / width * plane + line % width);
+        Pass(width, 1, spacingX, depth * height, line => line * width);
+        return result;
+    }
+
     /// <summary>Distances (not squared) in mm; see <see cref="Squared"/>.</summary>
     public static double[] Distances(ReadOnlySpan<bool> feature, int height, int width, PixelSpacing spacing)
     {

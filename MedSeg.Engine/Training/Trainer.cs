@@ -200,11 +200,11 @@ public sealed class Trainer
             manual_seed(Seeds.Torch(plan.Seed, epoch));
 
             var trainLoss = TrainEpoch(model, optimizer, criterion, loader, plan, device, epoch, batches, observer, ct);
-            var (valLoss, valDice, valIoU, classDice) = ValidateEpoch(model, criterion, validation, plan, device, epoch, previewSet, observer, ct);
+            var (valLoss, valDice, valIoU, classDice, volumeDice) = ValidateEpoch(model, criterion, validation, plan, device, epoch, previewSet, observer, ct);
 
             var isBest = valDice > bestDice;
             if (isBest) (bestEpoch, bestDice) = (epoch, valDice);
-            var summary = new EpochSummary(epoch, trainLoss, valLoss, valDice, valIoU, lr, epochClock.Elapsed.TotalSeconds, isBest, classDice);
+            var summary = new EpochSummary(epoch, trainLoss, valLoss, valDice, valIoU, lr, epochClock.Elapsed.TotalSeconds, isBest, classDice, volumeDice);
             history.Add(summary);
 
             StopReason? stop = null;
@@ -353,8 +353,9 @@ public sealed class Trainer
 
     /// <summary>Validation loss, mean per-case Dice and IoU and, for a multi-class model, the mean Dice of each foreground
     /// class 1 … K − 1 (a case's Dice is then the mean over those classes; a class absent from both masks scores 1,
-    /// docs/metrics.md). Writes the previews.</summary>
-    private static (double Loss, double Dice, double IoU, IReadOnlyList<double>? ClassDice) ValidateEpoch(SegmentationModel model,
+    /// docs/metrics.md), and the mean Dice of the validation volumes scored whole (<see cref="VolumeScorer"/>; null without
+    /// volumes). Writes the previews.</summary>
+    private static (double Loss, double Dice, double IoU, IReadOnlyList<double>? ClassDice, IReadOnlyList<double>? VolumeDice) ValidateEpoch(SegmentationModel model,
         nn.Module<Tensor, Tensor, Tensor> criterion, CaseStore validation, TrainingPlan plan, Device device, int epoch,
         HashSet<string> previews, ITrainingObserver observer, CancellationToken ct)
     {
@@ -364,6 +365,7 @@ public sealed class Trainer
         double lossSum = 0, diceSum = 0, iouSum = 0;
         var classDiceSums = new double[Math.Max(classes, 2)];
         var previewFolder = $"previews/epoch-{epoch:D3}";
+        var volumes = validation.Cases.Any(c => c.Volume is not null) ? new VolumeScorer() : null;
         for (var start = 0; start < validation.Count; start += plan.BatchSize)
         {
             ct.ThrowIfCancellationRequested();
@@ -406,6 +408,12 @@ public sealed class Trainer
                     iouSum += caseIoU / (classes - 1);
                 }
                 var c = validation.Cases[indices[i]];
+                if (volumes is not null && c.Volume is { } v)
+                {
+                    var (rows, columns) = ((int)truth.shape[2], (int)truth.shape[3]);
+                    volumes.Add(v.Id, v.Slice, predicted[i].to(ScalarType.Byte).contiguous().data<byte>().ToArray(),
+                        truth[i].to(ScalarType.Byte).contiguous().data<byte>().ToArray(), rows, columns);
+                }
                 if (!previews.Contains(c.Name)) continue;
                 var geometry = validation.Geometry(indices[i]);
                 var (w, h) = (geometry.OriginalWidth, geometry.OriginalHeight);
@@ -420,7 +428,8 @@ public sealed class Trainer
         }
         var n = validation.Count;
         IReadOnlyList<double>? perClass = classes == 1 ? null : [.. classDiceSums.Skip(1).Take(classes - 1).Select(d => d / n)];
-        return (lossSum / n, diceSum / n, iouSum / n, perClass);
+        var volumeDice = volumes is null ? null : VolumeScorer.MeanDice(volumes.Score(classes));
+        return (lossSum / n, diceSum / n, iouSum / n, perClass, volumeDice);
     }
 
     /// <summary>The plan's schedule at a 1-based epoch; see <see cref="Schedules"/>.</summary>

@@ -4,7 +4,21 @@ using MedSeg.Engine.Models;
 namespace MedSeg.Engine.Training;
 
 /// <summary>One labeled case on disk. The mask is read with <see cref="MaskThreshold"/> semantics of the plan.</summary>
-public sealed record TrainingCase(string Name, string ImagePath, string MaskPath);
+public sealed record TrainingCase(string Name, string ImagePath, string MaskPath)
+{
+    /// <summary>The volume this case is a slice of (a NIfTI import), or null for a 2D image. Validation volumes are also
+    /// scored whole: <see cref="EpochSummary.VolumeDice"/>, and predictions/volumes.json after the final evaluation.</summary>
+    public CaseVolume? Volume { get; init; }
+}
+
+/// <summary>Where a 2D case sits in its source volume: the volume's case id, the slice index along the slicing axis and
+/// the spacings in mm (rows, columns and between slices; null = unknown). HD95 of a volume needs all three.</summary>
+public sealed record CaseVolume(string Id, int Slice, double? RowSpacing = null, double? ColumnSpacing = null, double? SliceSpacing = null)
+{
+    /// <summary>The voxel size, when all three spacings are known.</summary>
+    public Metrics.VoxelSpacing? Spacing => RowSpacing is double r && ColumnSpacing is double c && SliceSpacing is double s
+        ? new Metrics.VoxelSpacing(s, r, c) : null;
+}
 
 /// <summary>Everything a training run needs. The engine never reads a database: the web job and the CLI build this.</summary>
 public sealed record TrainingPlan
@@ -93,8 +107,12 @@ public sealed record BatchProgress(int Epoch, int Batch, int Batches, double Los
 /// <param name="ValidationDice">Mean per-case Dice; for a multi-class model each case's Dice is the mean over the foreground
 /// classes 1 … K − 1.</param>
 /// <param name="ClassDice">Multi-class models: the mean Dice of each foreground class 1 … K − 1 (index 0 = class 1); null for binary.</param>
+/// <param name="VolumeDice">Validation cases that are slices of volumes (<see cref="TrainingCase.Volume"/>): the slices of each
+/// volume stacked back and scored as one 3D volume (at the training resolution, as the slice mean), then the mean over the
+/// volumes of each foreground class's Dice (binary: one entry); null when no validation case has a volume.</param>
 public sealed record EpochSummary(int Epoch, double TrainLoss, double ValidationLoss, double ValidationDice,
-    double ValidationIoU, double LearningRate, double Seconds, bool IsBest, IReadOnlyList<double>? ClassDice = null);
+    double ValidationIoU, double LearningRate, double Seconds, bool IsBest, IReadOnlyList<double>? ClassDice = null,
+    IReadOnlyList<double>? VolumeDice = null);
 /// <summary><paramref name="Path"/> is absolute; <paramref name="RelativePath"/> is relative to the run directory.</summary>
 public sealed record PreviewWritten(int Epoch, string CaseName, string Path, string RelativePath);
 public sealed record TrainingResult(int EpochsCompleted, int BestEpoch, double BestValidationDice, string BestCheckpoint, string LastCheckpoint)

@@ -23,7 +23,7 @@ public sealed class WalkingSkeletonTests
                 "--disable-component-update", "--disable-sync"],
         });
 
-    private static async Task ShotAsync(IPage page, string name)
+    internal static async Task ShotAsync(IPage page, string name)
     {
         if (string.IsNullOrEmpty(ScreenshotDir)) return;
         Directory.CreateDirectory(ScreenshotDir);

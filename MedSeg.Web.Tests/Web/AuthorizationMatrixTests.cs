@@ -60,6 +60,14 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["POST /api/datasets/"] = new((_, _) => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, "/api/datasets")
             { Content = DatasetsApiTests.Upload("matrix upload", SyntheticDataset.Zip(2, 32)) }), Unauthenticated, Ok, Forbidden, Ok, Ok, Ok),
         ["GET /api/datasets/"] = new((_, _) => Get("/api/datasets"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        ["GET /api/uploads/"] = new((_, _) => Get("/api/uploads"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        ["GET /api/uploads/{id:guid}"] = new((w, _) => Get($"/api/uploads/{w.UploadId}"), Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),
+        ["GET /api/uploads/{id:guid}/report.csv"] = new((w, _) => Get($"/api/uploads/{w.UploadId}/report.csv"), Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),
+        // The owner's upload has ended (refused): admitting or cancelling it is past authorization, and answers 409.
+        ["POST /api/uploads/{id:guid}/admit"] = new((w, _) => Send(HttpMethod.Post, $"/api/uploads/{w.UploadId}/admit", new { }),
+            Unauthenticated, Hidden, Forbidden, Hidden, Allowed, Allowed),
+        ["DELETE /api/uploads/{id:guid}"] = new((w, _) => Send(HttpMethod.Delete, $"/api/uploads/{w.UploadId}"),
+            Unauthenticated, Hidden, Forbidden, Hidden, Allowed, Allowed),
         ["GET /api/datasets/{id:guid}"] = new((w, _) => Get($"/api/datasets/{w.DatasetId}"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["GET /api/datasets/{id:guid}/cases"] = new((w, _) => Get($"/api/datasets/{w.DatasetId}/cases"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["GET /api/datasets/{id:guid}/cases/{caseId:guid}/{rendition}.png"] = new((w, _) => Get($"/api/datasets/{w.DatasetId}/cases/{w.CaseId}/overlay.png"),
@@ -82,6 +90,10 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["GET /api/experiments/"] = new((_, _) => Get("/api/experiments"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
         ["GET /api/experiments/{id:guid}"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["GET /api/experiments/{id:guid}/cases"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}/cases"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
+        ["GET /api/experiments/{id:guid}/volumes"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}/volumes"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
+        // A 2D experiment: past visibility it is answered 409 (no evaluated volumes).
+        ["GET /api/experiments/{id:guid}/volume-masks.zip"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}/volume-masks.zip"),
+            Unauthenticated, Hidden, Hidden, Allowed, Allowed, Allowed),
         // Completed: cancel and resume are no-ops for those allowed to ask.
         ["POST /api/experiments/{id:guid}/cancel"] = new((w, _) => Send(HttpMethod.Post, $"/api/experiments/{w.ExperimentId}/cancel"),
             Unauthenticated, Hidden, Hidden, Forbidden, Ok, Ok),
@@ -299,6 +311,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         public string TargetUserId { get; private set; } = "";
         public Guid DatasetId { get; private set; }
         public Guid CaseId { get; private set; }
+        /// <summary>An upload of the owner's that was refused (its report is kept an hour).</summary>
+        public Guid UploadId { get; private set; }
         public Guid ExperimentId { get; private set; }
         public Guid RunId { get; private set; }
         public string PreviewPath { get; private set; } = "";
@@ -333,6 +347,10 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
             var upload = await owner.PostAsync("/api/datasets", DatasetsApiTests.Upload(DatasetName, SyntheticDataset.Zip(6, 32)));
             DatasetId = (await upload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
             CaseId = (await owner.GetFromJsonAsync<JsonElement>($"/api/datasets/{DatasetId}/cases"))[0].GetProperty("id").GetGuid();
+            var refused = await owner.PostAsync("/api/datasets", DatasetsApiTests.Upload("refused", SyntheticDataset.Zip(2, 16,
+                tamper: zip => SyntheticDataset.Add(zip, "images/orphan.png", SyntheticDataset.Case(new Random(1), 16, 16).Image))));
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            UploadId = Guid.Parse((await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("report").GetString()!.Split('/')[3]);
             ExperimentId = await LaunchAsync(ExperimentName);
             var trained = await ExperimentsApiTests.WaitForStatusAsync(owner, ExperimentId, "Completed", TimeSpan.FromMinutes(3));
             PreviewPath = new Uri("http://x" + trained.GetProperty("previews")[0].GetProperty("predictionUrl").GetString()).AbsolutePath

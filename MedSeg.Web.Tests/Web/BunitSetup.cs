@@ -11,6 +11,7 @@ internal static class BunitSetup
     {
         var ctx = new BunitContext();
         ctx.Services.AddMudServices();
+        ctx.Services.AddSingleton<MedSeg.Web.Features.Datasets.UploadTracker>();
         ctx.JSInterop.Mode = JSRuntimeMode.Loose;
         return ctx;
     }

@@ -206,4 +206,68 @@ public sealed class DatasetsApiTests : IClassFixture<DatasetsApiTests.App>
         var response = await client.GetAsync($"/api/datasets/{Guid.NewGuid()}");
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
+
+    [Fact]
+    public async Task CasesFilterSortAndCountTheirMatches()
+    {
+        var client = await factory.CreateAuthenticatedClientAsync();
+        var zip = SyntheticDataset.Zip(5, 32, tamper: z =>
+        {
+            var (image, _) = SyntheticDataset.Case(new Random(9), 32, 32);
+            SyntheticDataset.Add(z, "images/blank.png", image);
+            SyntheticDataset.Add(z, "masks/blank.png", SyntheticDataset.Png(new byte[32 * 32], 32, 32, 1));
+        });
+        var response = await client.PostAsync("/api/datasets", Upload("filters", zip));
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+
+        async Task<(string[] Names, string Total)> CasesAsync(string query)
+        {
+            var r = await client.GetAsync($"/api/datasets/{id}/cases?{query}");
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            var names = (await r.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().Select(c => c.GetProperty("name").GetString()!).ToArray();
+            return (names, r.Headers.GetValues("X-Total-Count").Single());
+        }
+
+        var empty = await CasesAsync("empty=true");
+        Assert.Equal(["blank"], empty.Names);
+        Assert.Equal("1", empty.Total);
+        Assert.Equal("5", (await CasesAsync("empty=false")).Total);
+        Assert.Equal("5", (await CasesAsync("label=1")).Total);
+        Assert.Equal(["case-03"], (await CasesAsync("search=SE-03")).Names);
+        Assert.Equal("blank", (await CasesAsync("sort=foreground")).Names[0]);
+        Assert.Equal("blank", (await CasesAsync("sort=-foreground")).Names[^1]);
+        var (page, total) = await CasesAsync("skip=2&take=2");
+        Assert.Equal(2, page.Length);
+        Assert.Equal("6", total);
+
+        var bad = await client.GetAsync($"/api/datasets/{id}/cases?sort=size");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("name, foreground or -foreground", (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").GetProperty("sort")[0].GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync($"/api/datasets/{id}/cases?side=test")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheLabelLayerIsATransparentPngInTheClassColour()
+    {
+        var client = await factory.CreateAuthenticatedClientAsync();
+        var response = await client.PostAsync("/api/datasets", Upload("layer", SyntheticDataset.Zip(2, 32)));
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var caseId = (await client.GetFromJsonAsync<JsonElement>($"/api/datasets/{id}/cases"))[0].GetProperty("id").GetGuid();
+
+        foreach (var style in new[] { "fill", "contour" })
+        {
+            var png = await client.GetByteArrayAsync($"/api/datasets/{id}/cases/{caseId}/labels.png?size=0&style={style}");
+            using var image = NetVips.Image.NewFromBuffer(png);
+            Assert.Equal(4, image.Bands);
+            var pixels = image.WriteToMemory<byte>();
+            var opaque = Enumerable.Range(0, pixels.Length / 4).Where(i => pixels[4 * i + 3] == 255).ToList();
+            Assert.NotEmpty(opaque);
+            Assert.All(opaque, i => Assert.Equal(new byte[] { 0xff, 0xc4, 0x00 }, pixels[(4 * i)..(4 * i + 3)]));
+            Assert.Contains(pixels.Where((_, k) => k % 4 == 3), a => a == 0);
+        }
+        var none = await client.GetByteArrayAsync($"/api/datasets/{id}/cases/{caseId}/labels.png?size=0&classes=");
+        using var hidden = NetVips.Image.NewFromBuffer(none);
+        Assert.All(hidden.WriteToMemory<byte>().Where((_, k) => k % 4 == 3), a => Assert.Equal(0, a));
+    }
 }

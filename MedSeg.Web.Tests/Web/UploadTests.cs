@@ -135,3 +135,67 @@ public class UploadTests
         Assert.Equal("INPUT", cut.Find("[data-testid=upload-name]").TagName);
     }
 }
+
+public class UploadJobViewTests
+{
+    private static readonly DatasetProblem[] Problems =
+    [
+        new("images/orphan.png", "no mask: expected masks/orphan.png."),
+        new("masks/b.png", "the mask is 20×32 but the image is 32×32; save the mask at the image's size."),
+        new("masks/c.png", "the mask is 64×64 but the image is 48×48; save the mask at the image's size."),
+    ];
+
+    [Fact]
+    public async Task AHeldUploadShowsItsGroupedReportAndAdmitsWithTheEditedClassMap()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var job = new MedSeg.Web.Features.Datasets.UploadJob("u1", "scans", "scans.zip", 1000);
+        var map = MedSeg.Web.Features.Datasets.ClassMap.Default(3);
+        var review = new MedSeg.Web.Features.Datasets.IngestReview(40, Problems, 3, map, ["images/orphan.png", "masks/b.png", "masks/c.png"]);
+        var decision = job.AwaitDecisionAsync(review, TimeSpan.FromMinutes(1), CancellationToken.None);
+        var cut = ctx.Render<UploadJobView>(p => p.Add(x => x.Job, job));
+
+        Assert.Equal("awaitingdecision", cut.Find("[data-testid=upload-job]").GetAttribute("data-state"));
+        Assert.Equal(2, cut.FindAll("[data-testid=upload-error-group]").Count);
+        Assert.Equal(3, cut.FindAll("[data-testid=upload-error]").Count);
+        Assert.EndsWith("/report.csv", cut.Find("[data-testid=upload-report-csv]").GetAttribute("href"));
+        Assert.Contains("Store 40 valid cases without the bad ones", cut.Find("[data-testid=upload-admit]").TextContent);
+
+        cut.FindAll("[data-testid=class-name] input, input[data-testid=class-name]")[1].Change("hippocampus head");
+        cut.Find("[data-testid=upload-admit]").Click();
+        var chosen = await decision;
+        Assert.True(chosen.Admit);
+        Assert.Equal("hippocampus head", chosen.Classes![1].Name);
+    }
+
+    [Fact]
+    public async Task RefuseEndsTheWaitWithARefusal()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var job = new MedSeg.Web.Features.Datasets.UploadJob("u1", "scans", "scans.zip", 1000);
+        var review = new MedSeg.Web.Features.Datasets.IngestReview(2, Problems, 1, MedSeg.Web.Features.Datasets.ClassMap.Default(1), ["images/orphan.png"]);
+        var decision = job.AwaitDecisionAsync(review, TimeSpan.FromMinutes(1), CancellationToken.None);
+        var cut = ctx.Render<UploadJobView>(p => p.Add(x => x.Job, job));
+        Assert.Empty(cut.FindAll("[data-testid=class-map-editor]"));
+
+        cut.Find("[data-testid=upload-refuse]").Click();
+        Assert.False((await decision).Admit);
+    }
+
+    [Fact]
+    public async Task TheUploadPanelFindsTheUsersUploadsStillInProgress()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var tracker = ctx.Services.GetRequiredService<MedSeg.Web.Features.Datasets.UploadTracker>();
+        var mine = tracker.Add(new MedSeg.Web.Features.Datasets.UploadJob("me", "mine", "mine.zip", 10));
+        tracker.Add(new MedSeg.Web.Features.Datasets.UploadJob("someone else", "theirs", "theirs.zip", 10));
+        mine.Report(new MedSeg.Web.Features.Datasets.IngestProgress(MedSeg.Web.Features.Datasets.IngestStage.Validating, 300, 800));
+
+        var cut = ctx.Render<UploadPanel>(p => p.Add(x => x.User, new MedSeg.Web.Features.UserContext("me", false)));
+
+        var view = Assert.Single(cut.FindAll("[data-testid=upload-job]"));
+        Assert.Contains("Checking 300 of 800 image/mask pairs", view.TextContent);
+        cut.Find("[data-testid=upload-cancel]").Click();
+        Assert.True(mine.Cancellation.IsCancellationRequested);
+    }
+}

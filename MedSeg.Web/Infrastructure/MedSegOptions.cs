@@ -99,6 +99,12 @@ public sealed class LimitsOptions
     /// <summary>Sign-in attempts (sign-in form posts and <c>POST /api/tokens</c> together) per client IP address per minute.</summary>
     public int SignInPermitsPerMinute { get; set; } = 10;
 
+    /// <summary>An API upload larger than this is validated and stored in the background (202 Accepted with a status URL)
+    /// instead of within the request; the browser's uploads always are.</summary>
+    public long BackgroundIngestBytes { get; set; } = 256 * MiB;
+    /// <summary>How long a validated upload waits for its owner to admit or refuse it before it is refused.</summary>
+    public int UploadDecisionMinutes { get; set; } = 60;
+
     public ImageLimits Images => new(MaxImagePixels);
 
     /// <summary>The limits from configuration, checked; throws <see cref="InvalidOperationException"/> naming a bad setting.</summary>
@@ -126,6 +132,8 @@ public sealed class LimitsOptions
         if (CompressionRatioMinBytes < 0) bad.Add(nameof(CompressionRatioMinBytes));
         if (MinFreeDiskBytes < 0) bad.Add(nameof(MinFreeDiskBytes));
         if (SignInPermitsPerMinute <= 0) bad.Add(nameof(SignInPermitsPerMinute));
+        if (BackgroundIngestBytes <= 0) bad.Add(nameof(BackgroundIngestBytes));
+        if (UploadDecisionMinutes <= 0) bad.Add(nameof(UploadDecisionMinutes));
         if (bad.Count > 0)
         {
             throw new InvalidOperationException($"{Section}: {string.Join(", ", bad)} must be positive (MaxCompressionRatio at least 1; " +

@@ -21,13 +21,89 @@ public sealed record DatasetSummary(Guid Id, string Name, int Cases, DateTimeOff
     public VolumeSourceSummary? Volumes { get; init; }
 }
 
-public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Height, double ForegroundFraction);
+public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Height, double ForegroundFraction)
+{
+    /// <summary>Bit k set when label k occurs in the mask.</summary>
+    public int LabelsPresent { get; init; }
+    /// <summary>The source volume (slices of one volume), or null.</summary>
+    public string? GroupKey { get; init; }
+    public int? SliceIndex { get; init; }
+}
+
+/// <summary>How the case grid sorts.</summary>
+public enum CaseSort
+{
+    Name,
+    ForegroundAscending,
+    ForegroundDescending,
+}
+
+/// <summary>Which side of a saved split's fold a case is on.</summary>
+public enum SplitSide
+{
+    Train,
+    Validation,
+    Test,
+}
+
+/// <summary>
+/// Filters and sort of a dataset's cases (the grid, <c>GET /api/datasets/{id}/cases</c>). Null filters are off.
+/// </summary>
+/// <param name="Label">Only cases whose mask holds this label (1 … K − 1).</param>
+/// <param name="Empty">true: only cases with an empty mask; false: only cases with foreground.</param>
+/// <param name="Group">Only the slices of this source volume.</param>
+/// <param name="Search">Only names containing this text (case-insensitive).</param>
+/// <param name="SplitId">With <paramref name="Side"/>: only the cases on that side of fold <paramref name="Fold"/> of this saved split.</param>
+public sealed record CaseQuery(int? Label = null, bool? Empty = null, string? Group = null, string? Search = null,
+    CaseSort Sort = CaseSort.Name, Guid? SplitId = null, int Fold = 0, SplitSide? Side = null)
+{
+    public static CaseQuery All { get; } = new();
+}
+
+/// <summary>A page of cases and how many match the query in all.</summary>
+public sealed record CasePage(IReadOnlyList<DatasetCaseSummary> Cases, int Total);
 
 /// <summary>The outcome of an upload: a committed dataset, or the problems (nothing stored), or that it unpacked to more
 /// than the owner's storage quota leaves (nothing stored).</summary>
 public sealed record IngestResult(DatasetSummary? Dataset, IReadOnlyList<DatasetProblem> Problems, Quotas.StorageRefusal? OverQuota = null)
 {
     public bool Succeeded => Dataset is not null;
+    /// <summary>Stored without the bad cases: the files the problems named, which are not in the dataset.</summary>
+    public IReadOnlyList<string> LeftOut { get; init; } = [];
+    /// <summary>The user (or the caller's review) refused the upload after seeing its report.</summary>
+    public bool Refused { get; init; }
+}
+
+/// <summary>Where an ingest is (for progress bars): unpacking entries, checking pairs, waiting for a decision, committing.</summary>
+public enum IngestStage
+{
+    Unpacking,
+    Validating,
+    Committing,
+}
+
+public sealed record IngestProgress(IngestStage Stage, int Done, int Total);
+
+/// <summary>What the user decides on a validated upload: store it (with the valid cases only when there are problems, a
+/// name and the class map as edited), or refuse it.</summary>
+public sealed record IngestDecision(bool Admit, string? Name = null, IReadOnlyList<ClassEntry>? Classes = null)
+{
+    public static IngestDecision Refuse { get; } = new(false);
+}
+
+/// <summary>A validated upload awaiting the user's decision: how many cases are valid, the problems, the classes found and
+/// the class map proposed, and which files admitting it would leave out.</summary>
+public sealed record IngestReview(int ValidCases, IReadOnlyList<DatasetProblem> Problems, int Classes, IReadOnlyList<ClassEntry> ClassMap,
+    IReadOnlyList<string> LeftOut);
+
+/// <param name="AdmitValid">With problems, store the valid cases anyway (the API's <c>admit=valid</c>).</param>
+/// <param name="Review">Asked after validation when there are problems, or a label map (its class map to confirm), or
+/// always with <paramref name="ReviewAlways"/>; null = decide by <paramref name="AdmitValid"/> alone.</param>
+/// <param name="Progress">Stage and counts, from any thread; null = none.</param>
+public sealed record IngestOptions(bool AdmitValid = false, Func<IngestReview, CancellationToken, Task<IngestDecision>>? Review = null,
+    bool ReviewAlways = false, Action<IngestProgress>? Progress = null, MedSeg.Engine.Data.Volumes.VolumeImportOptions? Volumes = null)
+{
+    public static IngestOptions Default { get; } = new();
 }
 
 /// <summary>Image renditions served to the browser for a case.</summary>
@@ -36,4 +112,6 @@ public enum CaseRendition
     Image,
     Mask,
     Overlay,
+    /// <summary>The mask's classes as a transparent RGBA layer in the class colours (the case viewer's overlay).</summary>
+    Labels,
 }

@@ -35,49 +35,179 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         return ToSummary(d, await People.NamesAsync(db, [d.OwnerId], ct), user);
     }
 
-    public async Task<IReadOnlyList<DatasetCaseSummary>> ListCasesAsync(Guid datasetId, UserContext user, int skip, int take, CancellationToken ct = default)
+    public async Task<IReadOnlyList<DatasetCaseSummary>> ListCasesAsync(Guid datasetId, UserContext user, int skip, int take, CancellationToken ct = default) =>
+        (await QueryCasesAsync(datasetId, user, CaseQuery.All, skip, take, ct)).Cases;
+
+    /// <summary>A page of the latest version's cases that match <paramref name="query"/>, and how many match in all (an
+    /// empty page when the dataset is not visible to the user).</summary>
+    public async Task<CasePage> QueryCasesAsync(Guid datasetId, UserContext user, CaseQuery query, int skip, int take, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        if (!await Visible(db, user).AnyAsync(d => d.Id == datasetId, ct)) return new CasePage([], 0);
+        if (await FilteredAsync(db, datasetId, query, ct) is not { } cases) return new CasePage([], 0);
+        var total = await cases.CountAsync(ct);
+        cases = query.Sort switch
+        {
+            CaseSort.ForegroundAscending => cases.OrderBy(c => c.ForegroundFraction).ThenBy(c => c.Name),
+            CaseSort.ForegroundDescending => cases.OrderByDescending(c => c.ForegroundFraction).ThenBy(c => c.Name),
+            _ => cases.OrderBy(c => c.Name),
+        };
+        var page = await cases.Skip(skip).Take(take)
+            .Select(c => new DatasetCaseSummary(c.Id, c.Name, c.Width, c.Height, c.ForegroundFraction)
+            {
+                LabelsPresent = c.LabelsPresent,
+                GroupKey = c.GroupKey,
+                SliceIndex = c.SliceIndex,
+            })
+            .ToListAsync(ct);
+        return new CasePage(page, total);
+    }
+
+    /// <summary>The position of a case in the order of <paramref name="query"/> (0-based), or -1 when it does not match.</summary>
+    public async Task<int> IndexOfAsync(Guid datasetId, UserContext user, CaseQuery query, Guid caseId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        if (!await Visible(db, user).AnyAsync(d => d.Id == datasetId, ct)) return -1;
+        if (await FilteredAsync(db, datasetId, query, ct) is not { } cases) return -1;
+        var item = await cases.Where(c => c.Id == caseId).Select(c => new { c.Name, c.ForegroundFraction }).FirstOrDefaultAsync(ct);
+        if (item is null) return -1;
+        // Names order ordinally in SQLite and by collation in SQL Server; the viewer's walk tolerates either.
+        return query.Sort switch
+        {
+            CaseSort.ForegroundAscending => await cases.CountAsync(c => c.ForegroundFraction < item.ForegroundFraction
+                || (c.ForegroundFraction == item.ForegroundFraction && c.Name.CompareTo(item.Name) < 0), ct),
+            CaseSort.ForegroundDescending => await cases.CountAsync(c => c.ForegroundFraction > item.ForegroundFraction
+                || (c.ForegroundFraction == item.ForegroundFraction && c.Name.CompareTo(item.Name) < 0), ct),
+            _ => await cases.CountAsync(c => c.Name.CompareTo(item.Name) < 0, ct),
+        };
+    }
+
+    /// <summary>The latest version's cases of a dataset that match the query's filters (not yet sorted); null when the
+    /// query names a split the dataset does not have.</summary>
+    private static async Task<IQueryable<DatasetCase>?> FilteredAsync(MedSegDbContext db, Guid datasetId, CaseQuery query, CancellationToken ct)
+    {
+        var cases = db.DatasetCases.AsNoTracking().Where(c => c.DatasetId == datasetId && c.RemovedInVersion == null);
+        if (query.Label is int label and >= 0 and <= 31)
+        {
+            var bit = 1 << label;
+            cases = cases.Where(c => (c.LabelsPresent & bit) != 0);
+        }
+        if (query.Empty is bool empty) cases = empty ? cases.Where(c => c.ForegroundFraction == 0) : cases.Where(c => c.ForegroundFraction > 0);
+        if (!string.IsNullOrWhiteSpace(query.Group)) cases = cases.Where(c => c.GroupKey == query.Group);
+        if (!string.IsNullOrWhiteSpace(query.Search))
+        {
+            var text = query.Search.Trim().ToLower();
+            cases = cases.Where(c => c.Name.ToLower().Contains(text));
+        }
+        if (query.SplitId is { } splitId && query.Side is { } side)
+        {
+            var split = await db.SavedSplits.AsNoTracking().FirstOrDefaultAsync(s => s.Id == splitId && s.DatasetId == datasetId, ct);
+            if (split is null) return null;
+            var (test, validation) = SplitSides(split.AssignmentJson, query.Fold);
+            cases = side switch
+            {
+                SplitSide.Test => cases.Where(c => test.Contains(c.Id)),
+                SplitSide.Validation => cases.Where(c => validation.Contains(c.Id)),
+                _ => cases.Where(c => !test.Contains(c.Id) && !validation.Contains(c.Id)),
+            };
+        }
+        return cases;
+    }
+
+    /// <summary>The source volumes of the latest version with their slice counts, by name (the grid's volume filter).</summary>
+    public async Task<IReadOnlyList<(string Group, int Cases)>> GroupsAsync(Guid datasetId, UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         if (!await Visible(db, user).AnyAsync(d => d.Id == datasetId, ct)) return [];
-        return await db.DatasetCases.Where(c => c.DatasetId == datasetId)
-            .OrderBy(c => c.Name).Skip(skip).Take(take)
-            .Select(c => new DatasetCaseSummary(c.Id, c.Name, c.Width, c.Height, c.ForegroundFraction))
-            .ToListAsync(ct);
+        var rows = await db.DatasetCases.Where(c => c.DatasetId == datasetId && c.RemovedInVersion == null && c.GroupKey != null)
+            .GroupBy(c => c.GroupKey!).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
+        return [.. rows.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => (r.Key, r.Count))];
+    }
+
+    /// <summary>The test cases and fold <paramref name="fold"/>'s validation cases of a saved split's assignment
+    /// (<c>{"test":[ids], "folds":[[ids], …]}</c>).</summary>
+    private static (List<Guid> Test, List<Guid> Validation) SplitSides(string json, int fold)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        List<Guid> Ids(System.Text.Json.JsonElement e) =>
+            e.ValueKind == System.Text.Json.JsonValueKind.Array ? [.. e.EnumerateArray().Select(x => x.GetGuid())] : [];
+        var root = doc.RootElement;
+        var test = root.TryGetProperty("test", out var t) ? Ids(t) : [];
+        var validation = root.TryGetProperty("folds", out var f) && f.ValueKind == System.Text.Json.JsonValueKind.Array && fold >= 0 && fold < f.GetArrayLength()
+            ? Ids(f[fold]) : [];
+        return (test, validation);
     }
 
     /// <summary>
     /// Unpacks the uploaded zip inside its staging folder, validates every pair, and only then moves the files into the
     /// dataset folder and commits the rows in one transaction. A refused upload leaves no row and no file behind (the
-    /// caller's <see cref="StagedUpload"/> removes the staging folder). An archive of NIfTI volumes (a dataset.json, or
-    /// .nii/.nii.gz files) is imported as a volume dataset, cut as <paramref name="volumes"/> says (default: auto axis,
-    /// every empty slice kept).
+    /// caller's <see cref="StagedUpload"/> removes the staging folder). With problems, the upload is refused unless
+    /// <see cref="IngestOptions.AdmitValid"/> says to store the valid cases without the bad ones, or
+    /// <see cref="IngestOptions.Review"/> asks the user (the report says which files were left out). An archive of NIfTI
+    /// volumes (.nii/.nii.gz files) is imported as a volume dataset, cut as <see cref="IngestOptions.Volumes"/> says (default:
+    /// auto axis, every empty slice kept).
     /// </summary>
-    public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct = default,
-        VolumeImportOptions? volumes = null)
+    public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct = default) =>
+        await IngestZipAsync(name, zip, staging, user, IngestOptions.Default, ct);
+
+    public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, IngestOptions options,
+        CancellationToken ct = default)
     {
         var upload = Path.Combine(staging, "upload");
-        var problems = await ZipExtractor.ExtractAsync(zip.Path, zip.FileName, upload, limits.Value, ct);
+        options.Progress?.Invoke(new IngestProgress(IngestStage.Unpacking, 0, 0));
+        var problems = await ZipExtractor.ExtractAsync(zip.Path, zip.FileName, upload, limits.Value, ct,
+            (done, total) => options.Progress?.Invoke(new IngestProgress(IngestStage.Unpacking, done, total)));
         File.Delete(zip.Path); // unpacked or refused: its space is free again
         if (problems.Count > 0) return new IngestResult(null, problems);
         if (await quotas.CheckStorageAsync(user, ArtifactStore.SizeOf(upload), ct) is { } overQuota) return new IngestResult(null, [], overQuota);
         if (VolumeDatasetRoot(upload) is { } volumeRoot)
-            return await IngestVolumesAsync(name, upload, volumeRoot, staging, user, volumes ?? VolumeImportOptions.Default, ct);
+            return await IngestVolumesAsync(name, upload, volumeRoot, staging, user, options.Volumes ?? VolumeImportOptions.Default, ct);
         var started = DateTime.UtcNow;
         // The web trains binary models: a label map is refused by name (never binarised). An image's several masks are
         // united into staging, beside the upload, and committed like any other mask.
         var united = Path.Combine(staging, "united-masks");
-        var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: false, limits.Value.Images, united, ct), ct);
+        var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: false, limits.Value.Images, united, ct,
+            (done, total) => options.Progress?.Invoke(new IngestProgress(IngestStage.Validating, done, total))), ct);
         logger.LogInformation("Scanned upload '{Name}': {Pairs} pairs, {Problems} problems in {Seconds:F1} s",
             name, report.Pairs.Count, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
-        if (report.Problems.Count > 0) return new IngestResult(null, report.Problems);
         if (report.Pairs.Count == 0)
         {
-            return new IngestResult(null, [new DatasetProblem(zip.FileName,
+            return new IngestResult(null, report.Problems.Count > 0 ? report.Problems : [new DatasetProblem(zip.FileName,
                 "No image/mask pairs were found. Put images in images/ and masks with the same file name in masks/, " +
                 "or each mask beside its image named with a suffix such as _mask (benign/a.png and benign/a_mask.png).")]);
         }
-        return new IngestResult(await CommitAsync(name, report.Pairs, staging, user, ct), []);
+        return await DecideAndCommitAsync(name, report.Pairs, report.Problems, report.Classes, null, staging, user, options, ct);
     }
+
+    /// <summary>The scan is done: refuse, ask (<see cref="IngestOptions.Review"/>), or commit — all cases, or the valid ones
+    /// without the bad cases when the decision admits them.</summary>
+    private async Task<IngestResult> DecideAndCommitAsync(string name, IReadOnlyList<ScannedPair> pairs, IReadOnlyList<DatasetProblem> problems,
+        int classes, IReadOnlyDictionary<int, string>? classNames, string staging, UserContext user, IngestOptions options, CancellationToken ct)
+    {
+        var classMap = ClassMap.Default(classes, classNames);
+        var admit = problems.Count == 0 || options.AdmitValid;
+        if (options.Review is { } review && (problems.Count > 0 || options.ReviewAlways || classes > 1))
+        {
+            var decision = await review(new IngestReview(pairs.Count, problems, classes, classMap, LeftOut(problems)), ct);
+            if (!decision.Admit) return new IngestResult(null, problems) { Refused = true };
+            if (decision.Name is { Length: > 0 } chosen) name = chosen;
+            if (decision.Classes is { } edited)
+            {
+                if (ClassMap.Check(edited, classes) is { } bad) return new IngestResult(null, [new DatasetProblem("classes", bad)]);
+                classMap = edited;
+            }
+            admit = true;
+        }
+        if (!admit) return new IngestResult(null, problems);
+        options.Progress?.Invoke(new IngestProgress(IngestStage.Committing, 0, pairs.Count));
+        var dataset = await CommitAsync(name, pairs, staging, user, ct, classes, classMap);
+        return new IngestResult(dataset, problems) { LeftOut = problems.Count > 0 ? LeftOut(problems) : [] };
+    }
+
+    /// <summary>The files a problem names (the cases an admitted upload leaves out), sorted; problems about the archive or
+    /// a folder name no file.</summary>
+    internal static IReadOnlyList<string> LeftOut(IReadOnlyList<DatasetProblem> problems) =>
+        [.. problems.Select(p => p.File).Where(f => f.Length > 0 && !f.EndsWith('/')).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 
     private async Task<DatasetSummary> CommitAsync(string name, IReadOnlyList<ScannedPair> pairs, string staging, UserContext user, CancellationToken ct,
         int classes = 1, IReadOnlyList<ClassEntry>? classMap = null, VolumeCommit? volumes = null)
@@ -179,6 +309,31 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         return c is null ? null : await RenderAsync(c, rendition, size, ct);
     }
 
+    /// <summary>The case's classes as a transparent layer (<see cref="ImageRendering.LabelLayerPng"/>): the labels in
+    /// <paramref name="labels"/> (null: every foreground class) in the dataset's class colours, filled or as contours; null
+    /// when the case is not visible to the user. Cached like the other renditions.</summary>
+    public async Task<byte[]?> RenderLabelsAsync(Guid datasetId, Guid caseId, int size, IReadOnlyCollection<int>? labels, bool contour,
+        UserContext user, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var c = await CaseAsync(db, datasetId, caseId, user, ct);
+        if (c is null) return null;
+        var d = await db.Datasets.AsNoTracking().Where(x => x.Id == datasetId).Select(x => new { x.Classes, x.ClassMapJson }).FirstAsync(ct);
+        var map = ClassMap.Parse(d.ClassMapJson, d.Classes);
+        var colours = map.Where(e => e.Value > 0 && (labels is null || labels.Contains(e.Value))).ToDictionary(e => e.Value, e => ClassMap.Rgb(e.Colour));
+        var folder = store.DatasetDirectory(datasetId);
+        var key = string.Join("-", colours.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}{Convert.ToHexStringLower(kv.Value)}"));
+        var cache = Path.Combine(folder, "renditions", $"{caseId:N}-labels-{(contour ? "contour" : "fill")}-{size}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..12]}.png");
+        if (File.Exists(cache)) return await File.ReadAllBytesAsync(cache, ct);
+        var mask = ArtifactStore.Resolve(folder, c.MaskPath);
+        var png = await Task.Run(() => ImageRendering.LabelLayerPng(mask, size, colours, contour), ct);
+        Directory.CreateDirectory(Path.GetDirectoryName(cache)!);
+        var temp = cache + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        await File.WriteAllBytesAsync(temp, png, ct);
+        File.Move(temp, cache, overwrite: true);
+        return png;
+    }
+
     /// <summary>A rendition of a case the caller has already checked the user may see (through the dataset, or through an
     /// experiment on it that is shared with them); cached under the dataset's <c>renditions/</c>.</summary>
     internal async Task<byte[]> RenderAsync(DatasetCase c, CaseRendition rendition, int size, CancellationToken ct)
@@ -194,6 +349,7 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         {
             CaseRendition.Image => ImageRendering.ImagePng(image, size),
             CaseRendition.Mask => ImageRendering.MaskPng(mask, size),
+            CaseRendition.Labels => ImageRendering.LabelLayerPng(mask, size, new Dictionary<int, byte[]> { [1] = ClassMap.Rgb(ClassMap.DefaultColour(1)) }, contour: false),
             _ => ImageRendering.OverlayPng(image, mask, size),
         }, ct);
         Directory.CreateDirectory(Path.GetDirectoryName(cache)!);
@@ -211,6 +367,11 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
     /// <summary>Browser URL of a rendition of a case (PNG, longest side at most <paramref name="size"/>; 0 = original).</summary>
     public static string CaseUrl(Guid datasetId, Guid caseId, CaseRendition rendition, int size = 256) =>
         $"/api/datasets/{datasetId}/cases/{caseId}/{rendition.ToString().ToLowerInvariant()}.png?size={size}";
+
+    /// <summary>Browser URL of a case's class layer: only <paramref name="labels"/> (null: all), filled or as contours.</summary>
+    public static string LabelsUrl(Guid datasetId, Guid caseId, int size, IEnumerable<int>? labels, bool contour) =>
+        $"/api/datasets/{datasetId}/cases/{caseId}/labels.png?size={size}&style={(contour ? "contour" : "fill")}" +
+        (labels is null ? "" : $"&classes={string.Join(",", labels.Order())}");
 
     private static IQueryable<Dataset> Visible(MedSegDbContext db, UserContext user) =>
         Access.Datasets(db, user).AsNoTracking();

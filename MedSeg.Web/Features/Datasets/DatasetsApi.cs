@@ -9,7 +9,14 @@ using Microsoft.Extensions.Options;
 
 namespace MedSeg.Web.Features.Datasets;
 
-public sealed record DatasetCreated(Guid Id, int Cases);
+/// <summary>201 of <c>POST /api/datasets</c>. With <c>admit=valid</c>, <see cref="LeftOut"/> names the files the problems
+/// kept out, and <see cref="ReportUrl"/> gives the report as CSV.</summary>
+public sealed record DatasetCreated(Guid Id, int Cases)
+{
+    public IReadOnlyList<string> LeftOut { get; init; } = [];
+    public IReadOnlyList<MedSeg.Engine.Data.DatasetProblem> Problems { get; init; } = [];
+    public string? ReportUrl { get; init; }
+}
 
 public static class DatasetsApi
 {
@@ -17,6 +24,8 @@ public static class DatasetsApi
     {
         services.AddScoped<DatasetService>();
         services.AddScoped<DatasetExport>();
+        services.AddSingleton<UploadTracker>();
+        services.AddSingleton<UploadRunner>();
         return services;
     }
 
@@ -31,42 +40,97 @@ public static class DatasetsApi
         api.MapGet("/{id:guid}/cases", Cases);
         api.MapGet("/{id:guid}/cases/{caseId:guid}/{rendition}.png", Rendition);
         api.MapGet("/{id:guid}/export.zip", Export);
+        app.MapUploadsApi();
         return app;
     }
 
     private const string NoFile = "Send a multipart form with a 'file' field holding a .zip with images/ and masks/.";
 
-    /// <summary>Multipart <c>name</c> (optional) and <c>file</c> (the .zip); for NIfTI volumes also <c>axis</c> (auto, axial,
-    /// coronal, sagittal; default auto) and <c>emptySlices</c> (keep, drop, every-N; default keep).</summary>
-    public static async Task<Results<Created<DatasetCreated>, ProblemHttpResult>> Upload(
-        HttpContext http, DatasetService datasets, ArtifactStore store, IOptions<LimitsOptions> limits, QuotaService quotas, CancellationToken ct)
+    /// <summary>
+    /// Multipart <c>name</c> (optional), <c>file</c> (the .zip), and optionally <c>admit</c> (<c>all</c>, the default: any
+    /// problem refuses the upload; <c>valid</c>: store the valid cases without the bad ones, and say which were left out),
+    /// <c>wait</c> (<c>false</c>: answer 202 with the upload's status URL at once and validate in the background, as happens
+    /// anyway above <see cref="LimitsOptions.BackgroundIngestBytes"/>) and <c>review</c> (<c>auto</c>: hold a validated upload
+    /// with problems or a label map for its owner to admit or refuse at <c>/api/uploads/{id}</c>; <c>always</c>; implies
+    /// wait=false); for NIfTI volumes also <c>axis</c> (auto, axial, coronal, sagittal; default auto) and <c>emptySlices</c>
+    /// (keep, drop, every-N; default keep).
+    /// </summary>
+    public static async Task<Results<Created<DatasetCreated>, Accepted<UploadStatus>, ProblemHttpResult>> Upload(
+        HttpContext http, DatasetService datasets, ArtifactStore store, IOptions<LimitsOptions> limits, QuotaService quotas,
+        UploadTracker tracker, UploadRunner runner, CancellationToken ct)
     {
+        var user = UserContext.From(http.User);
         // Refused from the declared length before a byte is read when it cannot fit the storage quota; checked again
         // after unpacking (DatasetService), when the real size is known.
-        if (await quotas.CheckStorageAsync(UserContext.From(http.User), http.Request.ContentLength, ct) is { } overQuota)
+        if (await quotas.CheckStorageAsync(user, http.Request.ContentLength, ct) is { } overQuota)
         {
             http.Response.Headers.Connection = "close";
             return QuotasApi.StorageProblem(overQuota);
         }
         var (upload, refusal) = await StagedUpload.ReceiveAsync(http.Request, store, limits.Value, NoFile, ct);
         if (upload is null) return refusal!;
-        using (upload)
+        var handedOver = false;
+        try
         {
             var file = upload.Files.FirstOrDefault(f => f.Field == "file");
             if (file is null || file.Length == 0)
             {
                 return TypedResults.Problem(NoFile, statusCode: 400, title: "No file was uploaded");
             }
+            var admit = (upload.Field("admit") ?? "all").Trim().ToLowerInvariant();
+            var wait = (upload.Field("wait") ?? "true").Trim().ToLowerInvariant();
+            var review = (upload.Field("review") ?? "none").Trim().ToLowerInvariant();
+            if (admit is not ("all" or "valid"))
+                return Field("admit", $"'{upload.Field("admit")}' is not a choice: 'all' refuses the upload at any problem, 'valid' stores the valid cases without the bad ones.");
+            if (wait is not ("true" or "false"))
+                return Field("wait", $"'{upload.Field("wait")}' is not a choice: 'true' (answer when stored) or 'false' (answer 202 at once and follow /api/uploads/{{id}}).");
+            if (review is not ("none" or "auto" or "always"))
+                return Field("review", $"'{upload.Field("review")}' is not a choice: 'none', 'auto' (hold an upload with problems or a label map for a decision) or 'always'.");
             var (volumes, badOptions) = VolumeImportOptions.Parse(upload.Field("axis"), upload.Field("emptySlices"));
             if (volumes is null) return UploadRefusal.Problem(badOptions);
             var name = upload.Field("name");
             var datasetName = string.IsNullOrWhiteSpace(name) ? Path.GetFileNameWithoutExtension(file.FileName) : name.Trim();
-            var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, UserContext.From(http.User), ct, volumes);
+            if (wait == "false" || review != "none" || file.Length > limits.Value.BackgroundIngestBytes)
+            {
+                var job = runner.Start(upload, file, datasetName, user, admit == "valid", review != "none", review == "always", volumes);
+                handedOver = true;
+                return TypedResults.Accepted($"/api/uploads/{job.Id}", UploadStatus.Of(job));
+            }
+            var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, user, new IngestOptions(AdmitValid: admit == "valid", Volumes: volumes), ct);
             if (result.OverQuota is { } unpackedOverQuota) return QuotasApi.StorageProblem(unpackedOverQuota);
-            if (result.Dataset is null) return UploadRefusal.Problem(result.Problems);
-            return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases));
+            // Kept an hour like a background upload's, so the report can be fetched as CSV.
+            var record = tracker.Add(new UploadJob(user.UserId, datasetName, file.FileName, file.Length));
+            if (result.Dataset is null)
+            {
+                record.Finish(UploadState.Refused, "The upload was refused; nothing was stored.", result.Problems);
+                return UploadRefusal.Problem(result.Problems, reportUrl: UploadsApi.ReportUrl(record.Id));
+            }
+            record.Finish(UploadState.Stored, $"Stored {result.Dataset.Cases} cases.", result.Problems, result.Dataset.Id, result.Dataset.Cases, result.LeftOut);
+            return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases)
+            {
+                LeftOut = result.LeftOut,
+                Problems = result.Problems,
+                ReportUrl = result.Problems.Count > 0 ? UploadsApi.ReportUrl(record.Id) : null,
+            });
+        }
+        finally
+        {
+            if (!handedOver) upload.Dispose();
         }
     }
+
+    /// <summary>"1,2" → {1, 2}; absent → null (all classes); unreadable entries are ignored.</summary>
+    private static HashSet<int>? ParseLabels(string? text) =>
+        text is null ? null : [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(t => int.TryParse(t, out var v) ? v : -1).Where(v => v is > 0 and <= 31)];
+
+    /// <summary>A 400 validation problem naming the form field.</summary>
+    private static ProblemHttpResult Field(string field, string message) =>
+        TypedResults.Problem(new Microsoft.AspNetCore.Mvc.ValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Title = $"{field}: {message}",
+        });
 
     public static async Task<Ok<IReadOnlyList<DatasetSummary>>> List(HttpContext http, DatasetService datasets, CancellationToken ct) =>
         TypedResults.Ok(await datasets.ListAsync(UserContext.From(http.User), ct));
@@ -74,12 +138,39 @@ public static class DatasetsApi
     public static async Task<Results<Ok<DatasetSummary>, NotFound>> Get(Guid id, HttpContext http, DatasetService datasets, CancellationToken ct) =>
         await datasets.GetAsync(id, UserContext.From(http.User), ct) is { } d ? TypedResults.Ok(d) : TypedResults.NotFound();
 
-    public static async Task<Results<Ok<IReadOnlyList<DatasetCaseSummary>>, NotFound>> Cases(
-        Guid id, HttpContext http, DatasetService datasets, CancellationToken ct, int skip = 0, int take = 100)
+    /// <summary>
+    /// A page of the latest version's cases (<c>skip</c>, <c>take</c> ≤ 1000), filtered by <c>label</c> (present in the
+    /// mask), <c>empty</c> (true/false), <c>group</c> (source volume), <c>search</c> (in the name), a saved split's side
+    /// (<c>splitId</c>, <c>fold</c>, <c>side</c>=train|validation|test), sorted by <c>sort</c>=name|foreground|-foreground.
+    /// The number of matching cases is in <c>X-Total-Count</c>.
+    /// </summary>
+    public static async Task<Results<Ok<IReadOnlyList<DatasetCaseSummary>>, NotFound, ProblemHttpResult>> Cases(
+        Guid id, HttpContext http, DatasetService datasets, CancellationToken ct, int skip = 0, int take = 100,
+        int? label = null, bool? empty = null, string? group = null, string? search = null, string? sort = null,
+        Guid? splitId = null, int fold = 0, string? side = null)
     {
         var user = UserContext.From(http.User);
         if (await datasets.GetAsync(id, user, ct) is null) return TypedResults.NotFound();
-        return TypedResults.Ok(await datasets.ListCasesAsync(id, user, Math.Max(0, skip), Math.Clamp(take, 1, 1000), ct));
+        CaseSort? order = (sort ?? "name").Trim().ToLowerInvariant() switch
+        {
+            "name" => CaseSort.Name,
+            "foreground" => CaseSort.ForegroundAscending,
+            "-foreground" => CaseSort.ForegroundDescending,
+            _ => null,
+        };
+        if (order is null) return Field("sort", $"'{sort}' is not a sort: name, foreground or -foreground.");
+        SplitSide? splitSide = null;
+        if (side is not null)
+        {
+            if (!Enum.TryParse<SplitSide>(side, ignoreCase: true, out var parsed) || int.TryParse(side, out _))
+                return Field("side", $"'{side}' is not a side: train, validation or test.");
+            if (splitId is null) return Field("splitId", "side needs the splitId of a saved split of this dataset.");
+            splitSide = parsed;
+        }
+        var query = new CaseQuery(label, empty, group, search, order.Value, splitId, fold, splitSide);
+        var page = await datasets.QueryCasesAsync(id, user, query, Math.Max(0, skip), Math.Clamp(take, 1, 1000), ct);
+        http.Response.Headers["X-Total-Count"] = page.Total.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Ok(page.Cases);
     }
 
     /// <summary>The dataset in the nnU-Net v2 layout, streamed (<see cref="DatasetExport"/>); whoever may read the dataset may export it.</summary>
@@ -92,8 +183,11 @@ public static class DatasetsApi
     public static async Task<Results<FileContentHttpResult, NotFound>> Rendition(
         Guid id, Guid caseId, string rendition, HttpContext http, DatasetService datasets, CancellationToken ct, int size = 256)
     {
-        if (!Enum.TryParse<CaseRendition>(rendition, ignoreCase: true, out var kind)) return TypedResults.NotFound();
-        var png = await datasets.RenderCaseAsync(id, caseId, kind, Math.Clamp(size, 0, 4096), UserContext.From(http.User), ct);
+        if (!Enum.TryParse<CaseRendition>(rendition, ignoreCase: true, out var kind) || int.TryParse(rendition, out _)) return TypedResults.NotFound();
+        var png = kind == CaseRendition.Labels
+            ? await datasets.RenderLabelsAsync(id, caseId, Math.Clamp(size, 0, 4096), ParseLabels(http.Request.Query["classes"]),
+                string.Equals(http.Request.Query["style"], "contour", StringComparison.OrdinalIgnoreCase), UserContext.From(http.User), ct)
+            : await datasets.RenderCaseAsync(id, caseId, kind, Math.Clamp(size, 0, 4096), UserContext.From(http.User), ct);
         if (png is null) return TypedResults.NotFound();
         http.Response.Headers.CacheControl = "private, max-age=86400";
         return TypedResults.File(png, "image/png");

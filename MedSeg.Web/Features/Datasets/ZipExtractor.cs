@@ -22,8 +22,9 @@ public static class ZipExtractor
 
     /// <param name="zipPath">The uploaded archive, already on disk.</param>
     /// <param name="archiveName">The name the user gave it, for the problems that concern the whole archive.</param>
+    /// <param name="progress">Called after each entry is written, with (entries written, entries to write); null = none.</param>
     public static async Task<IReadOnlyList<DatasetProblem>> ExtractAsync(string zipPath, string archiveName, string destination,
-        LimitsOptions limits, CancellationToken ct)
+        LimitsOptions limits, CancellationToken ct, Action<int, int>? progress = null)
     {
         Directory.CreateDirectory(destination);
         var root = Path.GetFullPath(destination).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
@@ -73,9 +74,13 @@ public static class ZipExtractor
 
             long written = 0;
             var buffer = new byte[81920];
+            var entriesWritten = 0;
+            progress?.Invoke(0, files.Count);
             foreach (var (entry, target) in files)
             {
                 ct.ThrowIfCancellationRequested();
+                if (entriesWritten > 0) progress?.Invoke(entriesWritten, files.Count);
+                entriesWritten++;
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                 await using var input = entry.Open();
                 await using var output = File.Create(target);
@@ -99,6 +104,7 @@ public static class ZipExtractor
                     await output.WriteAsync(buffer.AsMemory(0, read), ct);
                 }
             }
+            progress?.Invoke(files.Count, files.Count);
             return [];
         }
         catch (InvalidDataException e)

@@ -79,8 +79,10 @@ public sealed record LaunchResult(Guid? ExperimentId, IReadOnlyList<FieldError> 
     public bool Succeeded => ExperimentId is not null;
 }
 
+/// <param name="VolumeDice">Volume datasets: the validation volumes scored whole, mean Dice of each foreground class
+/// (<see cref="MedSeg.Engine.Training.EpochSummary.VolumeDice"/>); null otherwise.</param>
 public sealed record EpochPoint(int Epoch, double TrainLoss, double ValidationLoss, double ValidationDice,
-    double ValidationIoU, double LearningRate, double Seconds);
+    double ValidationIoU, double LearningRate, double Seconds, IReadOnlyList<double>? VolumeDice = null);
 
 /// <param name="Owner">The owner's display name (or email).</param>
 /// <param name="Mine">The asking user owns it; otherwise it is shared with them (or they are an admin).</param>

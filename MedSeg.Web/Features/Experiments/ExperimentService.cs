@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
+using System.Text.Json;
 using Hangfire;
 using Hangfire.States;
 using MedSeg.Data;
@@ -363,5 +364,6 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             People.Of(names, e.OwnerId), e.OwnerId, user.Owns(e.OwnerId), user.CanManage(e.OwnerId));
 
     internal static EpochPoint ToPoint(EpochMetric m) =>
-        new(m.Epoch, m.TrainLoss, m.ValidationLoss, m.ValidationDice, m.ValidationIoU, m.LearningRate, m.Seconds);
+        new(m.Epoch, m.TrainLoss, m.ValidationLoss, m.ValidationDice, m.ValidationIoU, m.LearningRate, m.Seconds,
+            m.VolumeDiceJson is { } volumes ? JsonSerializer.Deserialize<double[]>(volumes) : null);
 }

@@ -11,6 +11,7 @@ public static class ExperimentsApi
     public static IServiceCollection AddExperimentsFeature(this IServiceCollection services)
     {
         services.AddScoped<ExperimentService>();
+        services.AddScoped<VolumeReviewService>();
         services.AddScoped<TrainExperimentJob>();
         services.AddSingleton<IExperimentNotifier, ExperimentNotifier>();
         services.AddSingleton<RunningExperiments>();
@@ -26,6 +27,8 @@ public static class ExperimentsApi
         api.MapGet("/", List);
         api.MapGet("/{id:guid}", Get);
         api.MapGet("/{id:guid}/cases", Cases);
+        api.MapGet("/{id:guid}/volumes", Volumes);
+        api.MapGet("/{id:guid}/" + VolumeReviewService.MasksZip, VolumeMasks);
         api.MapPost("/{id:guid}/cancel", Cancel);
         api.MapPost("/{id:guid}/resume", Resume);
         api.MapGet("/{id:guid}/files/{**path}", File);
@@ -54,6 +57,25 @@ public static class ExperimentsApi
 
     public static async Task<Results<Ok<IReadOnlyList<CaseResultView>>, NotFound>> Cases(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
         await experiments.GetCaseResultsAsync(id, UserContext.From(http.User), ct) is { } cases ? TypedResults.Ok(cases) : TypedResults.NotFound();
+
+    /// <summary>Volume datasets: the validation volumes scored whole, worst first (empty for a 2D experiment).</summary>
+    public static async Task<Results<Ok<IReadOnlyList<Engine.Metrics.VolumeResult>>, NotFound>> Volumes(Guid id, HttpContext http, VolumeReviewService volumes,
+        CancellationToken ct) =>
+        await volumes.GetVolumesAsync(id, UserContext.From(http.User), ct) is { } list ? TypedResults.Ok(list) : TypedResults.NotFound();
+
+    /// <summary>Volume datasets: the validation volumes' predicted masks, one <c>case.nii.gz</c> each over the original's header.</summary>
+    public static async Task<Results<PhysicalFileHttpResult, NotFound, ProblemHttpResult>> VolumeMasks(Guid id, HttpContext http, VolumeReviewService volumes,
+        Audit.AuditLog audit, CancellationToken ct)
+    {
+        var user = UserContext.From(http.User);
+        if (await volumes.MasksZipAsync(id, user, ct) is not { } path) return TypedResults.NotFound();
+        if (path == VolumeReviewService.NoVolumes)
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "No evaluated volumes",
+                detail: "This experiment has no validation volumes scored whole: its dataset holds 2D images, or training has not completed. " +
+                        "Download the per-case masks from the review instead, or wait for the run to complete.");
+        await audit.WriteAsync(user, new Audit.AuditRecord(Audit.AuditActions.DownloadMasks, "experiment", id.ToString(), "validation volume masks"), ct);
+        return TypedResults.PhysicalFile(path, "application/zip", $"volume-masks-{id:N}.zip");
+    }
 
     public static async Task<Results<NoContent, NotFound, ProblemHttpResult>> Cancel(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
         await experiments.CancelAsync(id, UserContext.From(http.User), ct) switch

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using MedSeg.Data;
 using MedSeg.Data.Entities;
 using MedSeg.Engine.Training;
@@ -53,6 +54,7 @@ internal sealed class JobTrainingObserver(Guid experimentId, int epochs, IExperi
                 ValidationIoU = e.ValidationIoU,
                 LearningRate = e.LearningRate,
                 Seconds = e.Seconds,
+                VolumeDiceJson = e.VolumeDice is { } volumes ? JsonSerializer.Serialize(volumes) : null,
             });
             db.SaveChanges();
             var best = db.EpochMetrics.Where(m => m.ExperimentId == experimentId)
@@ -62,7 +64,7 @@ internal sealed class JobTrainingObserver(Guid experimentId, int epochs, IExperi
                 .SetProperty(x => x.BestDice, (double?)best.ValidationDice)
                 .SetProperty(x => x.BestEpoch, (int?)best.Epoch));
         }
-        var point = new EpochPoint(e.Epoch, e.TrainLoss, e.ValidationLoss, e.ValidationDice, e.ValidationIoU, e.LearningRate, e.Seconds);
+        var point = new EpochPoint(e.Epoch, e.TrainLoss, e.ValidationLoss, e.ValidationDice, e.ValidationIoU, e.LearningRate, e.Seconds, e.VolumeDice);
         Fire(notifier.EpochCompletedAsync(new EpochCompletedMessage(experimentId, point, e.IsBest)));
     }
 

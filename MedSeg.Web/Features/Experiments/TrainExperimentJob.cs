@@ -95,6 +95,9 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
                         logger.LogInformation("Experiment {Id} trained ({Reason}): best Dice {Dice:F4} at epoch {Epoch}; child peaked at {Peak} MiB",
                             id, result.StopReason, result.BestValidationDice, result.BestEpoch, outcome.PeakResidentBytes >> 20);
                         await StoreEvaluationAsync(id, plan, outcome.Finished.Evaluated ?? []);
+                        if (outcome.Finished.Volumes is { Count: > 0 } volumes)
+                            logger.LogInformation("Experiment {Id}: {Volumes} validation volumes scored whole (predictions/{File}), mean Dice {Dice:F4}",
+                                id, volumes.Count, VolumeReport.FileName, volumes.Average(v => v.Dice.Average()));
                         await FinishAsync(id, ExperimentStatus.Completed, CompletionNote(result, experiment.Epochs, config));
                         return;
                     case ChildEnd.Cancelled:
@@ -185,8 +188,12 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
         var cases = await db.ExperimentCases.AsNoTracking().Include(c => c.DatasetCase)
             .Where(c => c.ExperimentId == experiment.Id).ToListAsync(ct);
         var folder = store.DatasetDirectory(experiment.DatasetId);
+        var volumes = await VolumeCasesAsync(experiment.DatasetId, folder, cases, ct);
         TrainingCase ToCase(ExperimentCase c) => new(c.DatasetCase!.Name,
-            ArtifactStore.Resolve(folder, c.DatasetCase.ImagePath), ArtifactStore.Resolve(folder, c.DatasetCase.MaskPath));
+            ArtifactStore.Resolve(folder, c.DatasetCase.ImagePath), ArtifactStore.Resolve(folder, c.DatasetCase.MaskPath))
+        {
+            Volume = volumes(c.DatasetCase),
+        };
         var ordered = cases.OrderBy(c => c.DatasetCase!.Name, StringComparer.Ordinal).ToList();
         var plan = config.ApplyTo(new TrainingPlan
         {
@@ -210,6 +217,25 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             plan = plan with { TimeBudget = budget - TimeSpan.FromSeconds(spent.Sum()) };
         }
         return plan;
+    }
+
+    /// <summary>Where each slice of a volume dataset sits (<see cref="CaseVolume"/>: group key, slice index, the case's spacing,
+    /// and the slice spacing of the original under volumes/, when the import kept it; without it HD95 is not computed).</summary>
+    private async Task<Func<DatasetCase, CaseVolume?>> VolumeCasesAsync(Guid datasetId, string folder, List<ExperimentCase> cases, CancellationToken ct)
+    {
+        if (!cases.Any(c => c.DatasetCase!.SliceIndex is not null)) return _ => null;
+        var source = await db.Datasets.Where(d => d.Id == datasetId).Select(d => d.SourceJson).FirstOrDefaultAsync(ct);
+        var axis = VolumeOriginals.Axis(source);
+        var sliceSpacing = new Dictionary<string, double?>(StringComparer.Ordinal);
+        double? SliceSpacing(string id)
+        {
+            if (!sliceSpacing.TryGetValue(id, out var s))
+                sliceSpacing[id] = s = VolumeOriginals.Header(folder, id) is { } h ? VolumeOriginals.SliceSpacing(h, axis) : null;
+            return s;
+        }
+        return c => c is { SliceIndex: int slice, GroupKey: { } id }
+            ? new CaseVolume(id, slice, c.SpacingY, c.SpacingX, SliceSpacing(id))
+            : null;
     }
 
     private async Task StoreEvaluationAsync(Guid id, TrainingPlan plan, IReadOnlyList<CasePrediction> predictions)

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using Hangfire;
 using MedSeg.Data.Files;
+using MedSeg.Engine.Data.Volumes;
 using MedSeg.Engine.Inference;
 using MedSeg.Engine.Isolation;
 using MedSeg.Web.Features.Experiments;
@@ -12,7 +13,8 @@ namespace MedSeg.Web.Features.Predictions;
 /// <summary>
 /// Hangfire job (default queue): predicts one mask per uploaded image of a run with the experiment's best checkpoint on the
 /// engine's fast inference path, in a child process (<c>medseg run-prediction</c>), writes them to <c>output/</c> as PNG
-/// (0/255 for binary models) and packs them into <c>masks.zip</c>. Progress, the lease (runner + heartbeat) and the outcome
+/// (0/255 for binary models; a NIfTI volume slice by slice into <c>Name.nii.gz</c> over its own header) and packs them into
+/// <c>masks.zip</c>. Progress, the lease (runner + heartbeat) and the outcome
 /// go to the run's status file; the page polls it. A crashed child is started again up to <see cref="JobsOptions.MaxRestarts"/>
 /// times; a server that stops marks the run Interrupted and <see cref="ExperimentRecoveryService"/> enqueues it again.
 /// </summary>
@@ -86,7 +88,7 @@ public sealed class PredictJob(ArtifactStore store, PredictionRunFiles runs, Run
         };
         var input = PredictionRunFiles.InputDirectory(runDir);
         var plan = new PredictionChildPlan(store.ExperimentDirectory(experimentId), training.Value.Device, options,
-            [.. state.Images.Select(i => new PredictionInput(i.Name, ArtifactStore.Resolve(input, i.File)))],
+            [.. state.Images.Select(i => new PredictionInput(i.Name, ArtifactStore.Resolve(input, i.File)) { VolumeAxis = i.IsVolume ? i.Axis ?? SliceAxis.Auto : null })],
             PredictionRunFiles.OutputDirectory(runDir));
         var planPath = Path.Combine(runDir, PlanFile);
         plan.Write(planPath);
@@ -114,7 +116,8 @@ public sealed class PredictJob(ArtifactStore store, PredictionRunFiles runs, Run
         {
             foreach (var image in state.Images)
             {
-                archive.CreateEntryFromFile(PredictionRunFiles.MaskFile(runDir, image.Name), image.Name + ".png", CompressionLevel.Optimal);
+                archive.CreateEntryFromFile(PredictionRunFiles.MaskFile(runDir, image), PredictionRunFiles.MaskName(image),
+                    image.IsVolume ? CompressionLevel.NoCompression : CompressionLevel.Optimal); // a .nii.gz is compressed already
             }
         }
         File.Move(temp, zip, overwrite: true);

@@ -12,8 +12,14 @@ public enum PredictionRunStatus
     Interrupted,
 }
 
-/// <summary>One input image of a run: its name (the file stem, also the mask's name), where it lies under input/, its size.</summary>
-public sealed record PredictionImage(string Name, string File, int Width, int Height);
+/// <summary>One input image of a run: its name (the file stem, also the mask's name), where it lies under input/, its size.
+/// A NIfTI volume has <paramref name="Slices"/> &gt; 0 (its slice count along <paramref name="Axis"/>, the axis its slices are
+/// cut along; Width × Height is a slice) and its mask is <c>Name.nii.gz</c>.</summary>
+public sealed record PredictionImage(string Name, string File, int Width, int Height, int Slices = 0,
+    MedSeg.Engine.Data.Volumes.SliceAxis? Axis = null)
+{
+    public bool IsVolume => Slices > 0;
+}
 
 /// <summary>The state of a prediction run, kept as <c>status.json</c> in the run folder (written atomically).</summary>
 public sealed record PredictionRunState(
@@ -49,7 +55,10 @@ public sealed record PredictionRunSummary(Guid Id, DateTime Created, PredictionR
 /// <summary>A run with its images and, once done, the URLs of its renditions and of the masks archive.</summary>
 public sealed record PredictionRunDetail(PredictionRunSummary Summary, IReadOnlyList<PredictedImageView> Results, string? MasksUrl);
 
-public sealed record PredictedImageView(string Name, int Width, int Height, string ImageUrl, string MaskUrl, string OverlayUrl, bool HasMask);
+/// <param name="Slices">A NIfTI volume: its slice count (Width × Height is a slice; no renditions, its mask is
+/// <c>Name.nii.gz</c> in the masks archive); 0 for an image.</param>
+public sealed record PredictedImageView(string Name, int Width, int Height, string ImageUrl, string MaskUrl, string OverlayUrl, bool HasMask,
+    int Slices = 0);
 
 public sealed record PredictionAccepted(Guid Id);
 

@@ -6,7 +6,8 @@ namespace MedSeg.Web.Features.Predictions;
 
 /// <summary>
 /// The files of a prediction run: <c>experiments/{id}/predictions-runs/{runId}/</c> holds <c>status.json</c>,
-/// <c>input/</c> (the uploaded images), <c>output/</c> (one PNG mask per image, named by its stem) and <c>masks.zip</c>.
+/// <c>input/</c> (the uploaded images), <c>output/</c> (one PNG mask per image, named by its stem; a <c>.nii.gz</c> label
+/// volume per NIfTI volume) and <c>masks.zip</c>.
 /// The status file is the run's only state; it is replaced atomically (temp file + rename), so readers never see half of it.
 /// </summary>
 public sealed class PredictionRunFiles(ArtifactStore store)
@@ -29,6 +30,13 @@ public sealed class PredictionRunFiles(ArtifactStore store)
     public static string OutputDirectory(string runDirectory) => Path.Combine(runDirectory, "output");
 
     public static string MaskFile(string runDirectory, string name) => Path.Combine(OutputDirectory(runDirectory), name + ".png");
+
+    /// <summary>The mask of an input: <c>Name.png</c>, or <c>Name.nii.gz</c> for a volume.</summary>
+    public static string MaskFile(string runDirectory, PredictionImage image) =>
+        Path.Combine(OutputDirectory(runDirectory), MaskName(image));
+
+    /// <summary>The mask's file name in <c>output/</c> and in masks.zip.</summary>
+    public static string MaskName(PredictionImage image) => image.Name + (image.IsVolume ? ".nii.gz" : ".png");
 
     public PredictionRunState? Read(Guid experimentId, Guid runId) => ReadFrom(RunDirectory(experimentId, runId));
 

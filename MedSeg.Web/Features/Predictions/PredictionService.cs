@@ -2,7 +2,11 @@ using Hangfire;
 using MedSeg.Data;
 using MedSeg.Data.Entities;
 using MedSeg.Data.Files;
+using System.Globalization;
 using MedSeg.Engine.Data;
+using MedSeg.Engine.Data.Volumes;
+using MedSeg.Engine.Inference;
+using MedSeg.Web.Features.Experiments;
 using MedSeg.Web.Features.Datasets;
 using MedSeg.Web.Features.Audit;
 using MedSeg.Web.Features.Quotas;
@@ -42,7 +46,8 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
         Directory.CreateDirectory(input);
         var problems = await UnpackAsync(uploads, input, limits.Value, ct);
         if (problems.Count > 0) return new StartPredictionResult.Refused(problems);
-        var (images, scanProblems) = await Task.Run(() => Scan(input, limits.Value.Images, ct), ct);
+        var axis = await SliceAxisAsync(experimentId, ct);
+        var (images, scanProblems) = await Task.Run(() => Scan(input, limits.Value.Images, ct, axis), ct);
         if (scanProblems.Count > 0) return new StartPredictionResult.Refused(scanProblems);
 
         // The job quota again, now that the upload is unpacked, held until the job is queued (checked before the body too).
@@ -98,7 +103,7 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
         if (await VisibleRunAsync(experimentId, runId, user, ct) is not { } state) return null;
         var runDir = runs.RunDirectory(experimentId, runId);
         var image = state.Images.FirstOrDefault(i => i.Name == name);
-        if (image is null) return null;
+        if (image is null || image.IsVolume) return null; // a volume's mask is its .nii.gz in masks.zip
         var imagePath = ArtifactStore.Resolve(PredictionRunFiles.InputDirectory(runDir), image.File);
         var maskPath = PredictionRunFiles.MaskFile(runDir, image.Name);
         if (rendition != PredictionRendition.Image && !File.Exists(maskPath)) return null;
@@ -145,8 +150,12 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
     }
 
     /// <summary>Decodes every file, after checking its size, content and header against <paramref name="limits"/>; reports
-    /// each non-image, unreadable or too large file and duplicate name (all of them, not the first).</summary>
-    internal static (IReadOnlyList<PredictionImage> Images, IReadOnlyList<DatasetProblem> Problems) Scan(string input, ImageLimits limits, CancellationToken ct)
+    /// each non-image, unreadable or too large file and duplicate name (all of them, not the first). NIfTI volumes
+    /// (<c>.nii</c>, <c>.nii.gz</c>) are read whole within <see cref="VolumeLimits.Default"/> and sliced along
+    /// <paramref name="axis"/>; <c>case_0000.nii.gz</c> (nnU-Net's first channel) is the case <c>case</c>, and a case with
+    /// more channels (<c>_0001</c> …, or a 4D file) is refused by name.</summary>
+    internal static (IReadOnlyList<PredictionImage> Images, IReadOnlyList<DatasetProblem> Problems) Scan(string input, ImageLimits limits, CancellationToken ct,
+        SliceAxis axis = SliceAxis.Auto)
     {
         var images = new List<PredictionImage>();
         var problems = new List<DatasetProblem>();
@@ -155,9 +164,27 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
         {
             ct.ThrowIfCancellationRequested();
             var rel = Path.GetRelativePath(input, path).Replace('\\', '/');
+            if (VolumeOriginals.StemOf(path) is { } stem)
+            {
+                var (volumeName, channel) = NnUnetChannel(stem);
+                if (channel > 0)
+                {
+                    problems.Add(new DatasetProblem(rel, $"is channel {channel} of case '{volumeName}' (nnU-Net naming _{channel:D4}); " +
+                        $"MedSeg predicts single-channel volumes only: upload {volumeName}_0000 alone."));
+                    continue;
+                }
+                if (byName.TryGetValue(volumeName, out var twin))
+                {
+                    problems.Add(new DatasetProblem(rel, $"has the same case name as {twin}; masks are named by the case, so rename one of them."));
+                    continue;
+                }
+                byName[volumeName] = rel;
+                if (ScanVolume(path, rel, volumeName, axis, problems) is { } volume) images.Add(volume);
+                continue;
+            }
             if (!ImageDecoder.Extensions.Contains(Path.GetExtension(path)))
             {
-                problems.Add(new DatasetProblem(rel, "not an image: only PNG, JPEG, TIFF and BMP files are read; remove it from the archive."));
+                problems.Add(new DatasetProblem(rel, "not an image: only PNG, JPEG, TIFF and BMP files and NIfTI volumes (.nii, .nii.gz) are read; remove it from the archive."));
                 continue;
             }
             var name = Path.GetFileNameWithoutExtension(path);
@@ -188,9 +215,48 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
         }
         if (problems.Count == 0 && images.Count == 0)
         {
-            problems.Add(new DatasetProblem("(archive)", "No images were found: upload PNG, JPEG, TIFF or BMP files, or a .zip of them."));
+            problems.Add(new DatasetProblem("(archive)", "No images were found: upload PNG, JPEG, TIFF or BMP files or NIfTI volumes, or a .zip of them."));
         }
         return (images, problems);
+    }
+
+    /// <summary>A NIfTI volume read whole (so that a truncated or corrupt file is refused now, not in the job); null and a
+    /// problem naming the file when it cannot be predicted.</summary>
+    private static PredictionImage? ScanVolume(string path, string rel, string name, SliceAxis axis, List<DatasetProblem> problems)
+    {
+        try
+        {
+            var header = NiftiVolume.Read(path, VolumeLimits.Default, rel).Header;
+            if (header.Channels > 1)
+            {
+                problems.Add(new DatasetProblem(rel, VolumePrediction.MultiChannelProblem(header.Channels)));
+                return null;
+            }
+            var g = VolumeSlicer.Geometry(header, axis);
+            return new PredictionImage(name, rel, g.Columns, g.Rows, g.Count, g.Axis);
+        }
+        catch (VolumeRefusedException e)
+        {
+            problems.Add(new DatasetProblem(rel, e.Problem));
+        }
+        catch (IOException e)
+        {
+            problems.Add(new DatasetProblem(rel, $"unreadable: {e.Message} Copy or export the volume again, or remove it."));
+        }
+        return null;
+    }
+
+    /// <summary>nnU-Net's channel suffix: <c>case_0001</c> → (case, 1); a stem without one → (stem, 0).</summary>
+    private static (string Case, int Channel) NnUnetChannel(string stem) =>
+        stem.Length > 5 && stem[^5] == '_' && stem[^4..].All(char.IsAsciiDigit) ? (stem[..^5], int.Parse(stem[^4..], CultureInfo.InvariantCulture)) : (stem, 0);
+
+    /// <summary>The axis a prediction slices volumes along: the one the experiment's dataset was sliced with
+    /// (<see cref="VolumeOriginals.Axis"/>; a 2D dataset or one without a record: the coarsest spacing).</summary>
+    private async Task<SliceAxis> SliceAxisAsync(Guid experimentId, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var source = await db.Experiments.Where(e => e.Id == experimentId).Select(e => e.Dataset!.SourceJson).FirstOrDefaultAsync(ct);
+        return VolumeOriginals.Axis(source);
     }
 
     /// <summary>The experiment's status and owner, when the user may see the experiment.</summary>
@@ -225,7 +291,7 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
             RenditionUrl(s.ExperimentId, s.Id, i.Name, PredictionRendition.Image),
             RenditionUrl(s.ExperimentId, s.Id, i.Name, PredictionRendition.Mask),
             RenditionUrl(s.ExperimentId, s.Id, i.Name, PredictionRendition.Overlay),
-            File.Exists(PredictionRunFiles.MaskFile(runDir, i.Name)))).ToList();
+            File.Exists(PredictionRunFiles.MaskFile(runDir, i)), i.Slices)).ToList();
         var zip = s.Status == PredictionRunStatus.Completed ? MasksUrl(s.ExperimentId, s.Id) : null;
         return new PredictionRunDetail(ToSummary(s, canManage), results, zip);
     }

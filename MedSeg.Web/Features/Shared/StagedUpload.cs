@@ -136,12 +136,17 @@ public sealed class StagedUpload : IDisposable
 /// <summary>The one refusal style of uploads: RFC 7807 with one entry per problem file, <c>{"title", "errors": [{"file", "problem"}]}</c>.</summary>
 public static class UploadRefusal
 {
-    public static ProblemHttpResult Problem(IReadOnlyList<DatasetProblem> problems, int status = StatusCodes.Status400BadRequest) =>
-        TypedResults.Problem(new ProblemDetails
+    /// <param name="reportUrl">Where the report can be fetched as CSV (for an hour), or null.</param>
+    public static ProblemHttpResult Problem(IReadOnlyList<DatasetProblem> problems, int status = StatusCodes.Status400BadRequest, string? reportUrl = null)
+    {
+        var details = new ProblemDetails
         {
             Status = status,
             Title = $"The upload was refused: {problems.Count} problem(s); nothing was stored.",
-            Detail = "Fix the files listed in 'errors' and upload again.",
+            Detail = "Fix the files listed in 'errors' and upload again, or send admit=valid to store the valid cases without the bad ones.",
             Extensions = { ["errors"] = problems },
-        });
+        };
+        if (reportUrl is not null) details.Extensions["report"] = reportUrl;
+        return TypedResults.Problem(details);
+    }
 }

@@ -22,7 +22,16 @@ window.medseg = window.medseg || {};
     // browser streams it and reports real progress. Same-origin: the auth cookie goes along, no extra headers.
     // Progress goes to dotNetRef.OnUploadProgress(loaded, total), about ten times a second, always ending with the total.
     // Resolves with { status, statusText, body } whatever the status; rejects only when no response came back.
-    medseg.upload = function (input, url, fields, dotNetRef) {
+    // An id lets medseg.cancelUpload(id) abort it.
+    const sending = {};
+
+    // Aborts the upload started with this id (medseg.upload's promise then rejects with 'The upload was aborted.').
+    medseg.cancelUpload = function (id) {
+        const xhr = sending[id];
+        if (xhr) xhr.abort();
+    };
+
+    medseg.upload = function (input, url, fields, dotNetRef, id) {
         return new Promise(function (resolve, reject) {
             const file = input && input.files && input.files[0];
             if (!file) {
@@ -72,9 +81,65 @@ window.medseg = window.medseg || {};
             xhr.ontimeout = function () {
                 reject(new Error('The upload timed out.'));
             };
+            if (id) {
+                sending[id] = xhr;
+                xhr.addEventListener('loadend', function () { delete sending[id]; });
+            }
             xhr.open('POST', url, true);
             xhr.send(form);
         });
+    };
+
+    // Width of an element in CSS pixels (the case grid fits its columns to it).
+    medseg.elementWidth = function (element) {
+        return element ? element.getBoundingClientRect().width : 0;
+    };
+
+    // Zoom (wheel, about the pointer) and pan (drag) of a stage inside its frame, by a CSS transform; state on the element.
+    medseg.panZoom = function (stage) {
+        if (!stage || stage.medsegView) return;
+        const view = stage.medsegView = { scale: 1, x: 0, y: 0 };
+        const apply = function () {
+            stage.style.transform = 'translate(' + view.x + 'px,' + view.y + 'px) scale(' + view.scale + ')';
+        };
+        view.zoomAt = function (factor, px, py) {
+            const next = Math.min(16, Math.max(1, view.scale * factor));
+            const f = next / view.scale;
+            view.x = px - (px - view.x) * f;
+            view.y = py - (py - view.y) * f;
+            view.scale = next;
+            if (next === 1) { view.x = 0; view.y = 0; }
+            apply();
+        };
+        const frame = stage.parentElement;
+        frame.addEventListener('wheel', function (e) {
+            e.preventDefault();
+            const r = frame.getBoundingClientRect();
+            view.zoomAt(e.deltaY < 0 ? 1.15 : 1 / 1.15, e.clientX - r.left, e.clientY - r.top);
+        }, { passive: false });
+        let drag = null;
+        frame.addEventListener('pointerdown', function (e) {
+            drag = { x: e.clientX - view.x, y: e.clientY - view.y };
+            frame.setPointerCapture(e.pointerId);
+        });
+        frame.addEventListener('pointermove', function (e) {
+            if (!drag || view.scale === 1) return;
+            view.x = e.clientX - drag.x;
+            view.y = e.clientY - drag.y;
+            apply();
+        });
+        const end = function () { drag = null; };
+        frame.addEventListener('pointerup', end);
+        frame.addEventListener('pointercancel', end);
+    };
+
+    // Zooms about the frame's centre by a factor; 0 resets.
+    medseg.zoom = function (stage, factor) {
+        const view = stage && stage.medsegView;
+        if (!view) return;
+        const r = stage.parentElement.getBoundingClientRect();
+        if (factor === 0) view.zoomAt(1 / view.scale, 0, 0);
+        else view.zoomAt(factor, r.width / 2, r.height / 2);
     };
 
     async function countZipFiles(file) {

@@ -17,12 +17,19 @@ public sealed partial class UploadPanel : IDisposable
     /// <summary>The user's storage quota, shown above the form (null: not shown).</summary>
     [Parameter] public Quotas.QuotaStatus? Quota { get; set; }
 
+    /// <summary>The signed-in user: their uploads still in progress (a page left and opened again) are shown.</summary>
+    [Parameter] public UserContext? User { get; set; }
+
     [Inject] private IJSRuntime JS { get; set; } = default!;
+    [Inject] private UploadTracker Tracker { get; set; } = default!;
     [Inject] private NavigationManager Navigation { get; set; } = default!;
 
     private static readonly Dictionary<string, object?> nameAttributes = new() { ["data-testid"] = "upload-name" };
     private static readonly Dictionary<string, object?> submitAttributes = new() { ["data-testid"] = "upload-submit" };
     private static readonly Dictionary<string, object?> failureAttributes = new() { ["data-testid"] = "upload-failure" };
+    private static readonly Dictionary<string, object?> cancelAttributes = new() { ["data-testid"] = "upload-cancel" };
+    private readonly List<UploadJob> jobs = [];
+    private string? sendId;
 
     private readonly CancellationTokenSource disposed = new();
     private ElementReference fileInput;
@@ -38,6 +45,13 @@ public sealed partial class UploadPanel : IDisposable
     private UploadOutcome? outcome;
 
     private bool Busy => phase != UploadPhase.Idle || outcome is UploadOutcome.Created;
+
+    protected override void OnInitialized()
+    {
+        if (User is null) return;
+        // Uploads of this user that are still being checked, or wait for a decision: the page was left and opened again.
+        jobs.AddRange(Tracker.For(User).Where(j => !j.IsFinished));
+    }
 
     private double Percent => total <= 0 ? 0 : Math.Clamp(100.0 * loaded / total, 0, 100);
 
@@ -68,19 +82,32 @@ public sealed partial class UploadPanel : IDisposable
         StateHasChanged();
 
         selfReference ??= DotNetObjectReference.Create(this);
-        var fields = new Dictionary<string, string>();
+        // Checked in the background: the page can be left, and a report with problems (or label maps' class map) waits
+        // for the user's decision.
+        var fields = new Dictionary<string, string> { ["wait"] = "false", ["review"] = "auto" };
         if (!string.IsNullOrWhiteSpace(name)) fields["name"] = name.Trim();
         if (axis != VolumeUploadOptions.DefaultAxis) fields["axis"] = axis;
         if (emptySlices != VolumeUploadOptions.DefaultEmptySlices) fields["emptySlices"] = emptySlices;
+        sendId = Guid.NewGuid().ToString("N");
         try
         {
             // A CancellationToken replaces the default one-minute interop timeout: validation of a large archive takes a while.
-            var response = await JS.InvokeAsync<UploadResponse>("medseg.upload", disposed.Token, fileInput, UploadUrl, fields, selfReference);
-            outcome = UploadOutcome.From(response);
+            var response = await JS.InvokeAsync<UploadResponse>("medseg.upload", disposed.Token, fileInput, UploadUrl, fields, selfReference, sendId);
+            if (response.Status == 202 && AcceptedUpload(response) is { } job)
+            {
+                jobs.Insert(0, job);
+                outcome = null;
+            }
+            else
+            {
+                outcome = UploadOutcome.From(response);
+            }
         }
         catch (JSException ex)
         {
-            outcome = new UploadOutcome.Failed(ex.Message);
+            outcome = ex.Message.Contains("aborted", StringComparison.OrdinalIgnoreCase)
+                ? new UploadOutcome.Failed("The upload was cancelled; nothing was stored.")
+                : new UploadOutcome.Failed(ex.Message);
         }
         catch (Exception ex) when (ex is JSDisconnectedException || (ex is OperationCanceledException && disposed.IsCancellationRequested))
         {
@@ -95,6 +122,42 @@ public sealed partial class UploadPanel : IDisposable
         {
             Navigation.NavigateTo($"/datasets/{created.Id}");
         }
+    }
+
+    /// <summary>The upload a 202 answer names, from this server's tracker (null when it cannot be read or found).</summary>
+    private UploadJob? AcceptedUpload(UploadResponse response)
+    {
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(response.Body ?? "");
+            foreach (var p in json.RootElement.EnumerateObject())
+            {
+                if (string.Equals(p.Name, "id", StringComparison.OrdinalIgnoreCase) && Guid.TryParse(p.Value.GetString(), out var id))
+                    return User is null ? null : Tracker.Get(id, User);
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+        return null;
+    }
+
+    private async Task CancelSendingAsync()
+    {
+        if (sendId is null) return;
+        try
+        {
+            await JS.InvokeVoidAsync("medseg.cancelUpload", sendId);
+        }
+        catch (JSDisconnectedException)
+        {
+        }
+    }
+
+    private void OnJobFinished(UploadJob job)
+    {
+        // A clean upload opens its dataset, as a direct one did; one stored without bad cases stays to show what was left out.
+        if (job.State == UploadState.Stored && job.LeftOut.Count == 0 && job.DatasetId is { } id) Navigation.NavigateTo($"/datasets/{id}");
     }
 
     /// <summary>Called by medseg.upload about ten times a second while the file is sent.</summary>
