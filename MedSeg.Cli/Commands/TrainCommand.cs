@@ -22,7 +22,9 @@ public sealed partial class TrainCommand : ICommand
 
     public IReadOnlyList<CommandOption> Options { get; } =
     [
-        new("data", "Dataset folder with images/ and masks/ (same file names)", ValueName: "DIR"),
+        new("data", "Dataset folder with images/ and masks/ (same file names), or NIfTI volumes in the Decathlon / nnU-Net v2 layout (dataset.json, imagesTr/, labelsTr/)", ValueName: "DIR"),
+        new("axis", "Volumes: slice axis, auto (coarsest spacing), axial, coronal or sagittal", "auto", ValueName: "AXIS"),
+        new("empty-slices", "Volumes: slices without foreground to keep: keep, drop or every-N", "keep", ValueName: "RULE"),
         new("model", $"Architecture: {string.Join(", ", ModelRegistry.Names)}", ValueName: "NAME"),
         new("out", "Run directory (checkpoints, previews, run.json); resumed when it holds a checkpoint", ValueName: "RUNDIR"),
         new("variant", "Model variant (see 'medseg models --all-variants')", ValueName: "NAME"),
@@ -116,7 +118,11 @@ public sealed partial class TrainCommand : ICommand
 
         output.WriteLine($"Scanning {Path.GetFullPath(data)}…");
         // An image's several masks are united into the run folder, which then holds the masks the run trained on.
-        var report = DatasetScanner.Scan(data, allowLabelMaps: true, ImageLimits.Default, Path.Combine(run, "united-masks"));
+        var volumes = IsVolumeDataset(data);
+        var (report, volumeOf, volumeChannels) = volumes
+            ? SliceVolumes(data, run, options, output, error)
+            : (DatasetScanner.Scan(data, allowLabelMaps: true, ImageLimits.Default, Path.Combine(run, "united-masks")), new Dictionary<string, string>(), 0);
+        if (report is null) return ExitCodes.Failure;
         if (report.Problems.Count > 0 || report.Pairs.Count == 0)
         {
             foreach (var p in report.Problems) error.WriteLine(p.File.Length > 0 ? $"{p.File}: {p.Problem}" : p.Problem);
@@ -132,7 +138,7 @@ public sealed partial class TrainCommand : ICommand
         var classes = report.Classes;
         plan = plan with
         {
-            ModelOptions = plan.ModelOptions with { Classes = classes },
+            ModelOptions = plan.ModelOptions with { Classes = classes, InChannels = volumes ? volumeChannels : plan.ModelOptions.InChannels },
             Loss = options.Get("loss") ?? TrainingPlan.DefaultLoss(classes),
         };
         Checked("loss", () =>
@@ -143,7 +149,8 @@ public sealed partial class TrainCommand : ICommand
         output.WriteLine(classes == 1
             ? "Classes: 1 (binary masks: one foreground class, sigmoid output)."
             : $"Classes: {classes} (label maps: background 0 and labels 1 … {classes - 1}; softmax output, loss {plan.Loss}).");
-        var (train, validation) = DatasetSplit.Split(report.Pairs, p => p.Name, plan.Seed, fraction);
+        var (train, validation) = volumes ? SplitByVolume(report.Pairs, volumeOf, plan.Seed, fraction)
+            : DatasetSplit.Split(report.Pairs, p => p.Name, plan.Seed, fraction);
         static TrainingCase ToCase(ScannedPair p) => new(p.Name, p.ImagePath, p.MaskPath);
         plan = plan with
         {

@@ -4,7 +4,8 @@ namespace MedSeg.Engine.Data;
 
 /// <summary>
 /// PNG renderings for the browser, which cannot show TIFF, 16-bit images or 0/1 masks. <c>maxSize</c> bounds the
-/// longest side (0 = original size). Masks are read by <see cref="MaskReader"/>, exactly as the scanner and trainer read them.
+/// longest side (0 = original size). Masks are read by <see cref="MaskReader"/>, exactly as the scanner and trainer read them
+/// (binary masks as 0/1, label maps as their labels: every label other than 0 is drawn as foreground).
 /// </summary>
 public static class ImageRendering
 {
@@ -23,7 +24,7 @@ public static class ImageRendering
     /// <summary>The mask as a 0/255 grey PNG.</summary>
     public static byte[] MaskPng(string maskPath, int maxSize)
     {
-        var mask = MaskReader.Read(maskPath);
+        var mask = MaskReader.ReadLabels(maskPath);
         var (w, h) = Fit(mask.Width, mask.Height, maxSize);
         var pixels = ResizeNearest(mask.Pixels, mask.Width, mask.Height, w, h);
         for (var i = 0; i < pixels.Length; i++) pixels[i] = pixels[i] != 0 ? (byte)255 : (byte)0;
@@ -47,7 +48,7 @@ public static class ImageRendering
     public static byte[] ComparisonPng(string imagePath, string truthMaskPath, string predictedMaskPath, int maxSize)
     {
         var (w, h, rgb, truth) = ImageAndMask(imagePath, truthMaskPath, maxSize);
-        var predictedFull = MaskReader.Read(predictedMaskPath);
+        var predictedFull = MaskReader.ReadLabels(predictedMaskPath);
         var image = ImageDecoder.DecodeFile(imagePath);
         if (predictedFull.Width != image.Width || predictedFull.Height != image.Height)
             throw new InvalidDataException(
@@ -94,7 +95,7 @@ public static class ImageRendering
     private static (int W, int H, byte[] Rgb, byte[] Mask) ImageAndMask(string imagePath, string maskPath, int maxSize)
     {
         var image = ImageDecoder.DecodeFile(imagePath);
-        var mask = MaskReader.Read(maskPath);
+        var mask = MaskReader.ReadLabels(maskPath);
         if (mask.Width != image.Width || mask.Height != image.Height)
             throw new InvalidDataException($"the mask is {mask.Width}×{mask.Height} but the image is {image.Width}×{image.Height}.");
         var (w, h, bands, pixels) = Display(image, maxSize);
@@ -107,6 +108,7 @@ public static class ImageRendering
     /// <summary>8-bit display pixels, resized (Lanczos via NetVips) so that the longest side is at most maxSize.</summary>
     private static (int W, int H, int Bands, byte[] Pixels) Display(Raster raster, int maxSize)
     {
+        if (raster.Bands is not (1 or 3)) raster = FirstBand(raster); // a multi-band image (MRI channels) shows its first channel
         var px = raster.Pixels;
         var bytes = new byte[px.Length];
         float lo = 0, scale = 1;
@@ -124,6 +126,13 @@ public static class ImageRendering
         using var resized = image.Resize((double)w / raster.Width, vscale: (double)h / raster.Height);
         using var cast = resized.Cast(Enums.BandFormat.Uchar);
         return (cast.Width, cast.Height, cast.Bands, cast.WriteToMemory<byte>());
+    }
+
+    private static Raster FirstBand(Raster raster)
+    {
+        var first = new float[raster.Width * raster.Height];
+        for (var i = 0; i < first.Length; i++) first[i] = raster.Pixels[i * raster.Bands];
+        return new Raster(raster.Width, raster.Height, 1, first, raster.SixteenBitOrMore, raster.Lossy);
     }
 
     private static (int W, int H) Fit(int width, int height, int maxSize)

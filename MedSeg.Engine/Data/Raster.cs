@@ -8,7 +8,8 @@ public sealed record PixelSpacing(double X, double Y);
 
 /// <summary>
 /// A decoded image: interleaved (H, W, Bands) float pixels holding the stored sample values (0–255 for 8-bit,
-/// 0–65535 for 16-bit), colour bands only (alpha removed). <see cref="Lossy"/> is true for JPEG.
+/// 0–65535 for 16-bit, as stored for float), colour bands only (alpha removed); a multi-band TIFF (<see cref="MultibandTiff"/>)
+/// keeps every band. <see cref="Lossy"/> is true for JPEG.
 /// </summary>
 public sealed class Raster(int width, int height, int bands, float[] pixels, bool sixteenBitOrMore, bool lossy)
 {
@@ -125,14 +126,18 @@ public static class ImageDecoder
             var owned = new List<Image>();
             try
             {
-                if (image.Interpretation == Enums.Interpretation.Cmyk)
-                    owned.Add(image = image.Colourspace(Enums.Interpretation.Srgb));
-                if (image.HasAlpha())
-                    owned.Add(image = image.ExtractBand(0, image.Bands - 1));
-                if (image.Bands == 2)
-                    owned.Add(image = image.ExtractBand(0));
-                else if (image.Bands > 3)
-                    owned.Add(image = image.ExtractBand(0, 3));
+                // A multi-band TIFF (extra samples that are data, not alpha: MultibandTiff) keeps every band as a channel.
+                if (!(format == ImageFormat.Tiff && image.Bands > 1 && MultibandTiff.IsMultiband(bytes)))
+                {
+                    if (image.Interpretation == Enums.Interpretation.Cmyk)
+                        owned.Add(image = image.Colourspace(Enums.Interpretation.Srgb));
+                    if (image.HasAlpha())
+                        owned.Add(image = image.ExtractBand(0, image.Bands - 1));
+                    if (image.Bands == 2)
+                        owned.Add(image = image.ExtractBand(0));
+                    else if (image.Bands > 3)
+                        owned.Add(image = image.ExtractBand(0, 3));
+                }
                 float[] pixels;
                 if (image.Format == Enums.BandFormat.Uchar)
                 {

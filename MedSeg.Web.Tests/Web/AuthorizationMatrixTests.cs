@@ -81,6 +81,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["GET /api/datasets/{id:guid}/splits"] = new((w, _) => Get($"/api/datasets/{w.DatasetId}/splits"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["POST /api/datasets/{id:guid}/splits"] = new((w, _) => Send(HttpMethod.Post, $"/api/datasets/{w.DatasetId}/splits", new { kind = "random", seed = 3 }),
             Unauthenticated, Hidden, Hidden, Forbidden, Ok, Ok),
+        ["GET /api/datasets/{id:guid}/export.zip"] = new((w, _) => Get($"/api/datasets/{w.DatasetId}/export.zip"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         // In use by the experiment: the owner and an admin are answered 409 naming it, nothing is deleted.
         ["DELETE /api/datasets/{id:guid}"] = new((w, _) => Send(HttpMethod.Delete, $"/api/datasets/{w.DatasetId}"),
             Unauthenticated, Hidden, Hidden, Forbidden, Allowed, Allowed),

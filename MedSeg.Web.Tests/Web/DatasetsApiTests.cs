@@ -30,8 +30,9 @@ public sealed class DatasetsApiTests : IClassFixture<DatasetsApiTests.App>
     };
 
     [Fact]
-    public async Task UploadOfNiftiVolumesIsRefusedWithOneProblemNamingAVolume()
+    public async Task UploadOfVolumesWithAnIncompleteDatasetJsonIsRefusedNamingIt()
     {
+        // Volumes are imported (VolumeUploadTests); a dataset.json that names no channels is one problem, filed under its path in the zip.
         var client = await factory.CreateAuthenticatedClientAsync();
         using var buffer = new MemoryStream();
         using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
@@ -44,8 +45,8 @@ public sealed class DatasetsApiTests : IClassFixture<DatasetsApiTests.App>
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
         Assert.Equal(1, errors.GetArrayLength());
-        Assert.Equal("Task04/imagesTr/case_001.nii.gz", errors[0].GetProperty("file").GetString());
-        Assert.Contains("NIfTI volumes", errors[0].GetProperty("problem").GetString());
+        Assert.Equal("Task04/dataset.json", errors[0].GetProperty("file").GetString());
+        Assert.Contains("channel_names", errors[0].GetProperty("problem").GetString());
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(factory.DataRoot, "staging")));
     }
 

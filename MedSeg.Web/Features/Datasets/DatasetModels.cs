@@ -23,6 +23,8 @@ public sealed record DatasetSummary(Guid Id, string Name, int Cases, DateTimeOff
     public IReadOnlyList<SavedSplitSummary> Splits { get; init; } = [];
     /// <summary>The latest version's fingerprint (sizes, spacing, intensities, class balance, groups); null until computed.</summary>
     public VersionFingerprint? Fingerprint { get; init; }
+    /// <summary>How a volume dataset was imported (null for 2D images).</summary>
+    public VolumeSourceSummary? Volumes { get; init; }
 }
 
 public sealed record DatasetCaseSummary(Guid Id, string Name, int Width, int Height, double ForegroundFraction)
@@ -121,7 +123,7 @@ public sealed record IngestReview(int ValidCases, IReadOnlyList<DatasetProblem> 
 /// always with <paramref name="ReviewAlways"/>; null = decide by <paramref name="AdmitValid"/> alone.</param>
 /// <param name="Progress">Stage and counts, from any thread; null = none.</param>
 public sealed record IngestOptions(bool AdmitValid = false, Func<IngestReview, CancellationToken, Task<IngestDecision>>? Review = null,
-    bool ReviewAlways = false, Action<IngestProgress>? Progress = null)
+    bool ReviewAlways = false, Action<IngestProgress>? Progress = null, MedSeg.Engine.Data.Volumes.VolumeImportOptions? Volumes = null)
 {
     public static IngestOptions Default { get; } = new();
 }

@@ -38,6 +38,12 @@ public sealed partial class DatasetService
             if (!user.CanManage(owner)) return new VersionResult(null, [], Forbidden: true);
         }
         var scan = await ScanZipAsync(zip.FileName, zip, staging, user, ct);
+        if (scan.VolumeRoot is not null)
+        {
+            return new VersionResult(null, [new DatasetProblem(zip.FileName,
+                "this archive holds NIfTI volumes; volumes cannot be added to an existing dataset yet. Upload them as a new dataset " +
+                "together with the volumes it holds (the export gives them back: Export (nnU-Net) on the dataset page); nothing was stored.")]);
+        }
         if (scan.Pairs is not { } pairs) return new VersionResult(null, scan.Problems, scan.OverQuota);
 
         await using var db = await contexts.CreateDbContextAsync(ct);

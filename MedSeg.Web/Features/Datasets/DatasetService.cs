@@ -4,6 +4,7 @@ using MedSeg.Data;
 using MedSeg.Data.Entities;
 using MedSeg.Data.Files;
 using MedSeg.Engine.Data;
+using MedSeg.Engine.Data.Volumes;
 using MedSeg.Web.Features.Audit;
 using MedSeg.Web.Features.Quotas;
 using MedSeg.Web.Features.Shared;
@@ -15,7 +16,7 @@ using Microsoft.Extensions.Options;
 
 namespace MedSeg.Web.Features.Datasets;
 
-/// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases. Adding and
+/// <summary>Datasets: upload (validate everything, then commit one immutable version), list, browse cases. Volume imports: DatasetService.Volumes.cs. Adding and
 /// removing cases as new versions: DatasetService.Versions.cs.</summary>
 public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IOptions<LimitsOptions> limits,
     AuditLog audit, QuotaService quotas, FingerprintService fingerprints, ILogger<DatasetService> logger)
@@ -181,7 +182,9 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
     /// dataset folder and commits the rows in one transaction. A refused upload leaves no row and no file behind (the
     /// caller's <see cref="StagedUpload"/> removes the staging folder). With problems, the upload is refused unless
     /// <see cref="IngestOptions.AdmitValid"/> says to store the valid cases without the bad ones, or
-    /// <see cref="IngestOptions.Review"/> asks the user (the report says which files were left out).
+    /// <see cref="IngestOptions.Review"/> asks the user (the report says which files were left out). An archive of NIfTI
+    /// volumes (.nii/.nii.gz files) is imported as a volume dataset, cut as <see cref="IngestOptions.Volumes"/> says (default:
+    /// auto axis, every empty slice kept).
     /// </summary>
     public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct = default) =>
         await IngestZipAsync(name, zip, staging, user, IngestOptions.Default, ct);
@@ -190,6 +193,8 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         CancellationToken ct = default)
     {
         var scan = await ScanZipAsync(name, zip, staging, user, ct, options.Progress);
+        if (scan.VolumeRoot is { } volumeRoot)
+            return await IngestVolumesAsync(name, scan.Upload, volumeRoot, staging, user, options.Volumes ?? VolumeImportOptions.Default, ct);
         if (scan.OverQuota is not null || scan.Valid.Count == 0) return new IngestResult(null, scan.Problems, scan.OverQuota);
         return await DecideAndCommitAsync(name, scan.Valid, scan.Problems, scan.Classes, null, staging, user, options, ct);
     }
@@ -201,6 +206,9 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         int Classes = 1)
     {
         public IReadOnlyList<ScannedPair>? Pairs => Problems.Count == 0 && OverQuota is null && Valid.Count > 0 ? Valid : null;
+        /// <summary>The upload holds NIfTI volumes (the MSD / nnU-Net layout) under this folder: not scanned as 2D pairs.</summary>
+        public string? VolumeRoot { get; init; }
+        public string Upload { get; init; } = "";
     }
 
     private async Task<ScannedUpload> ScanZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct,
@@ -214,12 +222,7 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         File.Delete(zip.Path); // unpacked or refused: its space is free again
         if (problems.Count > 0) return new ScannedUpload([], problems);
         if (await quotas.CheckStorageAsync(user, ArtifactStore.SizeOf(upload), ct) is { } overQuota) return new ScannedUpload([], [], overQuota);
-        if (VolumesIn(upload) is { } volume)
-        {
-            return new ScannedUpload([], [new DatasetProblem(volume,
-                "this archive holds NIfTI volumes (.nii/.nii.gz, the Decathlon or nnU-Net layout); the web app cannot import " +
-                "volumes yet. Upload 2D images (PNG, JPEG, TIFF, BMP) in images/ with their masks in masks/; nothing was stored.")]);
-        }
+        if (VolumeDatasetRoot(upload) is { } volumeRoot) return new ScannedUpload([], []) { VolumeRoot = volumeRoot, Upload = upload };
         var started = DateTime.UtcNow;
         // The web trains binary models: a label map is refused by name (never binarised). An image's several masks are
         // united into staging, beside the upload, and committed like any other mask.
@@ -268,7 +271,7 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         [.. problems.Select(p => p.File).Where(f => f.Length > 0 && !f.EndsWith('/')).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 
     private async Task<DatasetSummary> CommitAsync(string name, IReadOnlyList<ScannedPair> pairs, string staging, UserContext user, CancellationToken ct,
-        int classes = 1, IReadOnlyList<ClassEntry>? classMap = null)
+        int classes = 1, IReadOnlyList<ClassEntry>? classMap = null, VolumeCommit? volumes = null)
     {
         var id = Guid.NewGuid();
         // Lay the files out in staging first, then move the folder into place in one rename.
@@ -281,7 +284,7 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
             Name = string.IsNullOrWhiteSpace(name) ? "dataset" : name.Trim()[..Math.Min(200, name.Trim().Length)],
             OwnerId = user.UserId,
             CaseCount = pairs.Count,
-            Channels = pairs.GroupBy(p => p.Channels).OrderByDescending(g => g.Count()).First().Key,
+            Channels = volumes?.Channels ?? pairs.GroupBy(p => p.Channels).OrderByDescending(g => g.Count()).First().Key,
             MinWidth = pairs.Min(p => p.Width),
             MaxWidth = pairs.Max(p => p.Width),
             MinHeight = pairs.Min(p => p.Height),
@@ -290,6 +293,8 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
             ContentHash = ContentHash(pairs.Select(p => (p.Name, p.ImageSha256, p.MaskSha256))),
             Classes = classes,
             ClassMapJson = ClassMap.Serialize(classMap ?? ClassMap.Default(classes)),
+            Source = volumes is null ? "images" : VolumeSource.SourceName,
+            SourceJson = volumes?.Source.Serialize(),
         };
         dataset.Versions.Add(new DatasetVersion
         {
@@ -310,6 +315,7 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
             File.Move(pair.ImagePath, Path.Combine(layout, image));
             File.Move(pair.MaskPath, Path.Combine(layout, mask));
             bytes += new FileInfo(Path.Combine(layout, image)).Length + new FileInfo(Path.Combine(layout, mask)).Length;
+            var slice = volumes?.Slices[pair.Name];
             dataset.Cases.Add(new DatasetCase
             {
                 Id = Guid.NewGuid(),
@@ -322,10 +328,18 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
                 ImageSha256 = pair.ImageSha256,
                 MaskSha256 = pair.MaskSha256,
                 LabelsPresent = (int)(pair.LabelSet | (pair.ForegroundFraction < 1 ? 1u : 0u)),
-                SpacingX = pair.Spacing?.X,
-                SpacingY = pair.Spacing?.Y,
                 AddedInVersion = 1,
+                GroupKey = slice?.GroupKey,
+                SliceIndex = slice?.SliceIndex,
+                // A volume's slices bring their spacing; a DICOM image its Pixel Spacing.
+                SpacingX = slice?.SpacingX ?? pair.Spacing?.X,
+                SpacingY = slice?.SpacingY ?? pair.Spacing?.Y,
             });
+        }
+        if (volumes is not null)
+        {
+            Directory.Move(volumes.KeptFolder, Path.Combine(layout, VolumeSource.Folder));
+            bytes += ArtifactStore.SizeOf(Path.Combine(layout, VolumeSource.Folder));
         }
         dataset.SizeBytes = bytes;
 
@@ -434,6 +448,7 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
             ClassMap = ClassMap.Parse(d.ClassMapJson, d.Classes),
             Version = d.Version,
             Source = d.Source,
+            Volumes = VolumeSource.Parse(d.SourceJson)?.Summary(),
         };
 
     /// <summary>SHA-256 over the cases' (name, image hash, mask hash) sorted by name: a version's identity.</summary>
@@ -446,14 +461,6 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
-
-    /// <summary>The first NIfTI file (relative path) in an unpacked upload, or null: volumes get their own refusal rather
-    /// than one "not an image" per file.</summary>
-    private static string? VolumesIn(string folder) =>
-        Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
-            .Where(f => f.EndsWith(".nii", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".nii.gz", StringComparison.OrdinalIgnoreCase))
-            .Select(f => Path.GetRelativePath(folder, f).Replace('\\', '/'))
-            .Order(StringComparer.Ordinal).FirstOrDefault();
 
     private void TryDelete(string dir)
     {

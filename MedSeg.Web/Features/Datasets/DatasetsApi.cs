@@ -1,4 +1,5 @@
 using MedSeg.Data.Files;
+using MedSeg.Engine.Data.Volumes;
 using MedSeg.Web.Features.Account;
 using MedSeg.Web.Features.Quotas;
 using MedSeg.Web.Features.Shared;
@@ -25,6 +26,7 @@ public static class DatasetsApi
     public static IServiceCollection AddDatasetsFeature(this IServiceCollection services)
     {
         services.AddScoped<DatasetService>();
+        services.AddScoped<DatasetExport>();
         services.AddSingleton<UploadTracker>();
         services.AddSingleton<UploadRunner>();
         services.AddScoped<SplitService>();
@@ -48,6 +50,7 @@ public static class DatasetsApi
         api.MapGet("/{id:guid}/splits", Splits);
         api.MapPost("/{id:guid}/splits", CreateSplit);
         api.MapGet("/{id:guid}/cases/{caseId:guid}/{rendition}.png", Rendition);
+        api.MapGet("/{id:guid}/export.zip", Export);
         app.MapUploadsApi();
         return app;
     }
@@ -60,7 +63,8 @@ public static class DatasetsApi
     /// <c>wait</c> (<c>false</c>: answer 202 with the upload's status URL at once and validate in the background, as happens
     /// anyway above <see cref="LimitsOptions.BackgroundIngestBytes"/>) and <c>review</c> (<c>auto</c>: hold a validated upload
     /// with problems or a label map for its owner to admit or refuse at <c>/api/uploads/{id}</c>; <c>always</c>; implies
-    /// wait=false).
+    /// wait=false); for NIfTI volumes also <c>axis</c> (auto, axial, coronal, sagittal; default auto) and <c>emptySlices</c>
+    /// (keep, drop, every-N; default keep).
     /// </summary>
     public static async Task<Results<Created<DatasetCreated>, Accepted<UploadStatus>, ProblemHttpResult>> Upload(
         HttpContext http, DatasetService datasets, ArtifactStore store, IOptions<LimitsOptions> limits, QuotaService quotas,
@@ -93,15 +97,17 @@ public static class DatasetsApi
                 return Field("wait", $"'{upload.Field("wait")}' is not a choice: 'true' (answer when stored) or 'false' (answer 202 at once and follow /api/uploads/{{id}}).");
             if (review is not ("none" or "auto" or "always"))
                 return Field("review", $"'{upload.Field("review")}' is not a choice: 'none', 'auto' (hold an upload with problems or a label map for a decision) or 'always'.");
+            var (volumes, badOptions) = VolumeImportOptions.Parse(upload.Field("axis"), upload.Field("emptySlices"));
+            if (volumes is null) return UploadRefusal.Problem(badOptions);
             var name = upload.Field("name");
             var datasetName = string.IsNullOrWhiteSpace(name) ? Path.GetFileNameWithoutExtension(file.FileName) : name.Trim();
             if (wait == "false" || review != "none" || file.Length > limits.Value.BackgroundIngestBytes)
             {
-                var job = runner.Start(upload, file, datasetName, user, admit == "valid", review != "none", review == "always");
+                var job = runner.Start(upload, file, datasetName, user, admit == "valid", review != "none", review == "always", volumes);
                 handedOver = true;
                 return TypedResults.Accepted($"/api/uploads/{job.Id}", UploadStatus.Of(job));
             }
-            var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, user, new IngestOptions(AdmitValid: admit == "valid"), ct);
+            var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, user, new IngestOptions(AdmitValid: admit == "valid", Volumes: volumes), ct);
             if (result.OverQuota is { } unpackedOverQuota) return QuotasApi.StorageProblem(unpackedOverQuota);
             // Kept an hour like a background upload's, so the report can be fetched as CSV.
             var record = tracker.Add(new UploadJob(user.UserId, datasetName, file.FileName, file.Length));
@@ -250,6 +256,13 @@ public static class DatasetsApi
     private static ProblemHttpResult ReadOnly(string action) => TypedResults.Problem(
         $"This dataset is shared with you read-only; only its owner or an admin can {action} it.",
         statusCode: StatusCodes.Status403Forbidden, title: "Read-only");
+
+    /// <summary>The dataset in the nnU-Net v2 layout, streamed (<see cref="DatasetExport"/>); whoever may read the dataset may export it.</summary>
+    public static async Task<Results<PushStreamHttpResult, NotFound>> Export(Guid id, HttpContext http, DatasetExport export, CancellationToken ct)
+    {
+        if (await export.PlanAsync(id, UserContext.From(http.User), ct) is not { } plan) return TypedResults.NotFound();
+        return TypedResults.Stream(body => DatasetExport.WriteAsync(plan, body, http.RequestAborted), "application/zip", plan.FileName);
+    }
 
     public static async Task<Results<FileContentHttpResult, NotFound>> Rendition(
         Guid id, Guid caseId, string rendition, HttpContext http, DatasetService datasets, CancellationToken ct, int size = 256)

@@ -19,14 +19,17 @@ public sealed class UploadRunner(IServiceScopeFactory scopes, UploadTracker trac
     /// <param name="admitValid">Store the valid cases without the bad ones, without asking (the API's <c>admit=valid</c>).</param>
     /// <param name="review">Ask the owner when there are problems or a class map to confirm (the browser).</param>
     /// <param name="reviewAlways">Ask the owner even for a clean binary upload.</param>
-    public UploadJob Start(StagedUpload upload, StagedFile file, string name, UserContext user, bool admitValid, bool review, bool reviewAlways)
+    /// <param name="volumes">How NIfTI volumes are cut into slices (the API's <c>axis</c> and <c>emptySlices</c>).</param>
+    public UploadJob Start(StagedUpload upload, StagedFile file, string name, UserContext user, bool admitValid, bool review, bool reviewAlways,
+        MedSeg.Engine.Data.Volumes.VolumeImportOptions? volumes = null)
     {
         var job = tracker.Add(new UploadJob(user.UserId, name, file.FileName, file.Length));
-        _ = Task.Run(() => RunAsync(job, upload, file, user, admitValid, review, reviewAlways));
+        _ = Task.Run(() => RunAsync(job, upload, file, user, admitValid, review, reviewAlways, volumes));
         return job;
     }
 
-    private async Task RunAsync(UploadJob job, StagedUpload upload, StagedFile file, UserContext user, bool admitValid, bool review, bool reviewAlways)
+    private async Task RunAsync(UploadJob job, StagedUpload upload, StagedFile file, UserContext user, bool admitValid, bool review, bool reviewAlways,
+        MedSeg.Engine.Data.Volumes.VolumeImportOptions? volumes)
     {
         var ct = job.Cancellation.Token;
         using (upload)
@@ -41,7 +44,7 @@ public sealed class UploadRunner(IServiceScopeFactory scopes, UploadTracker trac
                     var hold = TimeSpan.FromMinutes(limits.Value.UploadDecisionMinutes);
                     var options = new IngestOptions(admitValid,
                         review ? (r, token) => job.AwaitDecisionAsync(r, hold, token) : null,
-                        reviewAlways, job.Report);
+                        reviewAlways, job.Report, volumes);
                     var result = await datasets.IngestZipAsync(job.Name, file, upload.Directory, user, options, ct);
                     Finish(job, result);
                 }

@@ -10,6 +10,7 @@ public sealed partial class DatasetDetail
     [Inject] private DatasetService Datasets { get; set; } = default!;
 
     private static readonly Dictionary<string, object?> newExperimentAttributes = new() { ["data-testid"] = "new-experiment" };
+    private static readonly Dictionary<string, object?> exportAttributes = new() { ["data-testid"] = "dataset-export", ["download"] = "" };
 
     private List<BreadcrumbItem> breadcrumbs = [];
     private DatasetSummary? dataset;

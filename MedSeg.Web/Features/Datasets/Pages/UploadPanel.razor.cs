@@ -44,6 +44,8 @@ public sealed partial class UploadPanel : IDisposable
     private ElementReference fileInput;
     private DotNetObjectReference<UploadPanel>? selfReference;
     private string? name;
+    private string axis = VolumeUploadOptions.DefaultAxis;
+    private string emptySlices = VolumeUploadOptions.DefaultEmptySlices;
     private string? clientError;
     private UploadPhase phase;
     private long loaded;
@@ -93,6 +95,8 @@ public sealed partial class UploadPanel : IDisposable
         // class map) waits for the user's decision. Cases added to a dataset are answered when stored.
         var fields = Url == UploadUrl ? new Dictionary<string, string> { ["wait"] = "false", ["review"] = "auto" } : [];
         if (!string.IsNullOrWhiteSpace(name)) fields[NameField] = name.Trim();
+        if (Url == UploadUrl && axis != VolumeUploadOptions.DefaultAxis) fields["axis"] = axis;
+        if (Url == UploadUrl && emptySlices != VolumeUploadOptions.DefaultEmptySlices) fields["emptySlices"] = emptySlices;
         sendId = Guid.NewGuid().ToString("N");
         try
         {
