@@ -14,6 +14,7 @@ public static class AuditActions
     public const string UserPassword = "user.password";
     public const string DatasetUpload = "dataset.upload";
     public const string DatasetDelete = "dataset.delete";
+    public const string DatasetClasses = "dataset.classes";
     public const string ExperimentLaunch = "experiment.launch";
     public const string ExperimentCancel = "experiment.cancel";
     public const string ExperimentResume = "experiment.resume";

@@ -49,7 +49,10 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
     /// dataset folder and commits the rows in one transaction. A refused upload leaves no row and no file behind (the
     /// caller's <see cref="StagedUpload"/> removes the staging folder).
     /// </summary>
-    public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct = default)
+    /// <param name="classes">A class map the user supplied (the multipart field <c>classes</c>), or null for the default: names
+    /// "label k", and colours from the palette, or a colour mask's own colours.</param>
+    public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct = default,
+        IReadOnlyList<ClassEntry>? classes = null)
     {
         var upload = Path.Combine(staging, "upload");
         var problems = await ZipExtractor.ExtractAsync(zip.Path, zip.FileName, upload, limits.Value, ct);
@@ -63,20 +66,48 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
                 "volumes yet. Upload 2D images (PNG, JPEG, TIFF, BMP) in images/ with their masks in masks/; nothing was stored.")]);
         }
         var started = DateTime.UtcNow;
-        // The web trains binary models: a label map is refused by name (never binarised). An image's several masks are
-        // united into staging, beside the upload, and committed like any other mask.
+        // Binary masks and label maps (0 … K − 1) alike. An image's several masks are united into staging, beside the upload,
+        // and colour masks mapped to label maps there (one colour one label, by the supplied map's colours when there is
+        // one); both are committed like any other mask.
         var united = Path.Combine(staging, "united-masks");
-        var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: false, limits.Value.Images, united, ct), ct);
-        logger.LogInformation("Scanned upload '{Name}': {Pairs} pairs, {Problems} problems in {Seconds:F1} s",
-            name, report.Pairs.Count, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
+        var colourTable = classes?.OrderBy(c => c.Value).Select(c => ColourMaskMapper.Parse(c.Colour) ?? -1).ToList();
+        var colourMasks = new ColourMaskOptions(Path.Combine(staging, "colour-masks"), colourTable);
+        var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: true, limits.Value.Images, united, colourMasks, ct), ct);
+        logger.LogInformation("Scanned upload '{Name}': {Pairs} pairs, {Classes} classes, {Problems} problems in {Seconds:F1} s",
+            name, report.Pairs.Count, report.Classes, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
         if (report.Problems.Count > 0) return new IngestResult(null, report.Problems);
+        var classMap = classes ?? WithColours(ClassMap.Default(report.Classes), report.ClassColours);
+        if (ClassMap.Check(classMap, report.Classes) is { } badMap) return new IngestResult(null, [new DatasetProblem("classes", badMap)]);
         if (report.Pairs.Count == 0)
         {
             return new IngestResult(null, [new DatasetProblem(zip.FileName,
                 "No image/mask pairs were found. Put images in images/ and masks with the same file name in masks/, " +
                 "or each mask beside its image named with a suffix such as _mask (benign/a.png and benign/a_mask.png).")]);
         }
-        return new IngestResult(await CommitAsync(name, report.Pairs, staging, user, ct), []);
+        return new IngestResult(await CommitAsync(name, report.Pairs, staging, user, ct, report.Classes, classMap), []);
+    }
+
+    /// <summary>The default map with the colours the colour masks used (label k had colour k), where there were colour masks.</summary>
+    private static IReadOnlyList<ClassEntry> WithColours(IReadOnlyList<ClassEntry> map, IReadOnlyList<string>? colours) =>
+        colours is null || colours.Count != map.Count ? map : [.. map.Select(c => c with { Colour = colours[c.Value] })];
+
+    /// <summary>Replaces a dataset's class map (names and colours; the values stay those its masks hold). Checked by
+    /// <see cref="ClassMap.Check"/>; only its owner or an admin may change it.</summary>
+    public async Task<ClassMapResult> SetClassesAsync(Guid id, IReadOnlyList<ClassEntry> classes, UserContext user, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var d = await Access.Datasets(db, user).AsTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
+        if (d is null) return new ClassMapResult(ManageResult.NotFound, null);
+        if (!user.CanManage(d.OwnerId)) return new ClassMapResult(ManageResult.Forbidden, null);
+        if (ClassMap.Check(classes, d.Classes) is { } problem) return new ClassMapResult(ManageResult.Done, null, problem);
+        var map = classes.OrderBy(c => c.Value).Select(c => c with { Name = c.Name.Trim(), Colour = c.Colour.ToLowerInvariant() }).ToList();
+        d.ClassMapJson = ClassMap.Serialize(map);
+        await db.SaveChangesAsync(ct);
+        // Renditions paint labels in the class colours: the cached ones are stale now.
+        TryDelete(Path.Combine(store.DatasetDirectory(id), "renditions"));
+        await audit.WriteAsync(user, new AuditRecord(AuditActions.DatasetClasses, "dataset", id.ToString(),
+            $"{d.Name}: {string.Join(", ", map.Select(c => $"{c.Value} {c.Name} {c.Colour}"))}"));
+        return new ClassMapResult(ManageResult.Done, map);
     }
 
     private async Task<DatasetSummary> CommitAsync(string name, IReadOnlyList<ScannedPair> pairs, string staging, UserContext user, CancellationToken ct,
@@ -178,17 +209,27 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         if (File.Exists(cache)) return await File.ReadAllBytesAsync(cache, ct);
         var image = ArtifactStore.Resolve(folder, c.ImagePath);
         var mask = ArtifactStore.Resolve(folder, c.MaskPath);
+        var colours = await ClassColoursAsync(datasetId, ct);
         var png = await Task.Run(() => rendition switch
         {
             CaseRendition.Image => ImageRendering.ImagePng(image, size),
-            CaseRendition.Mask => ImageRendering.MaskPng(mask, size),
-            _ => ImageRendering.OverlayPng(image, mask, size),
+            CaseRendition.Mask => ImageRendering.MaskPng(mask, size, colours),
+            _ => ImageRendering.OverlayPng(image, mask, size, colours),
         }, ct);
         Directory.CreateDirectory(Path.GetDirectoryName(cache)!);
         var temp = cache + "." + Guid.NewGuid().ToString("N") + ".tmp";
         await File.WriteAllBytesAsync(temp, png, ct);
         File.Move(temp, cache, overwrite: true);
         return png;
+    }
+
+    /// <summary>The class colours renditions paint a dataset's labels in: null for a binary dataset (amber, as always), the
+    /// class map's colours (label 0 … K − 1) for a label map.</summary>
+    internal async Task<IReadOnlyList<string>?> ClassColoursAsync(Guid datasetId, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var d = await db.Datasets.AsNoTracking().Where(x => x.Id == datasetId).Select(x => new { x.Classes, x.ClassMapJson }).FirstOrDefaultAsync(ct);
+        return d is null || d.Classes <= 1 ? null : [.. ClassMap.Parse(d.ClassMapJson, d.Classes).OrderBy(c => c.Value).Select(c => c.Colour)];
     }
 
     private static async Task<DatasetCase?> CaseAsync(MedSegDbContext db, Guid datasetId, Guid caseId, UserContext user, CancellationToken ct) =>

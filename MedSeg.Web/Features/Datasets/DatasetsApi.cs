@@ -1,7 +1,9 @@
 using MedSeg.Data.Files;
 using MedSeg.Web.Features.Account;
 using MedSeg.Web.Features.Quotas;
+using MedSeg.Engine.Data;
 using MedSeg.Web.Features.Shared;
+using MedSeg.Web.Features.Sharing;
 using MedSeg.Web.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -26,6 +28,7 @@ public static class DatasetsApi
         api.MapPost("/", Upload).DisableAntiforgery().WithUploadLimit(app).RequireAuthorization(AccountServiceExtensions.CreatePolicy);
         api.MapGet("/", List);
         api.MapGet("/{id:guid}", Get);
+        api.MapPut("/{id:guid}/classes", SetClasses);
         api.MapGet("/{id:guid}/cases", Cases);
         api.MapGet("/{id:guid}/cases/{caseId:guid}/{rendition}.png", Rendition);
         return app;
@@ -53,13 +56,50 @@ public static class DatasetsApi
             {
                 return TypedResults.Problem(NoFile, statusCode: 400, title: "No file was uploaded");
             }
+            var (classes, badClasses) = ParseClasses(upload.Field("classes"));
+            if (badClasses is not null) return UploadRefusal.Problem([new DatasetProblem("classes", badClasses)]);
             var name = upload.Field("name");
             var datasetName = string.IsNullOrWhiteSpace(name) ? Path.GetFileNameWithoutExtension(file.FileName) : name.Trim();
-            var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, UserContext.From(http.User), ct);
+            var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, UserContext.From(http.User), ct, classes);
             if (result.OverQuota is { } unpackedOverQuota) return QuotasApi.StorageProblem(unpackedOverQuota);
             if (result.Dataset is null) return UploadRefusal.Problem(result.Problems);
             return TypedResults.Created($"/api/datasets/{result.Dataset.Id}", new DatasetCreated(result.Dataset.Id, result.Dataset.Cases));
         }
+    }
+
+    /// <summary>The optional multipart field <c>classes</c>: JSON <c>[{value, name, colour}]</c>; checked against the masks'
+    /// class count after the scan (<see cref="ClassMap.Check"/>).</summary>
+    internal static (IReadOnlyList<ClassEntry>? Classes, string? Problem) ParseClasses(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json)) return (null, null);
+        const string Shape = "classes: send a JSON list such as [{\"value\":0,\"name\":\"background\",\"colour\":\"#000000\"},{\"value\":1,\"name\":\"lesion\",\"colour\":\"#ff0000\"}]";
+        try
+        {
+            var entries = System.Text.Json.JsonSerializer.Deserialize<List<ClassEntry>>(json, ClassJson);
+            return entries is { Count: > 0 } && entries.All(e => e is not null) ? (entries, null) : (null, Shape + "; it was empty.");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return (null, $"{Shape}; it could not be read ({e.Message.Split('.')[0]}).");
+        }
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions ClassJson = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    /// <summary><c>PUT /api/datasets/{id}/classes</c>: body <c>[{value, name, colour}]</c>, the whole map; answers the stored map.</summary>
+    public static async Task<Results<Ok<IReadOnlyList<ClassEntry>>, NotFound, ProblemHttpResult, ValidationProblem>> SetClasses(
+        Guid id, List<ClassEntry> classes, HttpContext http, DatasetService datasets, CancellationToken ct)
+    {
+        var result = await datasets.SetClassesAsync(id, classes, UserContext.From(http.User), ct);
+        return result switch
+        {
+            { Result: ManageResult.NotFound } => TypedResults.NotFound(),
+            { Result: ManageResult.Forbidden } => TypedResults.Problem(
+                "This dataset is shared with you read-only; only its owner or an admin can change its class map.",
+                statusCode: StatusCodes.Status403Forbidden, title: "Read-only"),
+            { Problem: { } problem } => TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["classes"] = [problem] }),
+            _ => TypedResults.Ok(result.Classes!),
+        };
     }
 
     public static async Task<Ok<IReadOnlyList<DatasetSummary>>> List(HttpContext http, DatasetService datasets, CancellationToken ct) =>

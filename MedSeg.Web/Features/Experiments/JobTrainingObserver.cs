@@ -53,6 +53,7 @@ internal sealed class JobTrainingObserver(Guid experimentId, int epochs, IExperi
                 ValidationIoU = e.ValidationIoU,
                 LearningRate = e.LearningRate,
                 Seconds = e.Seconds,
+                ClassDiceJson = ClassDice.Serialize(e.ClassDice),
             });
             db.SaveChanges();
             var best = db.EpochMetrics.Where(m => m.ExperimentId == experimentId)
@@ -62,7 +63,7 @@ internal sealed class JobTrainingObserver(Guid experimentId, int epochs, IExperi
                 .SetProperty(x => x.BestDice, (double?)best.ValidationDice)
                 .SetProperty(x => x.BestEpoch, (int?)best.Epoch));
         }
-        var point = new EpochPoint(e.Epoch, e.TrainLoss, e.ValidationLoss, e.ValidationDice, e.ValidationIoU, e.LearningRate, e.Seconds);
+        var point = new EpochPoint(e.Epoch, e.TrainLoss, e.ValidationLoss, e.ValidationDice, e.ValidationIoU, e.LearningRate, e.Seconds, e.ClassDice);
         Fire(notifier.EpochCompletedAsync(new EpochCompletedMessage(experimentId, point, e.IsBest)));
     }
 

@@ -1,3 +1,4 @@
+using MedSeg.Engine.Training;
 using System.Globalization;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
@@ -87,6 +88,7 @@ public sealed partial class LaunchForm : IDisposable
         serverMessages = new ValidationMessageStore(editContext);
         editContext.OnValidationRequested += OnValidationRequested;
         editContext.OnFieldChanged += OnFieldChanged;
+        SuggestLoss();
     }
 
     private void OnValidationRequested(object? sender, ValidationRequestedEventArgs e)
@@ -104,11 +106,19 @@ public sealed partial class LaunchForm : IDisposable
         // A dataset chosen in the form proposes a size; a later model change re-rounds that proposal to the new multiple.
         if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.DatasetId)
             || e.FieldIdentifier.FieldName is nameof(LaunchRequest.Model) && suggestedSize is not null) SuggestSize();
+        if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.DatasetId)) SuggestLoss();
         if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.ImageSize) or nameof(LaunchRequest.Model))
         {
             CheckRules();
             editContext!.NotifyValidationStateChanged();
         }
+    }
+
+    /// <summary>The chosen dataset's default loss (bce+dice binary, dice+ce for a label map) while the loss is a default.</summary>
+    private void SuggestLoss()
+    {
+        if (Request.Loss is null or TrainingPlan.DefaultBinaryLoss or TrainingPlan.DefaultMulticlassLoss)
+            Request.Loss = TrainingPlan.DefaultLoss(SelectedDataset?.Classes ?? 1);
     }
 
     /// <summary>Proposes an image size from the chosen dataset's sizes (a multiple of the model's size multiple, capped at
