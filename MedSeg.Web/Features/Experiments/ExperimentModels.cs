@@ -99,7 +99,13 @@ public sealed record ExperimentSummary(Guid Id, string Name, string Model, Guid 
 public sealed record ExperimentDetail(ExperimentSummary Summary, int BatchSize, int ImageSize, double LearningRate,
     int Seed, int TrainCases, int ValidationCases, string? Error, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt,
     IReadOnlyList<EpochPoint> Metrics, IReadOnlyList<PreviewImage> Previews, ExperimentConfig Config, string? Note = null,
-    int Restarts = 0);
+    int Restarts = 0)
+{
+    /// <summary>The dataset's class map (value, name, colour; background first): per-class Dice is shown for values 1 … K − 1.</summary>
+    public IReadOnlyList<Datasets.ClassEntry> Classes { get; init; } = Datasets.ClassMap.Default(1);
+    /// <summary>The model's output classes: 1 binary, K ≥ 3 a label map.</summary>
+    public int ClassCount { get; init; } = 1;
+}
 
 /// <summary>A preview mask for one of the fixed validation cases after an epoch. Urls are served by the app.</summary>
 public sealed record PreviewImage(Guid CaseId, string CaseName, int Epoch, string ImageUrl, string TruthUrl, string PredictionUrl);

@@ -77,7 +77,11 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             await LatestPreviewsAsync(db, e, ct),
             ExperimentConfig.Parse(e.ConfigJson),
             completed ? message : null,
-            e.Restarts);
+            e.Restarts)
+        {
+            Classes = ClassMap.Parse(e.Dataset?.ClassMapJson, e.Dataset?.Classes ?? 1),
+            ClassCount = e.Dataset?.Classes ?? 1,
+        };
     }
 
     /// <summary>Validates the request (field errors), snapshots the experiment and enqueues the training job.</summary>
