@@ -99,6 +99,7 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         var d = await Access.Datasets(db, user).AsTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
         if (d is null) return new ClassMapResult(ManageResult.NotFound, null);
         if (!user.CanManage(d.OwnerId)) return new ClassMapResult(ManageResult.Forbidden, null);
+        if (classes.Any(c => c is null)) return new ClassMapResult(ManageResult.Done, null, "classes: an entry is null; send {value, name, colour} for every class.");
         if (ClassMap.Check(classes, d.Classes) is { } problem) return new ClassMapResult(ManageResult.Done, null, problem);
         var map = classes.OrderBy(c => c.Value).Select(c => c with { Name = c.Name.Trim(), Colour = c.Colour.ToLowerInvariant() }).ToList();
         d.ClassMapJson = ClassMap.Serialize(map);

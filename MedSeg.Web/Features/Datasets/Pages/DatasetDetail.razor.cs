@@ -78,4 +78,11 @@ public sealed partial class DatasetDetail
         var options = new DialogOptions { MaxWidth = MaxWidth.Large, FullWidth = true, CloseButton = true, CloseOnEscapeKey = true };
         await Dialogs.ShowAsync<CaseDialog>(item.Name, parameters, options);
     }
+
+    /// <summary>A new class map repaints the thumbnails (the server dropped its cached renditions).</summary>
+    private async Task OnClassesSaved(IReadOnlyList<ClassEntry> stored)
+    {
+        if (dataset is not null) dataset = dataset with { ClassMap = stored };
+        await LoadCasesAsync();
+    }
 }
