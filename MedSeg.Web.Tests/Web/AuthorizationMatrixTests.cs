@@ -64,6 +64,9 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["GET /api/datasets/{id:guid}/cases"] = new((w, _) => Get($"/api/datasets/{w.DatasetId}/cases"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["GET /api/datasets/{id:guid}/cases/{caseId:guid}/{rendition}.png"] = new((w, _) => Get($"/api/datasets/{w.DatasetId}/cases/{w.CaseId}/overlay.png"),
             Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
+        ["PUT /api/datasets/{id:guid}/classes"] = new((w, _) => Send(HttpMethod.Put, $"/api/datasets/{w.DatasetId}/classes",
+            new[] { new { value = 0, name = "background", colour = "#000000" }, new { value = 1, name = "lesion", colour = "#ffc400" } }),
+            Unauthenticated, Hidden, Hidden, Forbidden, Ok, Ok),
         // In use by the experiment: the owner and an admin are answered 409 naming it, nothing is deleted.
         ["DELETE /api/datasets/{id:guid}"] = new((w, _) => Send(HttpMethod.Delete, $"/api/datasets/{w.DatasetId}"),
             Unauthenticated, Hidden, Hidden, Forbidden, Allowed, Allowed),
