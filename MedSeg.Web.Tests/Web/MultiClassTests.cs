@@ -171,11 +171,18 @@ public sealed class MultiClassTests(MultiClassTests.App app) : IClassFixture<Mul
         Assert.True(!Directory.Exists(staging) || Directory.GetFileSystemEntries(staging).Length == 0);
 
         // A supplied class map that does not fit the masks is a problem of the field.
-        var bad = await client.PostAsync("/api/datasets", Upload("bad map", LabelZip(3), """[{"value":0,"name":"background","colour":"#000000"}]"""));
+        var bad = await client.PostAsync("/api/datasets", Upload("bad map", LabelZip(3),
+            """[{"value":0,"name":"background","colour":"#000000"},{"value":1,"name":"lesion","colour":"#ff0000"}]"""));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         var problem = (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors")[0];
         Assert.Equal("classes", problem.GetProperty("file").GetString());
         Assert.Contains("3 entries", problem.GetProperty("problem").GetString());
+        var badColour = await client.PostAsync("/api/datasets", Upload("bad colour", LabelZip(3, [(0, 0, 0), (255, 0, 0), (0, 0, 255)]),
+            """[{"value":0,"name":"background","colour":"#000000"},{"value":1,"name":"benign","colour":"#ff0000"},{"value":2,"name":"malignant","colour":"blue"}]"""));
+        Assert.Equal(HttpStatusCode.BadRequest, badColour.StatusCode);
+        var colourProblem = Assert.Single((await badColour.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateArray());
+        Assert.Equal("classes", colourProblem.GetProperty("file").GetString());
+        Assert.Contains("'malignant'", colourProblem.GetProperty("problem").GetString());
         Assert.Equal(before, Count());
     }
 

@@ -70,6 +70,9 @@ public sealed class DatasetService(IDbContextFactory<MedSegDbContext> contexts, 
         // and colour masks mapped to label maps there (one colour one label, by the supplied map's colours when there is
         // one); both are committed like any other mask.
         var united = Path.Combine(staging, "united-masks");
+        // A supplied map is checked on its own first (values 0 … n − 1, names, colours), then against the masks' classes.
+        if (classes is not null && ClassMap.Check(classes, classes.Count <= 2 ? 1 : classes.Count) is { } badSupplied)
+            return new IngestResult(null, [new DatasetProblem("classes", badSupplied)]);
         var colourTable = classes?.OrderBy(c => c.Value).Select(c => ColourMaskMapper.Parse(c.Colour) ?? -1).ToList();
         var colourMasks = new ColourMaskOptions(Path.Combine(staging, "colour-masks"), colourTable);
         var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: true, limits.Value.Images, united, colourMasks, ct), ct);
