@@ -32,9 +32,16 @@ public static class DatasetScanner
     /// <param name="unitedMasks">The folder (outside <paramref name="root"/>) the union of an image's several masks is
     /// written to, as <c>&lt;name&gt;.png</c>: the web's staging folder, the CLI's run folder. null: a folder under the
     /// system's temporary folder named after <paramref name="root"/>. Only written to when some image has several masks.</param>
-    /// <param name="progress">Called as pairs are checked, with (checked, total), from the decoding threads; null = none.</param>
     public static ScanReport Scan(string root, bool allowLabelMaps, ImageLimits limits, string? unitedMasks, CancellationToken ct = default,
-        Action<int, int>? progress = null)
+        Action<int, int>? progress = null) =>
+        Scan(root, allowLabelMaps, limits, unitedMasks, colourMasks: null, ct, progress);
+
+    /// <param name="colourMasks">null: a colour mask is a problem of its file. Otherwise colour (RGB, palette) masks with few
+    /// colours are mapped to labels, one colour to one label over the whole dataset (<see cref="ColourMaskMapper"/>); their
+    /// label-map PNGs are written to its folder and <see cref="ScanReport.ClassColours"/> keeps the colours.</param>
+    /// <param name="progress">Called as pairs are checked, with (checked, total), from the decoding threads; null = none.</param>
+    public static ScanReport Scan(string root, bool allowLabelMaps, ImageLimits limits, string? unitedMasks, ColourMaskOptions? colourMasks,
+        CancellationToken ct = default, Action<int, int>? progress = null)
     {
         var problems = new ConcurrentBag<DatasetProblem>();
         root = Path.GetFullPath(root);
@@ -129,10 +136,14 @@ public static class DatasetScanner
         Parallel.For(0, jobs.Count, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount },
             i =>
             {
-                pairs[i] = CheckPair(jobs[i].Name, jobs[i].Image, jobs[i].Masks, Rel, problems, allowLabelMaps, limits, unitedMasks, out labelSets[i]);
+                pairs[i] = CheckPair(jobs[i].Name, jobs[i].Image, jobs[i].Masks, Rel, problems, allowLabelMaps, limits, unitedMasks,
+                    colourMasks is not null, out labelSets[i]);
                 progress?.Invoke(Interlocked.Increment(ref checkedPairs), jobs.Count);
             });
         ct.ThrowIfCancellationRequested();
+        IReadOnlyList<string>? classColours = null;
+        if (colourMasks is not null && pairs.Any(p => p?.MaskEncoding == MaskEncoding.Colour))
+            classColours = MapColours(pairs, labelSets, colourMasks, allowLabelMaps, Rel, FolderFile(layout.MaskFolder ?? layout.Base), problems, ct);
 
         for (var i = 0; i < pairs.Length; i++)
             if (pairs[i] is { } pair) pairs[i] = pair with { LabelSet = labelSets[i] };
@@ -148,7 +159,74 @@ public static class DatasetScanner
             problems.Add(new DatasetProblem(FolderFile(layout.ImageFolders[0]),
                 "no image has a mask by the pairing rules (the same file name in masks/, or a mask suffix such as _mask), so the dataset has no pairs."));
 
-        return new ScanReport(valid, Sorted(problems), classes);
+        return new ScanReport(valid, Sorted(problems), classes) { ClassColours = classColours };
+    }
+
+    /// <summary>A dataset with colour masks: every mask is read by its colours (grey v as (v, v, v)) and replaced by a label
+    /// map written to <see cref="ColourMaskOptions.Folder"/>, one colour one label for every file. Returns the colour of each
+    /// label.</summary>
+    private static IReadOnlyList<string>? MapColours(ScannedPair?[] pairs, uint[] labelSets, ColourMaskOptions options, bool allowLabelMaps,
+        Func<string, string> rel, string maskFolder, ConcurrentBag<DatasetProblem> problems, CancellationToken ct)
+    {
+        for (var i = 0; i < pairs.Length; i++)
+        {
+            if (pairs[i] is not { MaskEncoding: MaskEncoding.Lossy } p) continue;
+            foreach (var file in p.MaskFiles)
+                problems.Add(new DatasetProblem(rel(file),
+                    "the mask is a JPEG, but the dataset's masks are colour masks (mapped to labels by their colours), and JPEG's lossy " +
+                    "compression changes colours; save every mask as PNG."));
+            pairs[i] = null;
+        }
+        var table = options.Table ?? ColourMaskMapper.Table(pairs.Where(p => p?.Colours is not null).Select(p => p!.Colours!));
+        if (table.Count > ColourMaskMapper.MaxColours)
+        {
+            problems.Add(new DatasetProblem(maskFolder,
+                $"the colour masks hold {table.Count} different colours together ({string.Join(", ", table.Take(6).Select(ColourMaskMapper.Hex))}, …), " +
+                $"more than the {ColourMaskMapper.MaxColours} classes a dataset may have; use one colour per class in every mask."));
+            return null;
+        }
+        Directory.CreateDirectory(options.Folder);
+        var hex = table.Select(ColourMaskMapper.Hex).ToList();
+        Parallel.For(0, pairs.Length, new ParallelOptions { CancellationToken = ct, MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        {
+            if (pairs[i] is not { } p) return;
+            var raster = ImageDecoder.DecodeFile(p.MaskPath); // checked by the first pass (or written by it: a union)
+            var (labels, unknown) = ColourMaskMapper.Map(raster, table);
+            if (labels is null)
+            {
+                foreach (var file in p.MaskFiles)
+                    problems.Add(new DatasetProblem(rel(file),
+                        $"the mask holds the colour {(unknown is >= 0 ? ColourMaskMapper.Hex(unknown.Value) : "(not 8-bit)")}, which is no class of the class map " +
+                        $"({string.Join(", ", hex.Select((c, k) => $"{k}: {c}"))}); add it to 'classes' or repaint those pixels with a class's colour."));
+                pairs[i] = null;
+                return;
+            }
+            uint set = 0;
+            long foreground = 0;
+            foreach (var v in labels)
+                if (v != 0) (set, foreground) = (set | 1u << v, foreground + 1);
+            var max = set == 0 ? 0 : 31 - System.Numerics.BitOperations.LeadingZeroCount(set);
+            var encoding = max switch { 0 => MaskEncoding.Empty, 1 => MaskEncoding.Binary01, _ => MaskEncoding.LabelMap };
+            if (encoding == MaskEncoding.LabelMap && !allowLabelMaps)
+            {
+                foreach (var file in p.MaskFiles)
+                    problems.Add(new DatasetProblem(rel(file), $"the colour mask holds {max + 1} classes with background, but only binary masks are accepted here."));
+                pairs[i] = null;
+                return;
+            }
+            var png = ImageDecoder.EncodePng(labels, raster.Width, raster.Height, 1);
+            var path = Path.Combine(options.Folder, p.Name + ".png");
+            File.WriteAllBytes(path, png);
+            labelSets[i] = set;
+            pairs[i] = p with
+            {
+                MaskPath = path, MaskSha256 = Convert.ToHexStringLower(SHA256.HashData(png)), MaskEncoding = encoding, MaxLabel = max,
+                ForegroundFraction = labels.Length == 0 ? 0 : (double)foreground / labels.Length,
+                MappedFrom = p.MergedFrom is null ? p.MaskPath : null, LabelSet = set,
+            };
+        });
+        ct.ThrowIfCancellationRequested();
+        return hex;
     }
 
     private static List<DatasetProblem> Sorted(IEnumerable<DatasetProblem> problems) =>
@@ -210,7 +288,7 @@ public static class DatasetScanner
     }
 
     private static ScannedPair? CheckPair(string name, string imagePath, IReadOnlyList<string> maskPaths, Func<string, string> rel,
-        ConcurrentBag<DatasetProblem> problems, bool allowLabelMaps, ImageLimits limits, string unitedMasks, out uint labelSet)
+        ConcurrentBag<DatasetProblem> problems, bool allowLabelMaps, ImageLimits limits, string unitedMasks, bool colourMasks, out uint labelSet)
     {
         labelSet = 0;
         var image = Load(imagePath, rel, problems, limits);
@@ -219,6 +297,7 @@ public static class DatasetScanner
 
         var ok = true;
         var contents = new List<MaskContent>();
+        IReadOnlyList<int>? colourSet = null;
         foreach (var (maskPath, loaded) in masks)
         {
             var mask = loaded!.Value;
@@ -228,6 +307,27 @@ public static class DatasetScanner
                     $"the mask is {mask.Raster.Width}×{mask.Raster.Height} but its image {rel(imagePath)} is " +
                     $"{image.Value.Raster.Width}×{image.Value.Raster.Height}; a mask must have exactly the size of its image (do not resize one of them alone)."));
                 ok = false;
+            }
+            if (colourMasks && ColourMaskMapper.HasColour(mask.Raster))
+            {
+                var (colours, colourProblem) = ColourMaskMapper.Colours(mask.Raster);
+                if (colours is null)
+                {
+                    problems.Add(new DatasetProblem(rel(maskPath), colourProblem!));
+                    ok = false;
+                }
+                else if (masks.Count > 1)
+                {
+                    problems.Add(new DatasetProblem(rel(maskPath),
+                        $"a colour mask cannot be united with the other masks of {rel(imagePath)} (where they overlap, which colour wins is ambiguous); " +
+                        "merge them into one colour mask named after the image and remove the others."));
+                    ok = false;
+                }
+                else
+                {
+                    colourSet = colours;
+                }
+                continue;
             }
             var (content, problem) = MaskReader.Inspect(mask.Raster);
             if (content is null)
@@ -245,12 +345,21 @@ public static class DatasetScanner
         }
         if (!ok) return null;
         var (width, height, bands) = (image.Value.Raster.Width, image.Value.Raster.Height, image.Value.Raster.Bands);
+        if (colourSet is not null)
+        {
+            return new ScannedPair(name, imagePath, maskPaths[0], width, height, bands, 0, image.Value.Sha256, masks[0].Loaded!.Value.Sha256,
+                MaskEncoding.Colour, 0) { Colours = colourSet };
+        }
         if (masks.Count == 1)
         {
             var single = contents[0];
             labelSet = single.LabelSet;
             return new ScannedPair(name, imagePath, maskPaths[0], width, height, bands, single.Labels.ForegroundFraction,
-                image.Value.Sha256, masks[0].Loaded!.Value.Sha256, single.Encoding, single.MaxLabel) { Spacing = image.Value.Raster.Spacing };
+                image.Value.Sha256, masks[0].Loaded!.Value.Sha256, single.Encoding, single.MaxLabel)
+            {
+                Spacing = image.Value.Raster.Spacing,
+                Colours = colourMasks && single.Encoding != MaskEncoding.Lossy ? ColourMaskMapper.Colours(masks[0].Loaded!.Value.Raster).Colours : null,
+            };
         }
 
         var (united, refused) = MaskReader.Unite(contents);
@@ -271,7 +380,11 @@ public static class DatasetScanner
         File.WriteAllBytes(unitedPath, png);
         labelSet = united.LabelSet;
         return new ScannedPair(name, imagePath, unitedPath, width, height, bands, united.Labels.ForegroundFraction,
-            image.Value.Sha256, Convert.ToHexStringLower(SHA256.HashData(png)), united.Encoding, united.MaxLabel, maskPaths) { Spacing = image.Value.Raster.Spacing };
+            image.Value.Sha256, Convert.ToHexStringLower(SHA256.HashData(png)), united.Encoding, united.MaxLabel, maskPaths)
+        {
+            Spacing = image.Value.Raster.Spacing,
+            Colours = colourMasks && united.Encoding != MaskEncoding.Lossy ? [0, .. united.MaxLabel > 0 ? [foreground * 0x010101] : Array.Empty<int>()] : null,
+        };
     }
 
     private static (Raster Raster, string Sha256)? Load(string path, Func<string, string> rel, ConcurrentBag<DatasetProblem> problems,

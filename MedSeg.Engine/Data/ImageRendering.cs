@@ -13,6 +13,7 @@ public static class ImageRendering
     private static readonly byte[] TruePositive = [0, 200, 0];     // green
     private static readonly byte[] FalsePositive = [230, 0, 0];    // red
     private static readonly byte[] FalseNegative = [0, 120, 255];  // blue
+    private static readonly byte[] Confusion = [255, 255, 255];    // white: the wrong foreground class
 
     /// <summary>The image as 8-bit PNG (16-bit and float images are stretched from their minimum to their maximum).</summary>
     public static byte[] ImagePng(string imagePath, int maxSize)
@@ -21,45 +22,80 @@ public static class ImageRendering
         return ImageDecoder.EncodePng(pixels, w, h, bands);
     }
 
-    /// <summary>The mask as a 0/255 grey PNG.</summary>
-    public static byte[] MaskPng(string maskPath, int maxSize)
+    /// <summary>The mask as a 0/255 grey PNG (binary), or, with <paramref name="classColours"/> (<c>#rrggbb</c> of each label
+    /// 0 … K − 1, a label-map dataset's class map), each label painted in its class colour on black.</summary>
+    /// <param name="previewClasses">For a training preview of a K-class model (labels written as label × ⌊255 / (K − 1)⌋):
+    /// K, so the grey values map back to labels; 0 for masks that hold the labels themselves.</param>
+    public static byte[] MaskPng(string maskPath, int maxSize, IReadOnlyList<string>? classColours = null, int previewClasses = 0)
     {
-        var mask = MaskReader.ReadLabels(maskPath);
+        var mask = ReadMask(maskPath, classColours, previewClasses);
         var (w, h) = Fit(mask.Width, mask.Height, maxSize);
         var pixels = ResizeNearest(mask.Pixels, mask.Width, mask.Height, w, h);
-        for (var i = 0; i < pixels.Length; i++) pixels[i] = pixels[i] != 0 ? (byte)255 : (byte)0;
-        return ImageDecoder.EncodePng(pixels, w, h, 1);
+        if (classColours is null)
+        {
+            for (var i = 0; i < pixels.Length; i++) pixels[i] = pixels[i] != 0 ? (byte)255 : (byte)0;
+            return ImageDecoder.EncodePng(pixels, w, h, 1);
+        }
+        var palette = Palette(classColours);
+        var rgb = new byte[pixels.Length * 3];
+        for (var i = 0; i < pixels.Length; i++)
+            if (pixels[i] != 0) palette[Math.Min(pixels[i], palette.Length - 1)].CopyTo(rgb, 3 * i);
+        return ImageDecoder.EncodePng(rgb, w, h, 3);
     }
 
-    /// <summary>The image with the mask filled in semi-transparent amber and outlined.</summary>
-    public static byte[] OverlayPng(string imagePath, string maskPath, int maxSize)
+    /// <summary>The image with the mask filled semi-transparent and outlined: amber for a binary mask; with
+    /// <paramref name="classColours"/>, each label in its class colour (outlined where the label changes).</summary>
+    public static byte[] OverlayPng(string imagePath, string maskPath, int maxSize, IReadOnlyList<string>? classColours = null)
     {
-        var (w, h, rgb, mask) = ImageAndMask(imagePath, maskPath, maxSize);
+        var (w, h, rgb, mask) = ImageAndMask(imagePath, maskPath, maxSize, classColours);
         var edge = Outline(mask, w, h);
+        var palette = classColours is null ? null : Palette(classColours);
         for (var i = 0; i < mask.Length; i++)
         {
             if (mask[i] == 0) continue;
-            Blend(rgb, i, MaskColour, edge[i] ? 1.0 : 0.4);
+            Blend(rgb, i, palette is null ? MaskColour : palette[Math.Min(mask[i], palette.Length - 1)], edge[i] ? 1.0 : 0.4);
         }
         return ImageDecoder.EncodePng(rgb, w, h, 3);
     }
 
-    /// <summary>The image with true positives green, false positives red and false negatives blue (semi-transparent).</summary>
-    public static byte[] ComparisonPng(string imagePath, string truthMaskPath, string predictedMaskPath, int maxSize)
+    /// <summary>The image with true positives green, false positives red and false negatives blue (semi-transparent).
+    /// With <paramref name="classColours"/> (a label map), per class: pixels where prediction and truth agree on a class are
+    /// filled in that class's colour; a class predicted on background is red (false positive), a class missed (predicted
+    /// background) blue (false negative), and a pixel given the wrong foreground class white (confusion), each outlined in
+    /// the colour of the class the truth holds there.</summary>
+    /// <param name="previewClasses">As for <see cref="MaskPng"/>, for a predicted preview; 0 for a label-index prediction.</param>
+    public static byte[] ComparisonPng(string imagePath, string truthMaskPath, string predictedMaskPath, int maxSize,
+        IReadOnlyList<string>? classColours = null, int previewClasses = 0)
     {
-        var (w, h, rgb, truth) = ImageAndMask(imagePath, truthMaskPath, maxSize);
-        var predictedFull = MaskReader.ReadLabels(predictedMaskPath);
+        var (w, h, rgb, truth) = ImageAndMask(imagePath, truthMaskPath, maxSize, classColours);
+        var predictedFull = ReadMask(predictedMaskPath, classColours, previewClasses);
         var image = ImageDecoder.DecodeFile(imagePath);
         if (predictedFull.Width != image.Width || predictedFull.Height != image.Height)
             throw new InvalidDataException(
                 $"the predicted mask is {predictedFull.Width}×{predictedFull.Height} but the image is {image.Width}×{image.Height}.");
         var predicted = ResizeNearest(predictedFull.Pixels, predictedFull.Width, predictedFull.Height, w, h);
+        if (classColours is null)
+        {
+            for (var i = 0; i < truth.Length; i++)
+            {
+                var (t, p) = (truth[i] != 0, predicted[i] != 0);
+                if (t && p) Blend(rgb, i, TruePositive, 0.45);
+                else if (p) Blend(rgb, i, FalsePositive, 0.55);
+                else if (t) Blend(rgb, i, FalseNegative, 0.55);
+            }
+            return ImageDecoder.EncodePng(rgb, w, h, 3);
+        }
+        var palette = Palette(classColours);
+        var edge = Outline(truth, w, h);
         for (var i = 0; i < truth.Length; i++)
         {
-            var (t, p) = (truth[i] != 0, predicted[i] != 0);
-            if (t && p) Blend(rgb, i, TruePositive, 0.45);
-            else if (p) Blend(rgb, i, FalsePositive, 0.55);
-            else if (t) Blend(rgb, i, FalseNegative, 0.55);
+            var (t, p) = (truth[i], predicted[i]);
+            if (t == 0 && p == 0) continue;
+            if (t == p) Blend(rgb, i, palette[Math.Min(t, palette.Length - 1)], 0.5);
+            else if (t == 0) Blend(rgb, i, FalsePositive, 0.55);
+            else if (p == 0) Blend(rgb, i, FalseNegative, 0.55);
+            else Blend(rgb, i, Confusion, 0.6);
+            if (edge[i]) Blend(rgb, i, palette[Math.Min(t, palette.Length - 1)], 1.0);
         }
         return ImageDecoder.EncodePng(rgb, w, h, 3);
     }
@@ -92,10 +128,31 @@ public static class ImageRendering
         return image.WriteToBuffer(".png");
     }
 
-    private static (int W, int H, byte[] Rgb, byte[] Mask) ImageAndMask(string imagePath, string maskPath, int maxSize)
+    /// <summary>A mask's labels: binary masks as 0/1 (<see cref="MaskReader.Read"/>) when no class colours are given; label
+    /// maps (and binary masks) as labels otherwise; a K-class training preview mapped back from its grey levels.</summary>
+    private static BinaryMask ReadMask(string path, IReadOnlyList<string>? classColours, int previewClasses)
+    {
+        if (previewClasses > 2)
+        {
+            var raster = ImageDecoder.DecodeFile(path);
+            var step = 255 / (previewClasses - 1);
+            var labels = new byte[raster.Width * raster.Height];
+            for (var i = 0; i < labels.Length; i++)
+                labels[i] = (byte)Math.Clamp((int)MathF.Round(raster.Pixels[i * raster.Bands] / step), 0, previewClasses - 1);
+            return new BinaryMask(raster.Width, raster.Height, labels);
+        }
+        // Label maps read as labels (drawn as one foreground without class colours), binary masks as 0/1.
+        return MaskReader.ReadLabels(path);
+    }
+
+    private static byte[][] Palette(IReadOnlyList<string> classColours) =>
+        [.. classColours.Select(c => ColourMaskMapper.Parse(c) is { } v ? new[] { (byte)(v >> 16), (byte)(v >> 8), (byte)v } : MaskColour)];
+
+    private static (int W, int H, byte[] Rgb, byte[] Mask) ImageAndMask(string imagePath, string maskPath, int maxSize,
+        IReadOnlyList<string>? classColours)
     {
         var image = ImageDecoder.DecodeFile(imagePath);
-        var mask = MaskReader.ReadLabels(maskPath);
+        var mask = ReadMask(maskPath, classColours, 0);
         if (mask.Width != image.Width || mask.Height != image.Height)
             throw new InvalidDataException($"the mask is {mask.Width}×{mask.Height} but the image is {image.Width}×{image.Height}.");
         var (w, h, bands, pixels) = Display(image, maxSize);
@@ -164,7 +221,7 @@ public static class ImageRendering
             var i = y * w + x;
             if (mask[i] == 0) continue;
             edge[i] = x == 0 || y == 0 || x == w - 1 || y == h - 1 ||
-                      mask[i - 1] == 0 || mask[i + 1] == 0 || mask[i - w] == 0 || mask[i + w] == 0;
+                      mask[i - 1] != mask[i] || mask[i + 1] != mask[i] || mask[i - w] != mask[i] || mask[i + w] != mask[i];
         }
         return edge;
     }

@@ -30,6 +30,9 @@ public enum MaskEncoding
     LabelMap,
     /// <summary>JPEG: thresholded at <see cref="MaskReader.JpegThreshold"/>; binary datasets only.</summary>
     Lossy,
+    /// <summary>A lossless colour or palette mask with few colours, mapped to labels by <see cref="ColourMaskMapper"/> (scans
+    /// with <see cref="ColourMaskOptions"/> only); the scan's result carries the mapped encoding instead.</summary>
+    Colour,
 }
 
 /// <summary>A decoded mask: its labels (0/1 for binary encodings), how the file encodes them, its largest label and the set

@@ -188,7 +188,8 @@ public sealed class Predictor : IDisposable
                 var perClass = Enumerable.Range(1, Classes - 1)
                     .Select(k => ConfusionCounts.FromLabels(predicted.Pixels, truth.Pixels, (byte)k)).ToList();
                 results.Add(new CasePrediction(c.Name, path, perClass.Average(SegmentationMetrics.Dice), perClass.Average(SegmentationMetrics.IoU),
-                    perClass.Average(SegmentationMetrics.Precision), perClass.Average(SegmentationMetrics.Recall)));
+                    perClass.Average(SegmentationMetrics.Precision), perClass.Average(SegmentationMetrics.Recall),
+                    [.. perClass.Select(SegmentationMetrics.Dice)]));
             }
         }
         return results;

@@ -14,6 +14,8 @@ public sealed record RunShape(string Model, string? Variant, int BatchSize, int 
 {
     public int LoaderWorkers { get; init; } = 2;
     public int LoaderPrefetch { get; init; } = 3;
+    /// <summary>The model's output channels (1 binary, K for a label map): the table is measured with one.</summary>
+    public int Classes { get; init; } = 1;
 
     public static RunShape Of(TrainingPlan plan, long largestImagePixels) =>
         new(plan.Model, plan.ModelOptions.Variant, plan.BatchSize, plan.ImageSize, plan.ModelOptions.InChannels, plan.Train.Count,
@@ -21,6 +23,7 @@ public sealed record RunShape(string Model, string? Variant, int BatchSize, int 
         {
             LoaderWorkers = plan.LoaderWorkers,
             LoaderPrefetch = plan.LoaderPrefetch,
+            Classes = plan.ModelOptions.Classes,
         };
 }
 
@@ -91,6 +94,9 @@ public static class MemoryEstimate
         var c = Coefficients(shape.Model, shape.Variant);
         double pixels = (double)shape.ImageSize * shape.ImageSize;
         var step = c.FixedBytes + c.BytesPerPixel * shape.BatchSize * pixels + c.BytesPerPixelSquared * shape.BatchSize * pixels * pixels;
+        // A K-class head's extra channels beyond the measured one: logits, softmax, one-hot target, their gradients and the
+        // validation copies, about 8 float tensors of (N, K, S, S).
+        step += 8.0 * 4 * Math.Max(0, shape.Classes - 1) * shape.BatchSize * pixels;
         // The trainer's data, as Trainer and CaseSources hold it: validation cases always cached, training cases cached
         // within the budget, else streamed with (prefetch + workers) batches in flight.
         var validation = CaseStore.Bytes(shape.ValidationCases, shape.ImageSize, shape.Channels);

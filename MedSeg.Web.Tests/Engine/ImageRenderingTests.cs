@@ -72,3 +72,63 @@ public sealed class ImageRenderingTests
         Assert.Equal([0, 0, 0], Px(0, 0));
     }
 }
+
+public sealed class ImageRenderingClassColourTests
+{
+    private static byte[] Rgb(byte[] png)
+    {
+        using var image = NetVips.Image.NewFromBuffer(png);
+        Assert.Equal(3, image.Bands);
+        return image.WriteToMemory<byte>();
+    }
+
+    private static readonly string[] Colours = ["#000000", "#ff0000", "#0000ff"];
+
+    [Fact]
+    public void LabelMapMaskAndOverlayArePaintedInTheClassColours()
+    {
+        using var dir = new TempDir();
+        var grey = new byte[4 * 4];
+        SyntheticData.Write(dir["image.png"], grey, 4, 4, 1);
+        var labels = new byte[16];
+        labels[0] = 1;
+        labels[15] = 2;
+        SyntheticData.Write(dir["labels.png"], labels, 4, 4, 1);
+
+        var mask = Rgb(ImageRendering.MaskPng(dir["labels.png"], 0, Colours));
+        Assert.Equal([255, 0, 0], mask[..3]);
+        Assert.Equal([0, 0, 255], mask[45..48]);
+        Assert.Equal([0, 0, 0], mask[3..6]);
+        var overlay = Rgb(ImageRendering.OverlayPng(dir["image.png"], dir["labels.png"], 0, Colours));
+        Assert.Equal([255, 0, 0], overlay[..3]); // an edge pixel: the class colour, opaque
+        Assert.Equal([0, 0, 255], overlay[45..48]);
+        Assert.Equal([0, 0, 0], overlay[3..6]);
+
+        // A 3-class preview (label × 127) maps back to its labels.
+        var preview = labels.Select(l => (byte)(l * 127)).ToArray();
+        SyntheticData.Write(dir["preview.png"], preview, 4, 4, 1);
+        Assert.Equal(mask, Rgb(ImageRendering.MaskPng(dir["preview.png"], 0, Colours, previewClasses: 3)));
+
+        // Binary masks keep the amber overlay without class colours.
+        var binary = new byte[16];
+        binary[5] = 255;
+        SyntheticData.Write(dir["binary.png"], binary, 4, 4, 1);
+        Assert.Equal([255, 196, 0], Rgb(ImageRendering.OverlayPng(dir["image.png"], dir["binary.png"], 0))[15..18]);
+    }
+
+    [Fact]
+    public void LabelMapComparisonShowsAgreementInTheClassColourAndErrorsInRedBlueAndWhite()
+    {
+        using var dir = new TempDir();
+        SyntheticData.Write(dir["image.png"], new byte[16], 4, 4, 1);
+        byte[] truth = [1, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        byte[] predicted = [1, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        SyntheticData.Write(dir["truth.png"], truth, 4, 4, 1);
+        SyntheticData.Write(dir["predicted.png"], predicted, 4, 4, 1);
+        var rgb = Rgb(ImageRendering.ComparisonPng(dir["image.png"], dir["truth.png"], dir["predicted.png"], 0, Colours));
+        Assert.Equal([255, 0, 0], rgb[..3]);      // agreement on class 1 (an edge: outlined in its colour)
+        Assert.Equal([255, 0, 0], rgb[3..6]);     // wrong class: outlined in the true class's colour
+        Assert.Equal([127, 0, 0], rgb[6..9]);     // class predicted on background: red (230, 0, 0) at 0.55
+        Assert.Equal([0, 0, 255], rgb[9..12]);    // class 2 missed: outlined in class 2's colour
+    }
+}

@@ -57,4 +57,13 @@ public sealed class MemoryEstimateTests
     {
         Assert.Null(MemoryEstimate.Check(Shape(batch: 8, size: 256, train: 640, validation: 160), 18L << 30, 32));
     }
+
+    [Fact]
+    public void MultiClassHeadRaisesTheEstimateByItsExtraChannels()
+    {
+        var binary = Shape(batch: 8, size: 256, train: 64, validation: 16);
+        var fourClasses = binary with { Classes = 4 };
+        var extra = MemoryEstimate.Bytes(fourClasses) - MemoryEstimate.Bytes(binary);
+        Assert.InRange(extra, 8L * 4 * 3 * 8 * 256 * 256 * 5 / 4 - 4, 8L * 4 * 3 * 8 * 256 * 256 * 5 / 4 + 4); // × Safety 1.25
+    }
 }

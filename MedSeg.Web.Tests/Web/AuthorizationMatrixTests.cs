@@ -60,6 +60,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["POST /api/datasets/"] = new((_, _) => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, "/api/datasets")
             { Content = DatasetsApiTests.Upload("matrix upload", SyntheticDataset.Zip(2, 32)) }), Unauthenticated, Ok, Forbidden, Ok, Ok, Ok),
         ["GET /api/datasets/"] = new((_, _) => Get("/api/datasets"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        ["GET /api/experiments/suggestions"] = new((w, _) => Get($"/api/experiments/suggestions?datasetId={w.DatasetId}&model=unext"),
+            Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["GET /api/uploads/"] = new((_, _) => Get("/api/uploads"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
         ["GET /api/uploads/{id:guid}"] = new((w, _) => Get($"/api/uploads/{w.UploadId}"), Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),
         ["GET /api/uploads/{id:guid}/report.csv"] = new((w, _) => Get($"/api/uploads/{w.UploadId}/report.csv"), Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),
@@ -82,6 +84,9 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["POST /api/datasets/{id:guid}/splits"] = new((w, _) => Send(HttpMethod.Post, $"/api/datasets/{w.DatasetId}/splits", new { kind = "random", seed = 3 }),
             Unauthenticated, Hidden, Hidden, Forbidden, Ok, Ok),
         ["GET /api/datasets/{id:guid}/export.zip"] = new((w, _) => Get($"/api/datasets/{w.DatasetId}/export.zip"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
+        ["PUT /api/datasets/{id:guid}/classes"] = new((w, _) => Send(HttpMethod.Put, $"/api/datasets/{w.DatasetId}/classes",
+            new[] { new { value = 0, name = "background", colour = "#000000" }, new { value = 1, name = "lesion", colour = "#ffc400" } }),
+            Unauthenticated, Hidden, Hidden, Forbidden, Ok, Ok),
         // In use by the experiment: the owner and an admin are answered 409 naming it, nothing is deleted.
         ["DELETE /api/datasets/{id:guid}"] = new((w, _) => Send(HttpMethod.Delete, $"/api/datasets/{w.DatasetId}"),
             Unauthenticated, Hidden, Hidden, Forbidden, Allowed, Allowed),

@@ -158,7 +158,7 @@ public sealed class DatasetsApiTests : IClassFixture<DatasetsApiTests.App>
             SyntheticDataset.Add(z, "images/wrongsize.png", SyntheticDataset.Case(new Random(2), 32, 32).Image);
             SyntheticDataset.Add(z, "masks/wrongsize.png", SyntheticDataset.MaskWithValue(16, 16, 255));
             SyntheticDataset.Add(z, "images/labels.png", SyntheticDataset.Case(new Random(3), 32, 32).Image);
-            SyntheticDataset.Add(z, "masks/labels.png", SyntheticDataset.MaskWithValue(32, 32, 7));
+            SyntheticDataset.Add(z, "masks/labels.png", SyntheticDataset.MaskWithValue(32, 32, 40));
         });
         var response = await client.PostAsync("/api/datasets", Upload("bad", zip));
 
@@ -170,7 +170,7 @@ public sealed class DatasetsApiTests : IClassFixture<DatasetsApiTests.App>
         Assert.Contains(errors, e => e.File.Contains("orphan"));
         Assert.Contains(errors, e => e.File.Contains("broken"));
         Assert.Contains(errors, e => e.File.Contains("wrongsize") && e.Problem.Contains("16"));
-        Assert.Contains(errors, e => e.File.Contains("labels") && e.Problem.Contains('7'));
+        Assert.Contains(errors, e => e.File.Contains("labels") && e.Problem.Contains("40"));
         Assert.DoesNotContain(errors, e => e.File.Contains("case-0"));
 
         Assert.Equal(before, DatasetCount());

@@ -104,9 +104,9 @@ public sealed class VolumeUploadTests : IClassFixture<VolumeUploadTests.App>
 
         var dataset = await client.GetFromJsonAsync<JsonElement>($"/api/datasets/{id}");
         Assert.Equal(30, dataset.GetProperty("cases").GetInt32());
-        Assert.Equal(3, dataset.GetProperty("classes").GetInt32());
+        Assert.Equal(3, dataset.GetProperty("classCount").GetInt32());
         Assert.Equal("volumes", dataset.GetProperty("source").GetString());
-        Assert.Equal(["background", "Anterior", "Posterior"], dataset.GetProperty("classMap").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
+        Assert.Equal(["background", "Anterior", "Posterior"], dataset.GetProperty("classes").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
         var volumes = dataset.GetProperty("volumes");
         Assert.Equal(3, volumes.GetProperty("volumes").GetInt32());
         Assert.Equal(1, volumes.GetProperty("testVolumes").GetInt32());
@@ -203,9 +203,9 @@ public sealed class VolumeUploadTests : IClassFixture<VolumeUploadTests.App>
         var (client, id) = await UploadAsync(dir.Path, "petct");
 
         var dataset = await client.GetFromJsonAsync<JsonElement>($"/api/datasets/{id}");
-        Assert.Equal((20, 1, 2), (dataset.GetProperty("cases").GetInt32(), dataset.GetProperty("classes").GetInt32(), dataset.GetProperty("channels").GetInt32()));
+        Assert.Equal((20, 1, 2), (dataset.GetProperty("cases").GetInt32(), dataset.GetProperty("classCount").GetInt32(), dataset.GetProperty("channels").GetInt32()));
         Assert.True(dataset.GetProperty("volumes").GetProperty("ct").GetBoolean());
-        Assert.Equal(["background", "lesion"], dataset.GetProperty("classMap").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
+        Assert.Equal(["background", "lesion"], dataset.GetProperty("classes").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
         await using var db = Db();
         var source = VolumeSource.Parse((await db.Datasets.SingleAsync(d => d.Id == id)).SourceJson)!;
         Assert.Equal("nnunetv2", source.Format);

@@ -17,6 +17,7 @@ public static class AuditActions
     /// <summary>Cases added or removed: a new dataset version.</summary>
     public const string DatasetVersion = "dataset.version";
     public const string SplitCreate = "split.create";
+    public const string DatasetClasses = "dataset.classes";
     public const string ExperimentLaunch = "experiment.launch";
     public const string ExperimentCancel = "experiment.cancel";
     public const string ExperimentResume = "experiment.resume";

@@ -1,4 +1,6 @@
+using System.Text.Json.Serialization;
 using MedSeg.Engine.Data;
+using MedSeg.Web.Features.Sharing;
 
 namespace MedSeg.Web.Features.Datasets;
 
@@ -9,9 +11,11 @@ public sealed record DatasetSummary(Guid Id, string Name, int Cases, DateTimeOff
     int MinWidth, int MaxWidth, int MinHeight, int MaxHeight, int Channels, double MeanForeground, long SizeBytes,
     string OwnerId = "", bool Mine = true, bool CanManage = true)
 {
-    /// <summary>Model output classes: 1 binary, K ≥ 3 a label map (background included).</summary>
+    /// <summary>Model output classes: 1 binary, K ≥ 3 a label map (background included). JSON <c>classCount</c>.</summary>
+    [JsonPropertyName("classCount")]
     public int Classes { get; init; } = 1;
-    /// <summary>Value, name and colour of each class, background first.</summary>
+    /// <summary>Value, name and colour of each class, background first. JSON <c>classes</c>.</summary>
+    [JsonPropertyName("classes")]
     public IReadOnlyList<ClassEntry> ClassMap { get; init; } = Datasets.ClassMap.Default(1);
     /// <summary>The latest version's number.</summary>
     public int Version { get; init; } = 1;
@@ -122,8 +126,10 @@ public sealed record IngestReview(int ValidCases, IReadOnlyList<DatasetProblem> 
 /// <param name="Review">Asked after validation when there are problems, or a label map (its class map to confirm), or
 /// always with <paramref name="ReviewAlways"/>; null = decide by <paramref name="AdmitValid"/> alone.</param>
 /// <param name="Progress">Stage and counts, from any thread; null = none.</param>
+/// <param name="Classes">The class map the user supplied (the multipart field <c>classes</c>); null = the default.</param>
 public sealed record IngestOptions(bool AdmitValid = false, Func<IngestReview, CancellationToken, Task<IngestDecision>>? Review = null,
-    bool ReviewAlways = false, Action<IngestProgress>? Progress = null, MedSeg.Engine.Data.Volumes.VolumeImportOptions? Volumes = null)
+    bool ReviewAlways = false, Action<IngestProgress>? Progress = null, MedSeg.Engine.Data.Volumes.VolumeImportOptions? Volumes = null,
+    IReadOnlyList<ClassEntry>? Classes = null)
 {
     public static IngestOptions Default { get; } = new();
 }
@@ -137,3 +143,7 @@ public enum CaseRendition
     /// <summary>The mask's classes as a transparent RGBA layer in the class colours (the case viewer's overlay).</summary>
     Labels,
 }
+
+/// <summary>The outcome of a class-map change: not found, forbidden (read-only), refused (<paramref name="Problem"/>, naming the
+/// entry) or done (<paramref name="Classes"/>, the stored map).</summary>
+public sealed record ClassMapResult(ManageResult Result, IReadOnlyList<ClassEntry>? Classes, string? Problem = null);

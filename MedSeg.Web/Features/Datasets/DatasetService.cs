@@ -192,11 +192,13 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
     public async Task<IngestResult> IngestZipAsync(string name, StagedFile zip, string staging, UserContext user, IngestOptions options,
         CancellationToken ct = default)
     {
-        var scan = await ScanZipAsync(name, zip, staging, user, ct, options.Progress);
+        var scan = await ScanZipAsync(name, zip, staging, user, ct, options.Progress, options.Classes);
         if (scan.VolumeRoot is { } volumeRoot)
             return await IngestVolumesAsync(name, scan.Upload, volumeRoot, staging, user, options.Volumes ?? VolumeImportOptions.Default, ct);
         if (scan.OverQuota is not null || scan.Valid.Count == 0) return new IngestResult(null, scan.Problems, scan.OverQuota);
-        return await DecideAndCommitAsync(name, scan.Valid, scan.Problems, scan.Classes, null, staging, user, options, ct);
+        var classMap = options.Classes ?? WithColours(ClassMap.Default(scan.Classes), scan.ClassColours);
+        if (ClassMap.Check(classMap, scan.Classes) is { } badMap) return new IngestResult(null, [new DatasetProblem("classes", badMap)]);
+        return await DecideAndCommitAsync(name, scan.Valid, scan.Problems, scan.Classes, classMap, staging, user, options, ct);
     }
 
     /// <summary>What an uploaded zip holds once unpacked and validated: its valid pairs (<see cref="Pairs"/> only when there
@@ -209,10 +211,14 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         /// <summary>The upload holds NIfTI volumes (the MSD / nnU-Net layout) under this folder: not scanned as 2D pairs.</summary>
         public string? VolumeRoot { get; init; }
         public string Upload { get; init; } = "";
+        /// <summary>Colour masks: the colour of each label (<see cref="ScanReport.ClassColours"/>); null otherwise.</summary>
+        public IReadOnlyList<string>? ClassColours { get; init; }
     }
 
+    /// <param name="classes">A class map the user supplied (the multipart field <c>classes</c>), or null for the default: names
+    /// "label k", and colours from the palette, or a colour mask's own colours.</param>
     private async Task<ScannedUpload> ScanZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct,
-        Action<IngestProgress>? progress = null)
+        Action<IngestProgress>? progress = null, IReadOnlyList<ClassEntry>? classes = null)
     {
         var options = new IngestOptions(Progress: progress);
         var upload = Path.Combine(staging, "upload");
@@ -224,28 +230,57 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         if (await quotas.CheckStorageAsync(user, ArtifactStore.SizeOf(upload), ct) is { } overQuota) return new ScannedUpload([], [], overQuota);
         if (VolumeDatasetRoot(upload) is { } volumeRoot) return new ScannedUpload([], []) { VolumeRoot = volumeRoot, Upload = upload };
         var started = DateTime.UtcNow;
-        // The web trains binary models: a label map is refused by name (never binarised). An image's several masks are
-        // united into staging, beside the upload, and committed like any other mask.
+        // Binary masks and label maps (0 … K − 1) alike. An image's several masks are united into staging, beside the upload,
+        // and colour masks mapped to label maps there (one colour one label, by the supplied map's colours when there is
+        // one); both are committed like any other mask.
         var united = Path.Combine(staging, "united-masks");
-        var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: false, limits.Value.Images, united, ct,
+        // A supplied map is checked on its own first (values 0 … n − 1, names, colours), then against the masks' classes.
+        if (classes is not null && ClassMap.Check(classes, classes.Count <= 2 ? 1 : classes.Count) is { } badSupplied)
+            return new ScannedUpload([], [new DatasetProblem("classes", badSupplied)]);
+        var colourTable = classes?.OrderBy(c => c.Value).Select(c => ColourMaskMapper.Parse(c.Colour) ?? -1).ToList();
+        var colourMasks = new ColourMaskOptions(Path.Combine(staging, "colour-masks"), colourTable);
+        var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: true, limits.Value.Images, united, colourMasks, ct,
             (done, total) => options.Progress?.Invoke(new IngestProgress(IngestStage.Validating, done, total))), ct);
-        logger.LogInformation("Scanned upload '{Name}': {Pairs} pairs, {Problems} problems in {Seconds:F1} s",
-            name, report.Pairs.Count, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
+        logger.LogInformation("Scanned upload '{Name}': {Pairs} pairs, {Classes} classes, {Problems} problems in {Seconds:F1} s",
+            name, report.Pairs.Count, report.Classes, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
         if (report.Pairs.Count == 0)
         {
             return new ScannedUpload([], report.Problems.Count > 0 ? report.Problems : [new DatasetProblem(zip.FileName,
                 "No image/mask pairs were found. Put images in images/ and masks with the same file name in masks/, " +
                 "or each mask beside its image named with a suffix such as _mask (benign/a.png and benign/a_mask.png).")]);
         }
-        return new ScannedUpload(report.Pairs, report.Problems, null, report.Classes);
+        return new ScannedUpload(report.Pairs, report.Problems, null, report.Classes) { ClassColours = report.ClassColours };
+    }
+
+    /// <summary>The default map with the colours the colour masks used (label k had colour k), where there were colour masks.</summary>
+    private static IReadOnlyList<ClassEntry> WithColours(IReadOnlyList<ClassEntry> map, IReadOnlyList<string>? colours) =>
+        colours is null || colours.Count != map.Count ? map : [.. map.Select(c => c with { Colour = colours[c.Value] })];
+
+    /// <summary>Replaces a dataset's class map (names and colours; the values stay those its masks hold). Checked by
+    /// <see cref="ClassMap.Check"/>; only its owner or an admin may change it.</summary>
+    public async Task<ClassMapResult> SetClassesAsync(Guid id, IReadOnlyList<ClassEntry> classes, UserContext user, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var d = await Access.Datasets(db, user).AsTracking().FirstOrDefaultAsync(x => x.Id == id, ct);
+        if (d is null) return new ClassMapResult(ManageResult.NotFound, null);
+        if (!user.CanManage(d.OwnerId)) return new ClassMapResult(ManageResult.Forbidden, null);
+        if (classes.Any(c => c is null)) return new ClassMapResult(ManageResult.Done, null, "classes: an entry is null; send {value, name, colour} for every class.");
+        if (ClassMap.Check(classes, d.Classes) is { } problem) return new ClassMapResult(ManageResult.Done, null, problem);
+        var map = classes.OrderBy(c => c.Value).Select(c => c with { Name = c.Name.Trim(), Colour = c.Colour.ToLowerInvariant() }).ToList();
+        d.ClassMapJson = ClassMap.Serialize(map);
+        await db.SaveChangesAsync(ct);
+        // Renditions paint labels in the class colours: the cached ones are stale now.
+        TryDelete(Path.Combine(store.DatasetDirectory(id), "renditions"));
+        await audit.WriteAsync(user, new AuditRecord(AuditActions.DatasetClasses, "dataset", id.ToString(),
+            $"{d.Name}: {string.Join(", ", map.Select(c => $"{c.Value} {c.Name} {c.Colour}"))}"));
+        return new ClassMapResult(ManageResult.Done, map);
     }
 
     /// <summary>The scan is done: refuse, ask (<see cref="IngestOptions.Review"/>), or commit — all cases, or the valid ones
     /// without the bad cases when the decision admits them.</summary>
     private async Task<IngestResult> DecideAndCommitAsync(string name, IReadOnlyList<ScannedPair> pairs, IReadOnlyList<DatasetProblem> problems,
-        int classes, IReadOnlyDictionary<int, string>? classNames, string staging, UserContext user, IngestOptions options, CancellationToken ct)
+        int classes, IReadOnlyList<ClassEntry> classMap, string staging, UserContext user, IngestOptions options, CancellationToken ct)
     {
-        var classMap = ClassMap.Default(classes, classNames);
         var admit = problems.Count == 0 || options.AdmitValid;
         if (options.Review is { } review && (problems.Count > 0 || options.ReviewAlways || classes > 1))
         {
@@ -408,18 +443,28 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         if (File.Exists(cache)) return await File.ReadAllBytesAsync(cache, ct);
         var image = ArtifactStore.Resolve(folder, c.ImagePath);
         var mask = ArtifactStore.Resolve(folder, c.MaskPath);
+        var colours = await ClassColoursAsync(datasetId, ct);
         var png = await Task.Run(() => rendition switch
         {
             CaseRendition.Image => ImageRendering.ImagePng(image, size),
-            CaseRendition.Mask => ImageRendering.MaskPng(mask, size),
+            CaseRendition.Mask => ImageRendering.MaskPng(mask, size, colours),
             CaseRendition.Labels => ImageRendering.LabelLayerPng(mask, size, new Dictionary<int, byte[]> { [1] = ClassMap.Rgb(ClassMap.DefaultColour(1)) }, contour: false),
-            _ => ImageRendering.OverlayPng(image, mask, size),
+            _ => ImageRendering.OverlayPng(image, mask, size, colours),
         }, ct);
         Directory.CreateDirectory(Path.GetDirectoryName(cache)!);
         var temp = cache + "." + Guid.NewGuid().ToString("N") + ".tmp";
         await File.WriteAllBytesAsync(temp, png, ct);
         File.Move(temp, cache, overwrite: true);
         return png;
+    }
+
+    /// <summary>The class colours renditions paint a dataset's labels in: null for a binary dataset (amber, as always), the
+    /// class map's colours (label 0 … K − 1) for a label map.</summary>
+    internal async Task<IReadOnlyList<string>?> ClassColoursAsync(Guid datasetId, CancellationToken ct)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var d = await db.Datasets.AsNoTracking().Where(x => x.Id == datasetId).Select(x => new { x.Classes, x.ClassMapJson }).FirstOrDefaultAsync(ct);
+        return d is null || d.Classes <= 1 ? null : [.. ClassMap.Parse(d.ClassMapJson, d.Classes).OrderBy(c => c.Value).Select(c => c.Colour)];
     }
 
     private static async Task<DatasetCase?> CaseAsync(MedSegDbContext db, Guid datasetId, Guid caseId, UserContext user, CancellationToken ct) =>

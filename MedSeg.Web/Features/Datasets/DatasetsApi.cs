@@ -2,7 +2,9 @@ using MedSeg.Data.Files;
 using MedSeg.Engine.Data.Volumes;
 using MedSeg.Web.Features.Account;
 using MedSeg.Web.Features.Quotas;
+using MedSeg.Engine.Data;
 using MedSeg.Web.Features.Shared;
+using MedSeg.Web.Features.Sharing;
 using MedSeg.Web.Infrastructure;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -43,6 +45,7 @@ public static class DatasetsApi
         api.MapPost("/", Upload).DisableAntiforgery().WithUploadLimit(app).RequireAuthorization(AccountServiceExtensions.CreatePolicy);
         api.MapGet("/", List);
         api.MapGet("/{id:guid}", Get);
+        api.MapPut("/{id:guid}/classes", SetClasses);
         api.MapGet("/{id:guid}/cases", Cases);
         // A new version: cases added from a zip (the upload's pipeline), or removed by id (their files stay).
         api.MapPost("/{id:guid}/cases", AddCases).DisableAntiforgery().WithUploadLimit(app);
@@ -99,15 +102,17 @@ public static class DatasetsApi
                 return Field("review", $"'{upload.Field("review")}' is not a choice: 'none', 'auto' (hold an upload with problems or a label map for a decision) or 'always'.");
             var (volumes, badOptions) = VolumeImportOptions.Parse(upload.Field("axis"), upload.Field("emptySlices"));
             if (volumes is null) return UploadRefusal.Problem(badOptions);
+            var (classes, badClasses) = ParseClasses(upload.Field("classes"));
+            if (badClasses is not null) return UploadRefusal.Problem([new DatasetProblem("classes", badClasses)]);
             var name = upload.Field("name");
             var datasetName = string.IsNullOrWhiteSpace(name) ? Path.GetFileNameWithoutExtension(file.FileName) : name.Trim();
             if (wait == "false" || review != "none" || file.Length > limits.Value.BackgroundIngestBytes)
             {
-                var job = runner.Start(upload, file, datasetName, user, admit == "valid", review != "none", review == "always", volumes);
+                var job = runner.Start(upload, file, datasetName, user, admit == "valid", review != "none", review == "always", volumes, classes);
                 handedOver = true;
                 return TypedResults.Accepted($"/api/uploads/{job.Id}", UploadStatus.Of(job));
             }
-            var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, user, new IngestOptions(AdmitValid: admit == "valid", Volumes: volumes), ct);
+            var result = await datasets.IngestZipAsync(datasetName, file, upload.Directory, user, new IngestOptions(AdmitValid: admit == "valid", Volumes: volumes, Classes: classes), ct);
             if (result.OverQuota is { } unpackedOverQuota) return QuotasApi.StorageProblem(unpackedOverQuota);
             // Kept an hour like a background upload's, so the report can be fetched as CSV.
             var record = tracker.Add(new UploadJob(user.UserId, datasetName, file.FileName, file.Length));
@@ -221,6 +226,42 @@ public static class DatasetsApi
     public static async Task<Results<Created<VersionCreated>, NotFound, ProblemHttpResult>> RemoveCases(
         Guid id, RemoveCasesRequest request, HttpContext http, DatasetService datasets, CancellationToken ct) =>
         Answer(id, await datasets.RemoveCasesAsync(id, request, UserContext.From(http.User), ct));
+
+    /// <summary>The optional multipart field <c>classes</c>: JSON <c>[{value, name, colour}]</c>; checked against the masks'
+    /// class count after the scan (<see cref="ClassMap.Check"/>).</summary>
+    internal static (IReadOnlyList<ClassEntry>? Classes, string? Problem) ParseClasses(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json)) return (null, null);
+        const string Shape = "classes: send a JSON list such as [{\"value\":0,\"name\":\"background\",\"colour\":\"#000000\"},{\"value\":1,\"name\":\"lesion\",\"colour\":\"#ff0000\"}]";
+        try
+        {
+            var entries = System.Text.Json.JsonSerializer.Deserialize<List<ClassEntry>>(json, ClassJson);
+            return entries is { Count: > 0 } && entries.All(e => e is not null) ? (entries, null) : (null, Shape + "; it was empty.");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            return (null, $"{Shape}; it could not be read ({e.Message.Split('.')[0]}).");
+        }
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions ClassJson = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    /// <summary><c>PUT /api/datasets/{id}/classes</c>: body <c>[{value, name, colour}]</c>, the whole map; answers the stored map.</summary>
+    public static async Task<Results<Ok<IReadOnlyList<ClassEntry>>, NotFound, ProblemHttpResult, ValidationProblem>> SetClasses(
+        Guid id, List<ClassEntry> classes, HttpContext http, DatasetService datasets, CancellationToken ct)
+    {
+        var result = await datasets.SetClassesAsync(id, classes, UserContext.From(http.User), ct);
+        return result switch
+        {
+            { Result: ManageResult.NotFound } => TypedResults.NotFound(),
+            { Result: ManageResult.Forbidden } => TypedResults.Problem(
+                "This dataset is shared with you read-only; only its owner or an admin can change its class map.",
+                statusCode: StatusCodes.Status403Forbidden, title: "Read-only"),
+            { Problem: { } problem } => TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["classes"] = [problem] }),
+            _ => TypedResults.Ok(result.Classes!),
+        };
+    }
+
 
     private static Results<Created<VersionCreated>, NotFound, ProblemHttpResult> Answer(Guid id, VersionResult result)
     {

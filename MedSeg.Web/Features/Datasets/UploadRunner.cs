@@ -21,15 +21,15 @@ public sealed class UploadRunner(IServiceScopeFactory scopes, UploadTracker trac
     /// <param name="reviewAlways">Ask the owner even for a clean binary upload.</param>
     /// <param name="volumes">How NIfTI volumes are cut into slices (the API's <c>axis</c> and <c>emptySlices</c>).</param>
     public UploadJob Start(StagedUpload upload, StagedFile file, string name, UserContext user, bool admitValid, bool review, bool reviewAlways,
-        MedSeg.Engine.Data.Volumes.VolumeImportOptions? volumes = null)
+        MedSeg.Engine.Data.Volumes.VolumeImportOptions? volumes = null, IReadOnlyList<ClassEntry>? classes = null)
     {
         var job = tracker.Add(new UploadJob(user.UserId, name, file.FileName, file.Length));
-        _ = Task.Run(() => RunAsync(job, upload, file, user, admitValid, review, reviewAlways, volumes));
+        _ = Task.Run(() => RunAsync(job, upload, file, user, admitValid, review, reviewAlways, volumes, classes));
         return job;
     }
 
     private async Task RunAsync(UploadJob job, StagedUpload upload, StagedFile file, UserContext user, bool admitValid, bool review, bool reviewAlways,
-        MedSeg.Engine.Data.Volumes.VolumeImportOptions? volumes)
+        MedSeg.Engine.Data.Volumes.VolumeImportOptions? volumes, IReadOnlyList<ClassEntry>? classes)
     {
         var ct = job.Cancellation.Token;
         using (upload)
@@ -44,7 +44,7 @@ public sealed class UploadRunner(IServiceScopeFactory scopes, UploadTracker trac
                     var hold = TimeSpan.FromMinutes(limits.Value.UploadDecisionMinutes);
                     var options = new IngestOptions(admitValid,
                         review ? (r, token) => job.AwaitDecisionAsync(r, hold, token) : null,
-                        reviewAlways, job.Report, volumes);
+                        reviewAlways, job.Report, volumes, classes);
                     var result = await datasets.IngestZipAsync(job.Name, file, upload.Directory, user, options, ct);
                     Finish(job, result);
                 }

@@ -181,15 +181,21 @@ public static class LaunchOptions
             : schedule.Trim().ToLowerInvariant() != "cosine" ? $"Warm-up applies only to the cosine schedule; set it to 0 for {schedule}."
             : null;
 
-    public static string? CheckLoss(string value)
+    /// <summary>Why <paramref name="value"/> is no loss for a model with <paramref name="classes"/> outputs (Binary mode for 1,
+    /// Multiclass for a label map, where bce is refused), naming the valid ones; null when it is one.</summary>
+    public static string? CheckLoss(string value, int classes = 1)
     {
         try
         {
-            using var _ = LossFactory.Create(value, LossMode.Binary, 1);
+            using var _ = classes <= 1 ? LossFactory.Create(value, LossMode.Binary, 1) : LossFactory.Create(value, LossMode.Multiclass, classes);
             return null;
         }
-        catch (ArgumentException)
+        catch (ArgumentException e)
         {
+            if (classes > 1)
+                return $"Invalid loss '{value}' for this {classes}-class dataset (a label map: softmax over the classes): {e.Message.Split(" (Parameter")[0]} " +
+                       $"Valid names: {string.Join(", ", LossFactory.Names.Where(n => n != "bce"))} (bce is for binary datasets); " +
+                       $"combine terms with '+' (e.g. {TrainingPlan.DefaultMulticlassLoss}, the default, or dice+focal).";
             return $"Invalid loss '{value}'. Valid names: {string.Join(", ", LossFactory.Names)}; combine terms with '+' " +
                    "(e.g. bce+dice, dice+focal, tversky:0.3,0.7).";
         }

@@ -40,9 +40,10 @@ public sealed class LaunchRequest
     /// <summary>cosine (default), poly or constant. Null = default.</summary>
     public string? Schedule { get; set; } = LaunchOptions.DefaultSchedule;
 
-    /// <summary>A loss spec: bce+dice (default), dice+focal, tversky, … (LossFactory names joined by '+'). Null = default.</summary>
+    /// <summary>A loss spec: dice+focal, tversky, … (LossFactory names joined by '+'). Null = the dataset's default: bce+dice for
+    /// a binary dataset, dice+ce for a label map (where bce is refused).</summary>
     [StringLength(200)]
-    public string? Loss { get; set; } = LaunchOptions.DefaultLoss;
+    public string? Loss { get; set; }
 
     /// <summary>Stop after this many epochs without validation-Dice gain; 0 = off (default).</summary>
     [Range(0, 1000, ErrorMessage = "Early-stopping patience must be between 0 (off) and 1000 epochs.")]
@@ -91,10 +92,12 @@ public sealed record LaunchResult(Guid? ExperimentId, IReadOnlyList<FieldError> 
     public bool Succeeded => ExperimentId is not null;
 }
 
+/// <param name="ClassDice">Label maps: the mean validation Dice of each foreground class 1 … K − 1 (index 0 = class 1);
+/// null for binary.</param>
 /// <param name="VolumeDice">Volume datasets: the validation volumes scored whole, mean Dice of each foreground class
 /// (<see cref="MedSeg.Engine.Training.EpochSummary.VolumeDice"/>); null otherwise.</param>
 public sealed record EpochPoint(int Epoch, double TrainLoss, double ValidationLoss, double ValidationDice,
-    double ValidationIoU, double LearningRate, double Seconds, IReadOnlyList<double>? VolumeDice = null);
+    double ValidationIoU, double LearningRate, double Seconds, IReadOnlyList<double>? ClassDice = null, IReadOnlyList<double>? VolumeDice = null);
 
 /// <param name="Owner">The owner's display name (or email).</param>
 /// <param name="Mine">The asking user owns it; otherwise it is shared with them (or they are an admin).</param>
@@ -119,11 +122,17 @@ public sealed record ExperimentDetail(ExperimentSummary Summary, int BatchSize, 
     public int? Fold { get; init; }
     /// <summary>The split's fixed test cases (never trained or validated on).</summary>
     public int TestCases { get; init; }
+    /// <summary>The dataset's class map (value, name, colour; background first): per-class Dice is shown for values 1 … K − 1.</summary>
+    public IReadOnlyList<Datasets.ClassEntry> Classes { get; init; } = Datasets.ClassMap.Default(1);
+    /// <summary>The model's output classes: 1 binary, K ≥ 3 a label map.</summary>
+    public int ClassCount { get; init; } = 1;
 }
 
 /// <summary>A preview mask for one of the fixed validation cases after an epoch. Urls are served by the app.</summary>
 public sealed record PreviewImage(Guid CaseId, string CaseName, int Epoch, string ImageUrl, string TruthUrl, string PredictionUrl);
 
 /// <summary>One evaluated validation case for the review page.</summary>
+/// <param name="ClassDice">Label maps: the case's Dice of each foreground class 1 … K − 1 (null entries: the class is in neither
+/// mask); null for binary.</param>
 public sealed record CaseResultView(Guid CaseId, string Name, double? Dice, double? IoU, double? Precision, double? Recall,
-    string ImageUrl, string TruthUrl, string PredictionUrl, string ComparisonUrl);
+    string ImageUrl, string TruthUrl, string PredictionUrl, string ComparisonUrl, IReadOnlyList<double?>? ClassDice = null);

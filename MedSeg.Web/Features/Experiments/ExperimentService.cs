@@ -38,6 +38,10 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
     RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, DatasetService datasets, QuotaService quotas, ILogger<ExperimentService> logger)
 {
     public const int PreviewCaseCount = 4;
+
+    /// <summary>The model's input channels for a dataset's images: 3 for grey (replicated) and colour images, as experiments
+    /// always had; the channel count itself for multi-channel images (a volume's MRI sequences in one multi-band TIFF).</summary>
+    public static int InChannelsFor(int datasetChannels) => datasetChannels is 2 or > 3 ? datasetChannels : 3;
     public const double ValidationFraction = 0.2;
     private static readonly ConcurrentDictionary<string, int> SizeMultiples = new(StringComparer.OrdinalIgnoreCase);
 
@@ -84,6 +88,8 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             SplitId = e.SplitId,
             Fold = e.Fold,
             TestCases = counts.FirstOrDefault(c => c.Key == CaseSplit.Test)?.Count ?? 0,
+            Classes = ClassMap.Parse(e.Dataset?.ClassMapJson, e.Dataset?.Classes ?? 1),
+            ClassCount = e.Dataset?.Classes ?? 1,
         };
     }
 
@@ -121,13 +127,11 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         var augmentation = Option(request.Augmentation, LaunchOptions.DefaultAugmentation);
         var optimizer = Option(request.Optimizer, LaunchOptions.DefaultOptimizer);
         var schedule = Option(request.Schedule, LaunchOptions.DefaultSchedule);
-        var loss = Option(request.Loss, LaunchOptions.DefaultLoss);
         var resize = Option(request.Resize, LaunchOptions.DefaultResize);
         var normalization = Option(request.Normalization, LaunchOptions.DefaultNormalization);
         if (LaunchOptions.CheckAugmentation(augmentation) is { } badAugmentation) errors.Add(new FieldError(nameof(LaunchRequest.Augmentation), badAugmentation));
         if (LaunchOptions.CheckOptimizer(optimizer) is { } badOptimizer) errors.Add(new FieldError(nameof(LaunchRequest.Optimizer), badOptimizer));
         if (LaunchOptions.CheckSchedule(schedule) is { } badSchedule) errors.Add(new FieldError(nameof(LaunchRequest.Schedule), badSchedule));
-        if (LaunchOptions.CheckLoss(loss) is { } badLoss) errors.Add(new FieldError(nameof(LaunchRequest.Loss), badLoss));
         if (LaunchOptions.CheckResize(resize) is { } badResize) errors.Add(new FieldError(nameof(LaunchRequest.Resize), badResize));
         if (LaunchOptions.CheckNormalization(normalization) is { } badNormalization)
             errors.Add(new FieldError(nameof(LaunchRequest.Normalization), badNormalization));
@@ -156,13 +160,17 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
                 chosen = await ChooseSplitAsync(db, dataset, request, errors, ct);
             }
         }
+        // The loss follows the dataset: Binary mode for one class, Multiclass (softmax, bce refused) for a label map.
+        var classes = dataset?.Classes ?? 1;
+        var loss = Option(request.Loss, TrainingPlan.DefaultLoss(classes));
+        if (LaunchOptions.CheckLoss(loss, classes) is { } badLoss) errors.Add(new FieldError(nameof(LaunchRequest.Loss), badLoss));
         if (errors.Count > 0 || dataset is null || chosen is null) return new LaunchResult(null, errors);
 
         var model = request.Model.ToLowerInvariant();
         var (version, cases, train, validation, test, splitConfig) = chosen;
         // Admission: a run that would not fit this server's memory ceiling is refused here, not killed later.
-        var shape = new RunShape(model, null, request.BatchSize, request.ImageSize, 3, train.Count, validation.Count,
-            cases.Max(c => (long)c.Width * c.Height));
+        var shape = new RunShape(model, null, request.BatchSize, request.ImageSize, InChannelsFor(dataset.Channels), train.Count, validation.Count,
+            cases.Max(c => (long)c.Width * c.Height)) { Classes = classes };
         if (MemoryEstimate.Check(shape, jobsOptions.Value.EffectiveMemoryCeilingBytes, SizeMultiple(model)) is { } tooLarge)
         {
             return new LaunchResult(null, [new FieldError(nameof(LaunchRequest.BatchSize), tooLarge)]);
@@ -187,7 +195,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             ConfigJson = new ExperimentConfig
             {
                 Model = model,
-                ModelOptions = new ModelOptions(InChannels: 3, Classes: 1),
+                ModelOptions = new ModelOptions(InChannels: InChannelsFor(dataset.Channels), Classes: classes),
                 Epochs = request.Epochs,
                 BatchSize = request.BatchSize,
                 ImageSize = request.ImageSize,
@@ -313,7 +321,8 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             CaseUrl(id, c.DatasetCaseId, CaseRendition.Image, 512),
             CaseUrl(id, c.DatasetCaseId, CaseRendition.Mask, 512),
             FileUrl(id, c.PredictionPath ?? "", 512),
-            FileUrl(id, $"comparison/{c.DatasetCaseId:N}.png", 512)))];
+            FileUrl(id, $"comparison/{c.DatasetCaseId:N}.png", 512),
+            ClassDice.ParseNullable(c.ClassDiceJson)))];
     }
 
     public async Task<ManageResult> CancelAsync(Guid id, UserContext user, CancellationToken ct = default)
@@ -386,7 +395,8 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             var image = ArtifactStore.Resolve(folder, c.DatasetCase!.ImagePath);
             var truth = ArtifactStore.Resolve(folder, c.DatasetCase.MaskPath);
             var predicted = ArtifactStore.Resolve(runDir, c.PredictionPath!);
-            return await Task.Run(() => ImageRendering.ComparisonPng(image, truth, predicted, size), ct);
+            var colours = await datasets.ClassColoursAsync(e.DatasetId, ct);
+            return await Task.Run(() => ImageRendering.ComparisonPng(image, truth, predicted, size, colours), ct);
         }
         string file;
         try
@@ -398,7 +408,12 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             return null;
         }
         if (!File.Exists(file)) return null;
-        return size == 0 ? await File.ReadAllBytesAsync(file, ct) : await Task.Run(() => ImageRendering.MaskPng(file, size), ct);
+        // Label maps: predictions hold the labels, previews label × ⌊255 / (K − 1)⌋; both are painted in the class colours
+        // at any size (size 0 serves a binary file as stored).
+        var classColours = await datasets.ClassColoursAsync(e.DatasetId, ct);
+        if (classColours is null && size == 0) return await File.ReadAllBytesAsync(file, ct);
+        var previewClasses = classColours is not null && path.StartsWith("previews/", StringComparison.Ordinal) ? classColours.Count : 0;
+        return await Task.Run(() => ImageRendering.MaskPng(file, size, classColours, previewClasses), ct);
     }
 
     internal async Task EnqueueAsync(MedSegDbContext db, Experiment experiment, CancellationToken ct)
@@ -448,6 +463,6 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             People.Of(names, e.OwnerId), e.OwnerId, user.Owns(e.OwnerId), user.CanManage(e.OwnerId));
 
     internal static EpochPoint ToPoint(EpochMetric m) =>
-        new(m.Epoch, m.TrainLoss, m.ValidationLoss, m.ValidationDice, m.ValidationIoU, m.LearningRate, m.Seconds,
+        new(m.Epoch, m.TrainLoss, m.ValidationLoss, m.ValidationDice, m.ValidationIoU, m.LearningRate, m.Seconds, ClassDice.Parse(m.ClassDiceJson),
             m.VolumeDiceJson is { } volumes ? JsonSerializer.Deserialize<double[]>(volumes) : null);
 }

@@ -25,6 +25,7 @@ public static class ExperimentsApi
         var api = app.MapGroup("/api/experiments").WithTags("Experiments");
         api.MapPost("/", Launch).RequireAuthorization(Account.AccountServiceExtensions.CreatePolicy);
         api.MapGet("/", List);
+        api.MapGet("/suggestions", Suggestions);
         api.MapGet("/{id:guid}", Get);
         api.MapGet("/{id:guid}/cases", Cases);
         api.MapGet("/{id:guid}/volumes", Volumes);
@@ -111,4 +112,25 @@ public static class ExperimentsApi
     }
 
     private static string JsonName(string field) => field.Length == 0 ? field : char.ToLowerInvariant(field[0]) + field[1..];
+
+    /// <summary>
+    /// The launch form's suggestions for a dataset and an architecture (<c>?datasetId=…&amp;model=unext</c>), each with the
+    /// field it sets, its value and its reason, from the dataset's fingerprint (computed now when it has none yet) and this
+    /// server's memory ceiling: what a script launches with to get "the suggested settings".
+    /// </summary>
+    public static async Task<Results<Ok<IReadOnlyList<LaunchSuggestion>>, NotFound, ValidationProblem>> Suggestions(
+        HttpContext http, Datasets.DatasetService datasets, Microsoft.Extensions.Options.IOptions<Infrastructure.JobsOptions> jobs,
+        CancellationToken ct, Guid? datasetId = null, string? model = null)
+    {
+        var name = string.IsNullOrWhiteSpace(model) ? "unext" : model.Trim().ToLowerInvariant();
+        if (!MedSeg.Engine.Models.ModelRegistry.Contains(name))
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["model"] = [$"Unknown architecture '{model}'. Choose one of: {string.Join(", ", MedSeg.Engine.Models.ModelRegistry.Names)}."],
+            });
+        if (datasetId is not { } id) return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["datasetId"] = ["Give the dataset's id."] });
+        if (await datasets.FingerprintAsync(id, UserContext.From(http.User), ct) is not { } fingerprint) return TypedResults.NotFound();
+        return TypedResults.Ok(LaunchSuggestions.For(fingerprint, name, ExperimentService.SizeMultiple(name), jobs.Value.EffectiveMemoryCeilingBytes,
+            LaunchOptions.CpuMaxSuggestedSize));
+    }
 }

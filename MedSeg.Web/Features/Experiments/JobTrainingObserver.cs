@@ -55,6 +55,7 @@ internal sealed class JobTrainingObserver(Guid experimentId, int epochs, IExperi
                 LearningRate = e.LearningRate,
                 Seconds = e.Seconds,
                 VolumeDiceJson = e.VolumeDice is { } volumes ? JsonSerializer.Serialize(volumes) : null,
+                ClassDiceJson = ClassDice.Serialize(e.ClassDice),
             });
             db.SaveChanges();
             var best = db.EpochMetrics.Where(m => m.ExperimentId == experimentId)
@@ -64,7 +65,7 @@ internal sealed class JobTrainingObserver(Guid experimentId, int epochs, IExperi
                 .SetProperty(x => x.BestDice, (double?)best.ValidationDice)
                 .SetProperty(x => x.BestEpoch, (int?)best.Epoch));
         }
-        var point = new EpochPoint(e.Epoch, e.TrainLoss, e.ValidationLoss, e.ValidationDice, e.ValidationIoU, e.LearningRate, e.Seconds, e.VolumeDice);
+        var point = new EpochPoint(e.Epoch, e.TrainLoss, e.ValidationLoss, e.ValidationDice, e.ValidationIoU, e.LearningRate, e.Seconds, e.ClassDice, e.VolumeDice);
         Fire(notifier.EpochCompletedAsync(new EpochCompletedMessage(experimentId, point, e.IsBest)));
     }
 

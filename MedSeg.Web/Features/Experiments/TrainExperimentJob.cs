@@ -198,7 +198,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
         var plan = config.ApplyTo(new TrainingPlan
         {
             Model = experiment.Model,
-            ModelOptions = new ModelOptions(InChannels: 3, Classes: 1),
+            ModelOptions = new ModelOptions(InChannels: config.ModelOptions.InChannels, Classes: config.ModelOptions.Classes),
             Epochs = experiment.Epochs,
             BatchSize = experiment.BatchSize,
             ImageSize = experiment.ImageSize,
@@ -250,6 +250,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             row.IoU = p.IoU;
             row.Precision = p.Precision;
             row.Recall = p.Recall;
+            row.ClassDiceJson = ClassDice.Serialize(p.ClassDice);
             row.PredictionPath = Path.GetRelativePath(plan.RunDirectory, p.PredictionPath).Replace('\\', '/');
         }
         await db.SaveChangesAsync(CancellationToken.None);

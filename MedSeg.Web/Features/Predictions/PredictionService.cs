@@ -107,11 +107,19 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
         var imagePath = ArtifactStore.Resolve(PredictionRunFiles.InputDirectory(runDir), image.File);
         var maskPath = PredictionRunFiles.MaskFile(runDir, image.Name);
         if (rendition != PredictionRendition.Image && !File.Exists(maskPath)) return null;
+        // A label-map model's masks hold labels: painted in its dataset's class colours (binary: amber, as always).
+        IReadOnlyList<string>? colours = null;
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            var d = await db.Experiments.AsNoTracking().Where(e => e.Id == experimentId)
+                .Select(e => new { e.Dataset!.Classes, e.Dataset.ClassMapJson }).FirstOrDefaultAsync(ct);
+            if (d is { Classes: > 1 }) colours = [.. Datasets.ClassMap.Parse(d.ClassMapJson, d.Classes).OrderBy(c => c.Value).Select(c => c.Colour)];
+        }
         return await Task.Run(() => rendition switch
         {
             PredictionRendition.Image => ImageRendering.ImagePng(imagePath, size),
-            PredictionRendition.Mask => ImageRendering.MaskPng(maskPath, size),
-            _ => ImageRendering.OverlayPng(imagePath, maskPath, size),
+            PredictionRendition.Mask => ImageRendering.MaskPng(maskPath, size, colours),
+            _ => ImageRendering.OverlayPng(imagePath, maskPath, size, colours),
         }, ct);
     }
 

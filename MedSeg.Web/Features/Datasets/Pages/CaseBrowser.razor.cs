@@ -40,6 +40,9 @@ public sealed partial class CaseBrowser
     private string? group;
     private CaseSort sort = CaseSort.Name;
 
+    /// <summary>Changes with the class colours, so thumbnails painted in old colours are fetched again.</summary>
+    private string? Revision => Dataset.Classes > 1 ? string.Concat(Dataset.ClassMap.Select(c => c.Colour.TrimStart('#'))) : null;
+
     private bool Filtered => !string.IsNullOrWhiteSpace(search) || label is not null || mask != "any" || group is not null;
 
     private string CountText => !loadedOnce ? "" : Filtered ? $"{total:N0} of {Dataset.Cases:N0} cases" : $"{total:N0} cases";

@@ -36,4 +36,11 @@ public sealed partial class DatasetDetail
         loaded = true;
         breadcrumbs = [new("Datasets", "/datasets"), new(dataset?.Name ?? "Dataset", null, disabled: true)];
     }
+
+    /// <summary>A new class map repaints the thumbnails (the server dropped its cached renditions; the grid's thumbnail URLs
+    /// carry the colours, so the browser fetches them again).</summary>
+    private void OnClassesSaved(IReadOnlyList<ClassEntry> stored)
+    {
+        if (dataset is not null) dataset = dataset with { ClassMap = stored };
+    }
 }

@@ -1,3 +1,4 @@
+using MedSeg.Engine.Training;
 using System.Globalization;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
@@ -158,6 +159,7 @@ public sealed partial class LaunchForm : IDisposable
         editContext.OnFieldChanged += OnFieldChanged;
         edited.Clear();
         UpdateSuggestions(apply: ApplySuggestionsOnStart);
+        SuggestLoss();
     }
 
     /// <summary>Recomputes the suggestions for the chosen dataset and model (<see cref="LaunchSuggestions"/>); with
@@ -227,11 +229,19 @@ public sealed partial class LaunchForm : IDisposable
         // A dataset chosen in the form proposes its suggestions; a later model change recomputes them (size multiple, memory)
         // and re-applies them to the fields the user has not edited.
         if (field is nameof(LaunchRequest.DatasetId) || field is nameof(LaunchRequest.Model) && suggestions.Count > 0) UpdateSuggestions(apply: true);
+        if (field is nameof(LaunchRequest.DatasetId)) SuggestLoss();
         if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.ImageSize) or nameof(LaunchRequest.Model))
         {
             CheckRules();
             editContext!.NotifyValidationStateChanged();
         }
+    }
+
+    /// <summary>The chosen dataset's default loss (bce+dice binary, dice+ce for a label map) while the loss is a default.</summary>
+    private void SuggestLoss()
+    {
+        if (Request.Loss is null or TrainingPlan.DefaultBinaryLoss or TrainingPlan.DefaultMulticlassLoss)
+            Request.Loss = TrainingPlan.DefaultLoss(SelectedDataset?.Classes ?? 1);
     }
 
     private void CheckRules()
