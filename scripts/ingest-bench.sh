@@ -33,7 +33,11 @@ start_server() {
     "http://127.0.0.1:$port/api/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
   sleep 2 # let start-up work settle before the idle reading
 }
-stop_server() { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=""; }
+stop_server() {
+  kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=""
+  # The server's own account of the stages (unpack+scan, commit), for where the time went.
+  grep -hoE "Scanned upload .*|Dataset [0-9a-f-]+ .* committed .*|Imported .*" "$work/server.log" | sed 's/^/  server: /' || true
+}
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # upload NAME ZIP [extra curl args]: prints "seconds peak_MiB idle_MiB cases"
@@ -63,7 +67,7 @@ floor() { # seconds to unzip the archive on the same disk
 }
 
 if [ -d "$flat/images" ]; then
-  for copies in 1 4; do
+  for copies in ${MEDSEG_BENCH_COPIES:-1 4}; do
     tree="$work/flat-$copies"; mkdir -p "$tree/images" "$tree/masks"
     for c in $(seq 1 "$copies"); do
       for f in "$flat"/images/*; do cp "$f" "$tree/images/c${c}_$(basename "$f")"; done

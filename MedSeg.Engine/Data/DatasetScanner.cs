@@ -291,7 +291,7 @@ public static class DatasetScanner
         ConcurrentBag<DatasetProblem> problems, bool allowLabelMaps, ImageLimits limits, string unitedMasks, bool colourMasks, out uint labelSet)
     {
         labelSet = 0;
-        var image = Load(imagePath, rel, problems, limits);
+        var image = Load(imagePath, rel, problems, limits, keepPixels: false); // its size and bands are what the pairing needs
         var masks = maskPaths.Select(path => (Path: path, Loaded: Load(path, rel, problems, limits))).ToList();
         if (image is null || masks.Any(m => m.Loaded is null)) return null;
 
@@ -388,7 +388,7 @@ public static class DatasetScanner
     }
 
     private static (Raster Raster, string Sha256)? Load(string path, Func<string, string> rel, ConcurrentBag<DatasetProblem> problems,
-        ImageLimits limits)
+        ImageLimits limits, bool keepPixels = true)
     {
         try
         {
@@ -399,7 +399,7 @@ public static class DatasetScanner
             }
             var bytes = ImageDecoder.ReadFile(path, limits);
             var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
-            return (ImageDecoder.Decode(bytes, limits, path), sha);
+            return (ImageDecoder.Decode(bytes, limits, path, keepPixels), sha);
         }
         catch (ImageRefusedException e)
         {

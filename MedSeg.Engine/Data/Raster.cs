@@ -110,7 +110,10 @@ public static class ImageDecoder
 
     /// <summary>Decodes the whole image (so truncated or corrupt data fails here, not later) after checking its content
     /// and its header's size against <paramref name="limits"/>. Throws <see cref="ImageRefusedException"/> or <see cref="InvalidDataException"/>.</summary>
-    public static Raster Decode(byte[] bytes, ImageLimits limits, string? fileName = null)
+    /// <param name="keepPixels">false: the image is still decoded whole (every pixel is read, so corrupt data fails alike)
+    /// but streamed through without being kept, and the raster's <see cref="Raster.Pixels"/> is empty: for validation, which
+    /// needs the size and bands only (an 800-image upload then allocates no float copy of each image).</param>
+    public static Raster Decode(byte[] bytes, ImageLimits limits, string? fileName = null, bool keepPixels = true)
     {
         var format = ImageSniffer.Require(bytes.AsSpan(0, Math.Min(bytes.Length, ImageSniffer.HeadLength)), fileName);
         if (format == ImageFormat.Bmp) return BmpDecoder.Decode(bytes, limits);
@@ -139,7 +142,12 @@ public static class ImageDecoder
                         owned.Add(image = image.ExtractBand(0, 3));
                 }
                 float[] pixels;
-                if (image.Format == Enums.BandFormat.Uchar)
+                if (!keepPixels)
+                {
+                    _ = image.Avg(); // pulls every pixel through the decoder, keeps none
+                    pixels = [];
+                }
+                else if (image.Format == Enums.BandFormat.Uchar)
                 {
                     var raw = image.WriteToMemory<byte>(); // 8-bit: skip libvips' float cast, which is slower
                     pixels = new float[raw.Length];
