@@ -193,4 +193,12 @@ public class LaunchSuggestionsTests
         Assert.Equal(("letterbox", "ct", 256), (request.Resize, request.Normalization, request.ImageSize));
         Assert.Single(cut.FindAll("[data-testid=suggestion-apply]")); // epochs only
     }
+
+    [Theory]
+    [InlineData(35, 50, 256, 64)]   // small MRI slices are never shrunk
+    [InlineData(120, 100, 256, 128)]
+    [InlineData(577, 530, 256, 256)] // Kvasir-SEG's median, capped on the CPU
+    [InlineData(512, 480, 1024, 512)]
+    public void TheSuggestedSizeIsTheNearestStepButNeverShrinksSmallImages(double width, double height, int max, int expected) =>
+        Assert.Equal(expected, MedSeg.Engine.Data.Pipeline.DatasetFingerprint.SuggestSize(width, height, max));
 }

@@ -143,7 +143,9 @@ public sealed record DatasetFingerprint(
     }
 
     /// <summary>The input size for images of this median size: the multiple of 32 among 2ⁿ and 1.5·2ⁿ (32, 64, 96, 128, 192,
-    /// 256, 384, 512, …) nearest in ratio to √(W · H), at most <paramref name="maxSize"/>.</summary>
+    /// 256, 384, 512, …) nearest in ratio to √(W · H), at most <paramref name="maxSize"/>. Small images are never shrunk:
+    /// when the median's longer side is at most <see cref="SmallImageSide"/> px the size is at least that side (35 × 50 MRI
+    /// slices → 64, not 32: structures a few pixels wide would vanish).</summary>
     public static int SuggestSize(double medianWidth, double medianHeight, int maxSize)
     {
         var target = Math.Sqrt(Math.Max(1, medianWidth) * Math.Max(1, medianHeight));
@@ -153,8 +155,15 @@ public sealed record DatasetFingerprint(
             candidates.Add(p);
             if (p * 3 / 2 % 32 == 0) candidates.Add(p * 3 / 2);
         }
-        return candidates.Where(c => c <= maxSize).DefaultIfEmpty(32).MinBy(c => Math.Abs(Math.Log(c / target)));
+        var longer = Math.Max(medianWidth, medianHeight);
+        var floor = longer <= SmallImageSide ? longer : 0;
+        var allowed = candidates.Where(c => c <= maxSize).DefaultIfEmpty(32).ToList();
+        var large = allowed.Where(c => c >= floor).ToList();
+        return (large.Count > 0 ? large : allowed).MinBy(c => Math.Abs(Math.Log(c / target)));
     }
+
+    /// <summary>Median longer sides up to this are small images (see <see cref="SuggestSize"/>).</summary>
+    public const int SmallImageSide = 128;
 
     /// <summary>Dataset z-score with the per-channel mean/std over all pixels.</summary>
     public IntensityNormalization DatasetZScore() =>
