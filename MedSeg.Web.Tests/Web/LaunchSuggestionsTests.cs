@@ -40,10 +40,10 @@ public class LaunchSuggestionsTests
     }
 
     [Fact]
-    public void MriLikeAndColourDatasetsGetDatasetAndPerImageZScores()
+    public void MriLikeAndColourDatasetsGetPerImageZScores()
     {
         var mri = Of(LaunchSuggestions.For(Fingerprint(min: 0, max: 4095), "unext", 32, Ceiling), nameof(LaunchRequest.Normalization));
-        Assert.Equal("dataset", mri.Name);
+        Assert.Equal("per-image", mri.Name);
         Assert.Contains("MRI-like", mri.Reason);
         var colour = Of(LaunchSuggestions.For(Fingerprint(channels: 3, deep: false, min: 0, max: 255), "unext", 32, Ceiling), nameof(LaunchRequest.Normalization));
         Assert.Equal("per-image", colour.Name);

@@ -55,7 +55,7 @@ public sealed record LaunchSuggestion(string Field, string Label, string Value, 
 /// <item>batch size: the largest up to <see cref="MaxBatch"/> (and the training cases) whose <see cref="MemoryEstimate"/> at
 /// that size fits the server's memory ceiling, the same admission the launch checks;</item>
 /// <item>normalization: one 16-bit channel with values below <see cref="HounsfieldAir"/> (CT in Hounsfield units) → a fixed
-/// CT window (soft tissue); one 16-bit channel otherwise (MRI-like) → dataset z-score; 8-bit or colour → per-image z-score;</item>
+/// CT window (soft tissue); one 16-bit channel otherwise (MRI-like) → per-image z-score (nnU-Net's rule for non-CT); 8-bit or colour → per-image z-score;</item>
 /// <item>resize: letterbox when the aspect ratios spread by more than <see cref="DatasetFingerprint.LetterboxAspect"/>
 /// (max / min) or the median is beyond it, else stretch;</item>
 /// <item>epochs: about <see cref="TargetSteps"/> optimizer steps, within [<see cref="MinEpochs"/>, <see cref="MaxEpochs"/>].</item>
@@ -142,8 +142,11 @@ public static class LaunchSuggestions
         }
         if (f.Channels == 1 && f.SixteenBitOrMore && all is not null)
         {
-            return new(field, label, "dataset", $"one 16-bit channel from {Range(all)} (MRI-like, no fixed scale) → dataset z-score " +
-                $"(mean {all.Mean.ToString("0.#", Inv)}, std {all.Std.ToString("0.#", Inv)})") { Name = "dataset" };
+            // MRI has no fixed intensity scale: one scanner's or volume's values may be a thousand times another's (a dataset
+            // z-score would squash most volumes to a constant), so each image is normalized on its own, as nnU-Net does for
+            // every modality but CT.
+            return new(field, label, "per-image", $"one 16-bit channel from {Range(all)} (MRI-like, no fixed scale) → per-image z-score " +
+                "(each volume's slices on their own scale, as nnU-Net normalizes non-CT images)") { Name = "per-image" };
         }
         var kind = f.SixteenBitOrMore ? "16-bit" : "8-bit";
         return new(field, label, "per-image", $"{kind} {(f.Channels == 1 ? "grey" : $"{f.Channels}-channel colour")} images → per-image z-score")
