@@ -28,11 +28,7 @@ public sealed class UploadReviewTests
         await using var browser = await WalkingSkeletonTests.LaunchChromiumAsync(playwright);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = baseUri.ToString(), ViewportSize = new() { Width = 1366, Height = 900 } });
         page.SetDefaultTimeout(30_000);
-        await page.GotoAsync("/account/login");
-        await page.FillAsync("#email", MedSegAppFactory.AdminEmail);
-        await page.FillAsync("#password", MedSegAppFactory.AdminPassword);
-        await page.ClickAsync("#sign-in");
-        await page.WaitForURLAsync(new Regex("/$"));
+        await WalkingSkeletonTests.SignInAsync(page);
 
         await page.GotoAsync("/datasets");
         await WalkingSkeletonTests.InteractiveAsync(page);

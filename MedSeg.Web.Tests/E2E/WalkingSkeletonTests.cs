@@ -144,6 +144,16 @@ public sealed class WalkingSkeletonTests
     }
 
     /// <summary>Waits for the Blazor circuit: before it, the prerendered inputs are replaced and typed values lost.</summary>
+    /// <summary>Signs in as the factory's admin through the sign-in form.</summary>
+    internal static async Task SignInAsync(IPage page)
+    {
+        await page.GotoAsync("/account/login");
+        await page.FillAsync("#email", MedSegAppFactory.AdminEmail);
+        await page.FillAsync("#password", MedSegAppFactory.AdminPassword);
+        await page.ClickAsync("#sign-in");
+        await page.WaitForURLAsync(new Regex("/$"));
+    }
+
     internal static Task InteractiveAsync(IPage page) =>
         page.Locator("#medseg-interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
 

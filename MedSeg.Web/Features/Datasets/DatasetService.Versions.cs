@@ -78,21 +78,9 @@ public sealed partial class DatasetService
             File.Move(pair.ImagePath, Path.Combine(layout, image));
             File.Move(pair.MaskPath, Path.Combine(layout, mask));
             bytes += new FileInfo(Path.Combine(layout, image)).Length + new FileInfo(Path.Combine(layout, mask)).Length;
-            added.Add(new DatasetCase
-            {
-                Id = Guid.NewGuid(),
-                DatasetId = datasetId,
-                Name = pair.Name,
-                ImagePath = image,
-                MaskPath = mask,
-                Width = pair.Width,
-                Height = pair.Height,
-                ForegroundFraction = pair.ForegroundFraction,
-                ImageSha256 = pair.ImageSha256,
-                MaskSha256 = pair.MaskSha256,
-                LabelsPresent = (int)(pair.LabelSet | (pair.ForegroundFraction < 1 ? 1u : 0u)),
-                AddedInVersion = number,
-            });
+            var row = NewCase(pair, image, mask, number);
+            row.DatasetId = datasetId;
+            added.Add(row);
         }
         var target = store.DatasetDirectory(datasetId);
         var moved = new List<string>();

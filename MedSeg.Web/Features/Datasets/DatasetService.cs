@@ -351,25 +351,7 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
             File.Move(pair.MaskPath, Path.Combine(layout, mask));
             bytes += new FileInfo(Path.Combine(layout, image)).Length + new FileInfo(Path.Combine(layout, mask)).Length;
             var slice = volumes?.Slices[pair.Name];
-            dataset.Cases.Add(new DatasetCase
-            {
-                Id = Guid.NewGuid(),
-                Name = pair.Name,
-                ImagePath = image,
-                MaskPath = mask,
-                Width = pair.Width,
-                Height = pair.Height,
-                ForegroundFraction = pair.ForegroundFraction,
-                ImageSha256 = pair.ImageSha256,
-                MaskSha256 = pair.MaskSha256,
-                LabelsPresent = (int)(pair.LabelSet | (pair.ForegroundFraction < 1 ? 1u : 0u)),
-                AddedInVersion = 1,
-                GroupKey = slice?.GroupKey,
-                SliceIndex = slice?.SliceIndex,
-                // A volume's slices bring their spacing; a DICOM image its Pixel Spacing.
-                SpacingX = slice?.SpacingX ?? pair.Spacing?.X,
-                SpacingY = slice?.SpacingY ?? pair.Spacing?.Y,
-            });
+            dataset.Cases.Add(NewCase(pair, image, mask, version: 1, slice));
         }
         if (volumes is not null)
         {
@@ -483,6 +465,28 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
 
     private static IQueryable<Dataset> Visible(MedSegDbContext db, UserContext user) =>
         Access.Datasets(db, user).AsNoTracking();
+
+    /// <summary>The row of a validated pair laid out as <paramref name="image"/> and <paramref name="mask"/>, added by
+    /// <paramref name="version"/>: the one place a case's columns are filled (a first upload and cases added later alike).</summary>
+    internal static DatasetCase NewCase(ScannedPair pair, string image, string mask, int version, SlicedCase? slice = null) => new()
+    {
+        Id = Guid.NewGuid(),
+        Name = pair.Name,
+        ImagePath = image,
+        MaskPath = mask,
+        Width = pair.Width,
+        Height = pair.Height,
+        ForegroundFraction = pair.ForegroundFraction,
+        ImageSha256 = pair.ImageSha256,
+        MaskSha256 = pair.MaskSha256,
+        LabelsPresent = (int)(pair.LabelSet | (pair.ForegroundFraction < 1 ? 1u : 0u)),
+        AddedInVersion = version,
+        GroupKey = slice?.GroupKey,
+        SliceIndex = slice?.SliceIndex,
+        // A volume's slices bring their spacing; a DICOM image its Pixel Spacing.
+        SpacingX = slice?.SpacingX ?? pair.Spacing?.X,
+        SpacingY = slice?.SpacingY ?? pair.Spacing?.Y,
+    };
 
     private static DatasetSummary ToSummary(Dataset d, IReadOnlyDictionary<string, string> names, UserContext user) =>
         new(d.Id, d.Name, d.CaseCount, d.CreatedAt, People.Of(names, d.OwnerId),
