@@ -270,4 +270,26 @@ public sealed class DatasetsApiTests : IClassFixture<DatasetsApiTests.App>
         using var hidden = NetVips.Image.NewFromBuffer(none);
         Assert.All(hidden.WriteToMemory<byte>().Where((_, k) => k % 4 == 3), a => Assert.Equal(0, a));
     }
+
+    [Fact]
+    public async Task CasesFilterBySideOfASavedSplit()
+    {
+        var client = await factory.CreateAuthenticatedClientAsync();
+        var response = await client.PostAsync("/api/datasets", Upload("split-sides", SyntheticDataset.Zip(10, 16)));
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        var split = await client.PostAsJsonAsync($"/api/datasets/{id}/splits", new { kind = "random", seed = 2, validationFraction = 0.3, testFraction = 0.2 });
+        Assert.True(split.StatusCode == HttpStatusCode.Created, await split.Content.ReadAsStringAsync());
+        var created = await split.Content.ReadFromJsonAsync<JsonElement>();
+        var splitId = created.GetProperty("id").GetGuid();
+        var counts = created.GetProperty("folds")[0];
+
+        async Task<string[]> SideAsync(string side) =>
+            [.. (await client.GetFromJsonAsync<JsonElement>($"/api/datasets/{id}/cases?splitId={splitId}&fold=0&side={side}&take=100"))
+                .EnumerateArray().Select(c => c.GetProperty("name").GetString()!)];
+        var (train, validation, test) = (await SideAsync("train"), await SideAsync("validation"), await SideAsync("test"));
+        Assert.Equal(counts.GetProperty("train").GetInt32(), train.Length);
+        Assert.Equal(counts.GetProperty("validation").GetInt32(), validation.Length);
+        Assert.Equal(counts.GetProperty("test").GetInt32(), test.Length);
+        Assert.Equal(10, train.Concat(validation).Concat(test).Distinct().Count()); // the three sides partition the cases
+    }
 }

@@ -25,6 +25,7 @@ public sealed partial class CaseBrowser
     private static readonly Dictionary<string, object?> ClassAttributes = new() { ["data-testid"] = "filter-class" };
     private static readonly Dictionary<string, object?> MaskAttributes = new() { ["data-testid"] = "filter-mask" };
     private static readonly Dictionary<string, object?> GroupAttributes = new() { ["data-testid"] = "filter-volume" };
+    private static readonly Dictionary<string, object?> SplitAttributes = new() { ["data-testid"] = "filter-split" };
     private static readonly Dictionary<string, object?> SortAttributes = new() { ["data-testid"] = "case-sort" };
 
     private ElementReference container;
@@ -39,15 +40,27 @@ public sealed partial class CaseBrowser
     private string mask = "any";
     private string? group;
     private CaseSort sort = CaseSort.Name;
+    /// <summary>"splitId|fold|side" of a saved split's side, or null.</summary>
+    private string? splitSide;
 
     /// <summary>Changes with the class colours, so thumbnails painted in old colours are fetched again.</summary>
     private string? Revision => Dataset.Classes > 1 ? string.Concat(Dataset.ClassMap.Select(c => c.Colour.TrimStart('#'))) : null;
 
-    private bool Filtered => !string.IsNullOrWhiteSpace(search) || label is not null || mask != "any" || group is not null;
+    private bool Filtered => !string.IsNullOrWhiteSpace(search) || label is not null || mask != "any" || group is not null || splitSide is not null;
 
     private string CountText => !loadedOnce ? "" : Filtered ? $"{total:N0} of {Dataset.Cases:N0} cases" : $"{total:N0} cases";
 
-    internal CaseQuery Query => new(label, mask switch { "empty" => true, "foreground" => false, _ => null }, group, search, sort);
+    internal CaseQuery Query
+    {
+        get
+        {
+            var parts = splitSide?.Split('|');
+            return new(label, mask switch { "empty" => true, "foreground" => false, _ => null }, group, search, sort,
+                parts is { Length: 3 } && Guid.TryParse(parts[0], out var id) ? id : null,
+                parts is { Length: 3 } && int.TryParse(parts[1], out var fold) ? fold : 0,
+                parts is { Length: 3 } && Enum.TryParse<SplitSide>(parts[2], ignoreCase: true, out var side) ? side : null);
+        }
+    }
 
     protected override async Task OnInitializedAsync()
     {
@@ -112,6 +125,7 @@ public sealed partial class CaseBrowser
     private Task MaskChanged(string value) => Refilter(() => mask = value);
     private Task GroupChanged(string? value) => Refilter(() => group = value);
     private Task SortChanged(CaseSort value) => Refilter(() => sort = value);
+    private Task SplitChanged(string? value) => Refilter(() => splitSide = value);
 
     /// <summary>How many cases match, whether or not the grid is in view yet (the virtualised rows load when it is).</summary>
     private async Task CountAsync()
