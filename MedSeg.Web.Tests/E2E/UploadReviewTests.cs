@@ -56,6 +56,8 @@ public sealed class UploadReviewTests
         await Assertions.Expect(page.Locator("[data-testid=case-count]")).ToHaveTextAsync("12 cases");
         await page.Locator("[data-testid=case-browser]").ScrollIntoViewIfNeededAsync(); // rows load when the grid is in view
         await Assertions.Expect(page.Locator("[data-testid=dataset-thumbnail]")).ToHaveCountAsync(12);
+        await WalkingSkeletonTests.WaitForImagesAsync(page, "[data-testid=dataset-thumbnail]");
+        await page.EvaluateAsync("() => window.scrollTo(0, 0)");
         await WalkingSkeletonTests.ShotAsync(page, "dataset-browse");
     }
 }

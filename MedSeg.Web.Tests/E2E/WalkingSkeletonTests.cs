@@ -165,7 +165,7 @@ public sealed class WalkingSkeletonTests
     }
 
     /// <summary>Waits until every matching img has loaded a real picture (naturalWidth > 0).</summary>
-    private static async Task WaitForImagesAsync(IPage page, string selector) =>
+    internal static async Task WaitForImagesAsync(IPage page, string selector) =>
         await page.WaitForFunctionAsync(
             "sel => { const imgs = [...document.querySelectorAll(sel)]; return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); }",
             selector, new() { Timeout = 60_000 });
