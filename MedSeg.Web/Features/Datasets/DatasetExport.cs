@@ -36,7 +36,7 @@ public sealed class DatasetExport(IDbContextFactory<MedSegDbContext> contexts, A
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         if (await Access.Datasets(db, user).AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, ct) is not { } dataset) return null;
-        var cases = await db.DatasetCases.AsNoTracking().Where(c => c.DatasetId == id && c.RemovedInVersion == null).ToListAsync(ct);
+        var cases = await DatasetVersions.CasesOf(db, id, dataset.Version).ToListAsync(ct);
         return new DatasetExportPlan(dataset, [.. cases.OrderBy(c => c.Name, StringComparer.Ordinal)], store.DatasetDirectory(id));
     }
 

@@ -141,7 +141,9 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         {
             var split = await db.SavedSplits.AsNoTracking().FirstOrDefaultAsync(s => s.Id == splitId && s.DatasetId == datasetId, ct);
             if (split is null) return null;
-            var (test, validation) = SplitSides(split.AssignmentJson, query.Fold);
+            var assignment = SplitAssignment.Parse(split.AssignmentJson);
+            var test = assignment.Test.ToList();
+            var validation = query.Fold >= 0 && query.Fold < assignment.Folds.Count ? assignment.Folds[query.Fold].ToList() : [];
             cases = side switch
             {
                 SplitSide.Test => cases.Where(c => test.Contains(c.Id)),
@@ -161,20 +163,6 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         var rows = await DatasetVersions.CasesOf(db, datasetId, latest).Where(c => c.GroupKey != null)
             .GroupBy(c => c.GroupKey!).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(ct);
         return [.. rows.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => (r.Key, r.Count))];
-    }
-
-    /// <summary>The test cases and fold <paramref name="fold"/>'s validation cases of a saved split's assignment
-    /// (<c>{"test":[ids], "folds":[[ids], …]}</c>).</summary>
-    private static (List<Guid> Test, List<Guid> Validation) SplitSides(string json, int fold)
-    {
-        using var doc = System.Text.Json.JsonDocument.Parse(json);
-        List<Guid> Ids(System.Text.Json.JsonElement e) =>
-            e.ValueKind == System.Text.Json.JsonValueKind.Array ? [.. e.EnumerateArray().Select(x => x.GetGuid())] : [];
-        var root = doc.RootElement;
-        var test = root.TryGetProperty("test", out var t) ? Ids(t) : [];
-        var validation = root.TryGetProperty("folds", out var f) && f.ValueKind == System.Text.Json.JsonValueKind.Array && fold >= 0 && fold < f.GetArrayLength()
-            ? Ids(f[fold]) : [];
-        return (test, validation);
     }
 
     /// <summary>
@@ -220,11 +208,10 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
     private async Task<ScannedUpload> ScanZipAsync(string name, StagedFile zip, string staging, UserContext user, CancellationToken ct,
         Action<IngestProgress>? progress = null, IReadOnlyList<ClassEntry>? classes = null)
     {
-        var options = new IngestOptions(Progress: progress);
         var upload = Path.Combine(staging, "upload");
-        options.Progress?.Invoke(new IngestProgress(IngestStage.Unpacking, 0, 0));
+        progress?.Invoke(new IngestProgress(IngestStage.Unpacking, 0, 0));
         var problems = await ZipExtractor.ExtractAsync(zip.Path, zip.FileName, upload, limits.Value, ct,
-            (done, total) => options.Progress?.Invoke(new IngestProgress(IngestStage.Unpacking, done, total)));
+            (done, total) => progress?.Invoke(new IngestProgress(IngestStage.Unpacking, done, total)));
         File.Delete(zip.Path); // unpacked or refused: its space is free again
         if (problems.Count > 0) return new ScannedUpload([], problems);
         if (await quotas.CheckStorageAsync(user, ArtifactStore.SizeOf(upload), ct) is { } overQuota) return new ScannedUpload([], [], overQuota);
@@ -240,7 +227,7 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         var colourTable = classes?.OrderBy(c => c.Value).Select(c => ColourMaskMapper.Parse(c.Colour) ?? -1).ToList();
         var colourMasks = new ColourMaskOptions(Path.Combine(staging, "colour-masks"), colourTable);
         var report = await Task.Run(() => DatasetScanner.Scan(upload, allowLabelMaps: true, limits.Value.Images, united, colourMasks, ct,
-            (done, total) => options.Progress?.Invoke(new IngestProgress(IngestStage.Validating, done, total))), ct);
+            (done, total) => progress?.Invoke(new IngestProgress(IngestStage.Validating, done, total))), ct);
         logger.LogInformation("Scanned upload '{Name}': {Pairs} pairs, {Classes} classes, {Problems} problems in {Seconds:F1} s",
             name, report.Pairs.Count, report.Classes, report.Problems.Count, (DateTime.UtcNow - started).TotalSeconds);
         if (report.Pairs.Count == 0)
@@ -404,9 +391,16 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         var folder = store.DatasetDirectory(datasetId);
         var key = string.Join("-", colours.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key}{Convert.ToHexStringLower(kv.Value)}"));
         var cache = Path.Combine(folder, "renditions", $"{caseId:N}-labels-{(contour ? "contour" : "fill")}-{size}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..12]}.png");
-        if (File.Exists(cache)) return await File.ReadAllBytesAsync(cache, ct);
         var mask = ArtifactStore.Resolve(folder, c.MaskPath);
-        var png = await Task.Run(() => ImageRendering.LabelLayerPng(mask, size, colours, contour), ct);
+        return await CachedAsync(cache, () => ImageRendering.LabelLayerPng(mask, size, colours, contour), ct);
+    }
+
+    /// <summary>The rendition cached at <paramref name="cache"/>, or <paramref name="render"/>'s (off the request thread),
+    /// written there through a temporary file so that a reader never sees half a PNG.</summary>
+    private static async Task<byte[]> CachedAsync(string cache, Func<byte[]> render, CancellationToken ct)
+    {
+        if (File.Exists(cache)) return await File.ReadAllBytesAsync(cache, ct);
+        var png = await Task.Run(render, ct);
         Directory.CreateDirectory(Path.GetDirectoryName(cache)!);
         var temp = cache + "." + Guid.NewGuid().ToString("N") + ".tmp";
         await File.WriteAllBytesAsync(temp, png, ct);
@@ -426,18 +420,13 @@ public sealed partial class DatasetService(IDbContextFactory<MedSegDbContext> co
         var image = ArtifactStore.Resolve(folder, c.ImagePath);
         var mask = ArtifactStore.Resolve(folder, c.MaskPath);
         var colours = await ClassColoursAsync(datasetId, ct);
-        var png = await Task.Run(() => rendition switch
+        return await CachedAsync(cache, () => rendition switch
         {
             CaseRendition.Image => ImageRendering.ImagePng(image, size),
             CaseRendition.Mask => ImageRendering.MaskPng(mask, size, colours),
             CaseRendition.Labels => ImageRendering.LabelLayerPng(mask, size, new Dictionary<int, byte[]> { [1] = ClassMap.Rgb(ClassMap.DefaultColour(1)) }, contour: false),
             _ => ImageRendering.OverlayPng(image, mask, size, colours),
         }, ct);
-        Directory.CreateDirectory(Path.GetDirectoryName(cache)!);
-        var temp = cache + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        await File.WriteAllBytesAsync(temp, png, ct);
-        File.Move(temp, cache, overwrite: true);
-        return png;
     }
 
     /// <summary>The class colours renditions paint a dataset's labels in: null for a binary dataset (amber, as always), the

@@ -52,9 +52,7 @@ public sealed class FingerprintService(IDbContextFactory<MedSegDbContext> contex
             var version = await db.DatasetVersions.FirstOrDefaultAsync(v => v.DatasetId == datasetId && v.Number == dataset.Version, ct);
             if (version is null) return null;
             var n = version.Number;
-            var cases = await db.DatasetCases.AsNoTracking()
-                .Where(c => c.DatasetId == datasetId && c.AddedInVersion <= n && (c.RemovedInVersion == null || c.RemovedInVersion > n))
-                .OrderBy(c => c.Name).ToListAsync(ct);
+            var cases = await DatasetVersions.CasesOf(db, datasetId, n).OrderBy(c => c.Name).ToListAsync(ct);
             if (cases.Count == 0) return null;
             var started = DateTime.UtcNow;
             var computed = await Task.Run(() => Compute(dataset, n, cases, ct), ct);
