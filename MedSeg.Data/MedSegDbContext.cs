@@ -25,6 +25,10 @@ public sealed class MedSegDbContext(DbContextOptions<MedSegDbContext> options) :
     public DbSet<EpochMetric> EpochMetrics => Set<EpochMetric>();
     public DbSet<Share> Shares => Set<Share>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+    public DbSet<ExperimentGroup> ExperimentGroups => Set<ExperimentGroup>();
+    public DbSet<Notification> Notifications => Set<Notification>();
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+    public DbSet<WeightsFile> WeightsFiles => Set<WeightsFile>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

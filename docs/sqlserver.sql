@@ -827,3 +827,185 @@ END;
 COMMIT;
 GO
 
+BEGIN TRANSACTION;
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    ALTER TABLE [Experiments] ADD [GroupId] uniqueidentifier NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    ALTER TABLE [Experiments] ADD [QueuedAt] bigint NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    ALTER TABLE [Experiments] ADD [Variant] nvarchar(64) NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    ALTER TABLE [AspNetUsers] ADD [WebhookSecret] nvarchar(200) NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    ALTER TABLE [AspNetUsers] ADD [WebhookUrl] nvarchar(2000) NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    CREATE TABLE [ExperimentGroups] (
+        [Id] uniqueidentifier NOT NULL,
+        [Name] nvarchar(200) NOT NULL,
+        [OwnerId] nvarchar(450) NOT NULL,
+        [DatasetId] uniqueidentifier NOT NULL,
+        [Kind] nvarchar(20) NOT NULL,
+        [SplitId] uniqueidentifier NULL,
+        [BaseJson] nvarchar(max) NOT NULL,
+        [CreatedAt] bigint NOT NULL,
+        CONSTRAINT [PK_ExperimentGroups] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_ExperimentGroups_AspNetUsers_OwnerId] FOREIGN KEY ([OwnerId]) REFERENCES [AspNetUsers] ([Id]) ON DELETE NO ACTION
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    CREATE TABLE [Notifications] (
+        [Id] uniqueidentifier NOT NULL,
+        [UserId] nvarchar(450) NOT NULL,
+        [ExperimentId] uniqueidentifier NULL,
+        [Kind] nvarchar(20) NOT NULL,
+        [Title] nvarchar(300) NOT NULL,
+        [Message] nvarchar(4000) NOT NULL,
+        [Link] nvarchar(400) NOT NULL,
+        [CreatedAt] bigint NOT NULL,
+        [ReadAt] bigint NULL,
+        CONSTRAINT [PK_Notifications] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_Notifications_AspNetUsers_UserId] FOREIGN KEY ([UserId]) REFERENCES [AspNetUsers] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    CREATE TABLE [WebhookDeliveries] (
+        [Id] uniqueidentifier NOT NULL,
+        [UserId] nvarchar(450) NOT NULL,
+        [NotificationId] uniqueidentifier NULL,
+        [Url] nvarchar(2000) NOT NULL,
+        [PayloadJson] nvarchar(max) NOT NULL,
+        [Attempts] int NOT NULL,
+        [Status] nvarchar(20) NOT NULL,
+        [LastError] nvarchar(2000) NULL,
+        [CreatedAt] bigint NOT NULL,
+        [NextAttemptAt] bigint NOT NULL,
+        [DeliveredAt] bigint NULL,
+        CONSTRAINT [PK_WebhookDeliveries] PRIMARY KEY ([Id]),
+        CONSTRAINT [FK_WebhookDeliveries_AspNetUsers_UserId] FOREIGN KEY ([UserId]) REFERENCES [AspNetUsers] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    CREATE TABLE [WeightsFiles] (
+        [Id] uniqueidentifier NOT NULL,
+        [Name] nvarchar(200) NOT NULL,
+        [FileName] nvarchar(400) NOT NULL,
+        [StoredPath] nvarchar(400) NOT NULL,
+        [Format] nvarchar(20) NOT NULL,
+        [SizeBytes] bigint NOT NULL,
+        [Sha256] nvarchar(64) NOT NULL,
+        [FitsJson] nvarchar(max) NOT NULL,
+        [UploadedById] nvarchar(450) NOT NULL,
+        [CreatedAt] bigint NOT NULL,
+        CONSTRAINT [PK_WeightsFiles] PRIMARY KEY ([Id])
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    CREATE INDEX [IX_Experiments_GroupId] ON [Experiments] ([GroupId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    CREATE INDEX [IX_ExperimentGroups_OwnerId] ON [ExperimentGroups] ([OwnerId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    CREATE INDEX [IX_Notifications_UserId_CreatedAt] ON [Notifications] ([UserId], [CreatedAt]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    CREATE INDEX [IX_WebhookDeliveries_Status_NextAttemptAt] ON [WebhookDeliveries] ([Status], [NextAttemptAt]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    CREATE INDEX [IX_WebhookDeliveries_UserId] ON [WebhookDeliveries] ([UserId]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    CREATE INDEX [IX_WeightsFiles_Sha256] ON [WeightsFiles] ([Sha256]);
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261202074830_ExperimentsOne'
+)
+BEGIN
+    INSERT INTO [__EFMigrationsHistory] ([MigrationId], [ProductVersion])
+    VALUES (N'20261202074830_ExperimentsOne', N'10.0.15');
+END;
+
+COMMIT;
+GO
+

@@ -9,5 +9,7 @@ public sealed class ApplicationUserConfiguration : IEntityTypeConfiguration<Appl
     public void Configure(EntityTypeBuilder<ApplicationUser> builder)
     {
         builder.Property(u => u.DisplayName).HasMaxLength(100).HasDefaultValue("");
+        builder.Property(u => u.WebhookUrl).HasMaxLength(2000);
+        builder.Property(u => u.WebhookSecret).HasMaxLength(200);
     }
 }

@@ -16,6 +16,8 @@ public sealed class ExperimentConfiguration : IEntityTypeConfiguration<Experimen
         builder.Property(e => e.Status).HasConversion<string>().HasMaxLength(20);
         builder.HasIndex(e => e.OwnerId);
         builder.HasIndex(e => e.Status);
+        builder.HasIndex(e => e.GroupId);
+        builder.Property(e => e.Variant).HasMaxLength(64);
         builder.HasOne<ApplicationUser>().WithMany().HasForeignKey(e => e.OwnerId).OnDelete(DeleteBehavior.Restrict);
         builder.HasOne(e => e.Dataset).WithMany().HasForeignKey(e => e.DatasetId).OnDelete(DeleteBehavior.Restrict);
         builder.HasMany(e => e.Cases).WithOne().HasForeignKey(c => c.ExperimentId).OnDelete(DeleteBehavior.Cascade);

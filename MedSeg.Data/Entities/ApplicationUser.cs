@@ -13,4 +13,8 @@ public sealed class ApplicationUser : IdentityUser
     public long? StorageQuotaBytes { get; set; }
     /// <summary>Per-user quota of queued plus running jobs, overriding <c>MedSeg:Quotas:JobsPerUser</c>; null = the default, 0 = unlimited.</summary>
     public int? JobQuota { get; set; }
+    /// <summary>Where run events are POSTed as JSON (null = no webhook).</summary>
+    public string? WebhookUrl { get; set; }
+    /// <summary>Signs each webhook body (HMAC-SHA256 in the X-MedSeg-Signature header).</summary>
+    public string? WebhookSecret { get; set; }
 }

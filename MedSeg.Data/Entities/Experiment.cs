@@ -44,6 +44,12 @@ public sealed class Experiment
     /// <c>MedSeg:Jobs:MaxRestarts</c>, then the run is Failed. A user's Resume starts the count again.</summary>
     public int Restarts { get; set; }
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
+    /// <summary>When it last entered the queue (launch or resume): the queue's order within one user.</summary>
+    public DateTimeOffset? QueuedAt { get; set; }
+    /// <summary>The group it was launched in (seeds or folds), or null.</summary>
+    public Guid? GroupId { get; set; }
+    /// <summary>The model variant (read model for lists; the snapshot in <see cref="ConfigJson"/> is the truth).</summary>
+    public string? Variant { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
     public List<ExperimentCase> Cases { get; set; } = [];
