@@ -93,7 +93,7 @@ public class LaunchFormTests
     }
 
     [Theory]
-    [InlineData(332, 1920, 332, 1072, 32, 256)] // Kvasir-SEG: ~890 px, capped for the CPU
+    [InlineData(332, 1920, 332, 1072, 32, 128)] // Kvasir-SEG: ~890 px, capped for the CPU
     [InlineData(48, 48, 48, 48, 32, 64)]
     [InlineData(100, 100, 100, 100, 16, 96)]
     [InlineData(10, 10, 10, 10, 32, 32)]

@@ -35,8 +35,8 @@ public class LaunchSuggestionsTests
         Assert.Equal(512, size.Number);
         Assert.Equal("median size 512×480 → 512", size.Reason);
         var capped = Of(LaunchSuggestions.For(Fingerprint(), "unext", 32, Ceiling), nameof(LaunchRequest.ImageSize));
-        Assert.Equal(256, capped.Number);
-        Assert.Contains("capped at 256", capped.Reason);
+        Assert.Equal(128, capped.Number);
+        Assert.Contains("capped at 128 for CPU training; 512 would suit the images on a GPU", capped.Reason);
     }
 
     [Fact]
@@ -85,11 +85,11 @@ public class LaunchSuggestionsTests
         Assert.Contains("No batch", tight.Reason);
 
         var s = LaunchSuggestions.For(Fingerprint(cases: 800, width: 256, height: 256), "unext", 32, 64L << 30);
-        Assert.Equal(16, Of(s, nameof(LaunchRequest.BatchSize)).Number);
+        Assert.Equal(8, Of(s, nameof(LaunchRequest.BatchSize)).Number);
         var epochs = Of(s, nameof(LaunchRequest.Epochs));
-        // 640 training cases / 16 = 40 steps an epoch; 2500 / 40 → 62 epochs.
-        Assert.Equal(62, epochs.Number);
-        Assert.Equal("640 training cases at batch 16 → 40 steps an epoch; 62 epochs ≈ 2480 steps", epochs.Reason);
+        // 640 training cases / 8 = 80 steps an epoch; 12000 / 80 → 150 epochs (the Kvasir-SEG recipe).
+        Assert.Equal(150, epochs.Number);
+        Assert.Equal("640 training cases at batch 8 → 80 steps an epoch; 150 epochs ≈ 12000 steps", epochs.Reason);
     }
 
     [Fact]
@@ -139,12 +139,12 @@ public class LaunchSuggestionsTests
 
         var expected = LaunchSuggestions.For(dataset.Fingerprint!, "unext", 32, Ceiling);
         Assert.Equal(Of(expected, nameof(LaunchRequest.BatchSize)).Number, request.BatchSize);
-        Assert.Equal(("256", "letterbox", "ct"), (cut.Find("input[data-testid=launch-size]").GetAttribute("value"),
+        Assert.Equal(("128", "letterbox", "ct"), (cut.Find("input[data-testid=launch-size]").GetAttribute("value"),
             cut.Find("input[data-testid=launch-resize]").GetAttribute("value"), cut.Find("input[data-testid=launch-normalization]").GetAttribute("value")));
         Assert.Equal(("-160", "240"), (cut.Find("input[data-testid=launch-window-low]").GetAttribute("value"),
             cut.Find("input[data-testid=launch-window-high]").GetAttribute("value")));
-        Assert.Equal(5, cut.FindAll("[data-testid=suggestion]").Count);
-        Assert.Contains("median size 512×480 → 256", cut.Markup);
+        Assert.Equal(9, cut.FindAll("[data-testid=suggestion]").Count);
+        Assert.Contains("median size 512×480 → 128", cut.Markup);
         Assert.Contains("window −160…240", cut.Markup);
         Assert.Empty(cut.FindAll("[data-testid=suggestion-apply]")); // all applied
     }
@@ -154,21 +154,22 @@ public class LaunchSuggestionsTests
     {
         await using var ctx = BunitSetup.NewContext();
         var dataset = Ct;
-        var request = new LaunchRequest { DatasetId = dataset.Id, ImageSize = 128, BatchSize = 2, Resize = "stretch" };
+        var request = new LaunchRequest { DatasetId = dataset.Id, ImageSize = 96, BatchSize = 2, Resize = "stretch" };
         var cut = Render(ctx, request, dataset, start: false);
 
         // Not started from them: the request's own values stay, each suggestion offers Apply.
-        Assert.Equal("128", cut.Find("input[data-testid=launch-size]").GetAttribute("value"));
-        Assert.Equal(5, cut.FindAll("[data-testid=suggestion-apply]").Count);
+        Assert.Equal("96", cut.Find("input[data-testid=launch-size]").GetAttribute("value"));
+        Assert.Equal(9, cut.FindAll("[data-testid=suggestion-apply]").Count);
 
         cut.Find("[data-field=Resize] [data-testid=suggestion-apply]").Click();
         Assert.Equal("letterbox", request.Resize);
-        Assert.Equal(128, request.ImageSize);
-        Assert.Equal(4, cut.FindAll("[data-testid=suggestion-apply]").Count);
+        Assert.Equal(96, request.ImageSize);
+        Assert.Equal(8, cut.FindAll("[data-testid=suggestion-apply]").Count);
 
         cut.Find("[data-testid=suggestions-apply-all]").Click();
-        Assert.Equal((256, "ct", -160.0, 240.0), (request.ImageSize, request.Normalization, request.WindowLow!.Value, request.WindowHigh!.Value));
-        cut.WaitForAssertion(() => Assert.Equal("256", cut.Find("input[data-testid=launch-size]").GetAttribute("value")));
+        Assert.Equal((128, "ct", -160.0, 240.0), (request.ImageSize, request.Normalization, request.WindowLow!.Value, request.WindowHigh!.Value));
+        Assert.Equal((0.05, "strong", 2, 2e-3), (request.WeightDecay, request.Augmentation, request.WarmupEpochs, request.LearningRate));
+        cut.WaitForAssertion(() => Assert.Equal("128", cut.Find("input[data-testid=launch-size]").GetAttribute("value")));
         Assert.Empty(cut.FindAll("[data-testid=suggestion-apply]"));
     }
 
@@ -190,7 +191,7 @@ public class LaunchSuggestionsTests
 
         cut.WaitForAssertion(() => Assert.Single(cut.FindAll("[data-testid=launch-suggestions]")));
         Assert.Equal(7, request.Epochs); // edited: kept
-        Assert.Equal(("letterbox", "ct", 256), (request.Resize, request.Normalization, request.ImageSize));
+        Assert.Equal(("letterbox", "ct", 128), (request.Resize, request.Normalization, request.ImageSize));
         Assert.Single(cut.FindAll("[data-testid=suggestion-apply]")); // epochs only
     }
 

@@ -110,8 +110,6 @@ public static class LaunchOptions
     public const string DefaultNormalization = "per-image";
     public const double DefaultWeightDecay = Trainer.WeightDecay;
     public const double MaxTimeBudgetHours = 1000;
-    /// <summary>Suggested image sizes are capped here on the CPU (training cost grows with S²).</summary>
-    public const int CpuMaxSuggestedSize = 256;
 
     /// <summary>Fixed CT windows in Hounsfield units (the form's presets for the ct normalization; the first is suggested).</summary>
     public static IReadOnlyList<CtWindowPreset> CtWindowPresets { get; } =
@@ -204,7 +202,7 @@ public static class LaunchOptions
     /// <summary>An image size from the dataset's sizes: the multiple of <paramref name="sizeMultiple"/> nearest to the
     /// median-ish size √(mid W · mid H) (mid = (min + max) / 2, the summary has no median), within
     /// [<paramref name="sizeMultiple"/>, <paramref name="maxSize"/>].</summary>
-    public static int SuggestImageSize(int minWidth, int maxWidth, int minHeight, int maxHeight, int sizeMultiple, int maxSize = CpuMaxSuggestedSize)
+    public static int SuggestImageSize(int minWidth, int maxWidth, int minHeight, int maxHeight, int sizeMultiple, int maxSize = LaunchSuggestions.CpuMaxSize)
     {
         sizeMultiple = Math.Max(1, sizeMultiple);
         var w = Math.Max(1, (minWidth + maxWidth) / 2.0);

@@ -5,6 +5,8 @@ namespace MedSeg.Web.Features.Experiments;
 
 public sealed record ExperimentAccepted(Guid Id);
 public sealed record ExperimentStatusResponse(ExperimentDetail Experiment);
+/// <param name="Request">The launch request the form submits with every suggestion applied and no field changed.</param>
+public sealed record SuggestedSettings(Guid DatasetId, string Model, IReadOnlyList<LaunchSuggestion> Suggestions, LaunchRequest Request);
 
 public static class ExperimentsApi
 {
@@ -33,6 +35,7 @@ public static class ExperimentsApi
         api.MapPost("/{id:guid}/cancel", Cancel);
         api.MapPost("/{id:guid}/resume", Resume);
         api.MapGet("/{id:guid}/files/{**path}", File);
+        app.MapGet("/api/datasets/{id:guid}/suggestion", DatasetSuggestion).WithTags("Experiments");
         return app;
     }
 
@@ -118,9 +121,22 @@ public static class ExperimentsApi
     /// field it sets, its value and its reason, from the dataset's fingerprint (computed now when it has none yet) and this
     /// server's memory ceiling: what a script launches with to get "the suggested settings".
     /// </summary>
+    /// <summary><c>GET /api/datasets/{id}/suggestion?model=</c>: the launch form's suggested settings for the dataset and model,
+    /// each with its reason, and the launch request the form submits when no field is changed.</summary>
+    public static async Task<Results<Ok<SuggestedSettings>, NotFound, ValidationProblem>> DatasetSuggestion(Guid id,
+        HttpContext http, Datasets.DatasetService datasets, Microsoft.Extensions.Options.IOptions<Infrastructure.JobsOptions> jobs,
+        Microsoft.Extensions.Options.IOptions<Infrastructure.TrainingOptions> training, CancellationToken ct, string? model = null)
+    {
+        var result = await Suggestions(http, datasets, jobs, training, ct, id, model);
+        if (result.Result is not Ok<IReadOnlyList<LaunchSuggestion>> ok) return result.Result is NotFound ? TypedResults.NotFound() : (ValidationProblem)result.Result;
+        var name = string.IsNullOrWhiteSpace(model) ? "unext" : model.Trim().ToLowerInvariant();
+        var classes = (await datasets.GetAsync(id, UserContext.From(http.User), ct))?.Classes ?? 1;
+        return TypedResults.Ok(new SuggestedSettings(id, name, ok.Value!, LaunchSuggestions.SuggestedRequest(id, name, classes, ok.Value!)));
+    }
+
     public static async Task<Results<Ok<IReadOnlyList<LaunchSuggestion>>, NotFound, ValidationProblem>> Suggestions(
         HttpContext http, Datasets.DatasetService datasets, Microsoft.Extensions.Options.IOptions<Infrastructure.JobsOptions> jobs,
-        CancellationToken ct, Guid? datasetId = null, string? model = null)
+        Microsoft.Extensions.Options.IOptions<Infrastructure.TrainingOptions> training, CancellationToken ct, Guid? datasetId = null, string? model = null)
     {
         var name = string.IsNullOrWhiteSpace(model) ? "unext" : model.Trim().ToLowerInvariant();
         if (!MedSeg.Engine.Models.ModelRegistry.Contains(name))
@@ -131,6 +147,6 @@ public static class ExperimentsApi
         if (datasetId is not { } id) return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["datasetId"] = ["Give the dataset's id."] });
         if (await datasets.FingerprintAsync(id, UserContext.From(http.User), ct) is not { } fingerprint) return TypedResults.NotFound();
         return TypedResults.Ok(LaunchSuggestions.For(fingerprint, name, ExperimentService.SizeMultiple(name), jobs.Value.EffectiveMemoryCeilingBytes,
-            LaunchOptions.CpuMaxSuggestedSize));
+            LaunchSuggestions.MaxSizeFor(training.Value.Device)));
     }
 }

@@ -21,8 +21,8 @@ public sealed partial class LaunchForm : IDisposable
     /// <summary>The user's job and storage quotas, shown above the form (null: not shown).</summary>
     [Parameter] public Quotas.QuotaStatus? Quota { get; set; }
 
-    /// <summary>Cap of the image size suggested from a dataset (256 suits CPU training).</summary>
-    [Parameter] public int MaxSuggestedSize { get; set; } = LaunchOptions.CpuMaxSuggestedSize;
+    /// <summary>Cap of the image size suggested from a dataset (<see cref="LaunchSuggestions.MaxSizeFor"/> the training device).</summary>
+    [Parameter] public int MaxSuggestedSize { get; set; } = LaunchSuggestions.CpuMaxSize;
 
     /// <summary>What one run may use on this server (<c>JobsOptions.EffectiveMemoryCeilingBytes</c>): the suggested batch fits it.</summary>
     [Parameter] public long MemoryCeilingBytes { get; set; } = 4L << 30;
@@ -169,7 +169,8 @@ public sealed partial class LaunchForm : IDisposable
         suggestions = SelectedDataset switch
         {
             { Fingerprint: { } f } => LaunchSuggestions.For(f, Request.Model, SizeMultiple, MemoryCeilingBytes, MaxSuggestedSize),
-            { MaxWidth: > 0, MaxHeight: > 0 } d => [SizeFromRange(d)],
+            { MaxWidth: > 0, MaxHeight: > 0 } d => [SizeFromRange(d), .. LaunchSuggestions.Recipe(Request.Model,
+                Math.Max(1, d.Cases - (int)Math.Round(d.Cases * DatasetSplit.DefaultValidationFraction)))],
             _ => [],
         };
         suggestedSize = suggestions.FirstOrDefault(s => s.Field == nameof(LaunchRequest.ImageSize))?.Number;
