@@ -99,6 +99,10 @@ public static class LaunchSuggestions
 
     private static readonly Lazy<bool> CudaPresent = new(() => TorchSharp.torch.cuda.is_available());
 
+    /// <summary>The training cases of the default 80/20 split of <paramref name="cases"/> (at least one each side).</summary>
+    public static int TrainCases(int cases) =>
+        Math.Max(1, cases - Math.Clamp((int)Math.Round(cases * DatasetSplit.DefaultValidationFraction), 1, Math.Max(1, cases - 1)));
+
     /// <summary>AdamW's learning rate from scratch: 2e-3 for UNeXt (measured, with the warm-up), 1e-3 for the others.</summary>
     public static double RecipeLearningRate(string model) => string.Equals(model, "unext", StringComparison.OrdinalIgnoreCase) ? 2e-3 : 1e-3;
     /// <summary>Stored values below this in a one-channel 16-bit dataset are taken for Hounsfield units (air is −1000).</summary>
@@ -117,8 +121,8 @@ public static class LaunchSuggestions
         size = Math.Max(multiple, (int)Math.Round(size / (double)multiple) * multiple);
         var sizeReason = $"median size {mw}×{mh} → {size}" + (natural > size ? $" (capped at {maxSize} for {(maxSize <= CpuMaxSize ? "CPU" : "GPU")} training; {natural} would suit the images{(maxSize <= CpuMaxSize ? " on a GPU" : "")})" : "");
 
-        var validation = Math.Clamp((int)Math.Round(f.Cases * DatasetSplit.DefaultValidationFraction), 1, Math.Max(1, f.Cases - 1));
-        var train = Math.Max(1, f.Cases - validation);
+        var train = TrainCases(f.Cases);
+        var validation = Math.Max(1, f.Cases - train);
         var largest = (long)f.Width.Max * (long)f.Height.Max;
         RunShape Shape(int b) => new(model, null, b, size, 3, train, validation, largest);
         var limit = Math.Max(1, Math.Min(MaxBatch, train));

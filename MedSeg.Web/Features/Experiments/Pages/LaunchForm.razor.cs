@@ -169,8 +169,7 @@ public sealed partial class LaunchForm : IDisposable
         suggestions = SelectedDataset switch
         {
             { Fingerprint: { } f } => LaunchSuggestions.For(f, Request.Model, SizeMultiple, MemoryCeilingBytes, MaxSuggestedSize),
-            { MaxWidth: > 0, MaxHeight: > 0 } d => [SizeFromRange(d), .. LaunchSuggestions.Recipe(Request.Model,
-                Math.Max(1, d.Cases - (int)Math.Round(d.Cases * DatasetSplit.DefaultValidationFraction)))],
+            { MaxWidth: > 0, MaxHeight: > 0 } d => [SizeFromRange(d), .. LaunchSuggestions.Recipe(Request.Model, LaunchSuggestions.TrainCases(d.Cases))],
             _ => [],
         };
         suggestedSize = suggestions.FirstOrDefault(s => s.Field == nameof(LaunchRequest.ImageSize))?.Number;
