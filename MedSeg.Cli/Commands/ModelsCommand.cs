@@ -31,16 +31,11 @@ public sealed class ModelsCommand : ICommand
         var failed = false;
         foreach (var info in ModelRegistry.All)
         {
-            IEnumerable<string?> variants = [null];
-            if (allVariants)
-            {
-                using var probe = info.Factory(new ModelOptions(inChannels, classes));
-                if (probe is IVariantModel v) variants = v.AvailableVariants;
-            }
+            IEnumerable<string> variants = allVariants ? info.VariantNames : [info.DefaultVariant];
             foreach (var variant in variants)
             {
                 using var model = info.Factory(new ModelOptions(inChannels, classes, variant));
-                var variantName = (model as IVariantModel)?.Variant ?? "-";
+                var variantName = variant;
                 var parameters = (model.ParameterCount() / 1e6).ToString("F2", CultureInfo.InvariantCulture);
                 string macs;
                 if (size % model.SizeMultiple != 0)

@@ -20,6 +20,21 @@ public sealed partial class TrainCommand : ICommand
 
     public string Summary => "Train a model on a folder with images/ and masks/ (resumes a run directory with a checkpoint)";
 
+    /// <summary>The engine's defaults (<see cref="TrainingSettings"/>): the web's snapshots and this command share them.</summary>
+    private static readonly TrainingSettings Defaults = new();
+
+    private static string Inv(double value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The option that sets each <see cref="TrainingSettings"/> field, for <see cref="TrainingSettings.Check"/>'s errors.</summary>
+    private static readonly Dictionary<string, string> OptionOf = new()
+    {
+        ["Model"] = "model", ["Variant"] = "variant", ["Epochs"] = "epochs", ["BatchSize"] = "batch", ["ImageSize"] = "size",
+        ["LearningRate"] = "lr", ["Seed"] = "seed", ["Augmentation"] = "augment", ["Optimizer"] = "optimizer", ["Schedule"] = "schedule",
+        ["Loss"] = "loss", ["EarlyStoppingPatience"] = "patience", ["Resize"] = "resize", ["Normalization"] = "normalize",
+        ["WarmupEpochs"] = "warmup", ["GradientClipNorm"] = "clip", ["TimeBudgetHours"] = "time-budget", ["WeightDecay"] = "weight-decay",
+        ["DeepSupervision"] = "deep-supervision",
+    };
+
     public IReadOnlyList<CommandOption> Options { get; } =
     [
         new("data", "Dataset folder with images/ and masks/ (same file names), or NIfTI volumes in the Decathlon / nnU-Net v2 layout (dataset.json, imagesTr/, labelsTr/)", ValueName: "DIR"),
@@ -28,23 +43,24 @@ public sealed partial class TrainCommand : ICommand
         new("model", $"Architecture: {string.Join(", ", ModelRegistry.Names)}", ValueName: "NAME"),
         new("out", "Run directory (checkpoints, previews, run.json); resumed when it holds a checkpoint", ValueName: "RUNDIR"),
         new("variant", "Model variant (see 'medseg models --all-variants')", ValueName: "NAME"),
+        new("deep-supervision", "UNet++: put the loss on each of its four heads (equal weights, as in the paper)", IsFlag: true),
         new("in-process", "Train in this process instead of a supervised child (a native crash then ends the command)", IsFlag: true),
         new("max-restarts", "Restart a crashed training child from its last checkpoint this many times", "2"),
         new("max-memory", "Memory one run may use, in GiB; a run estimated above it is refused (default: ¾ of physical memory)", ValueName: "GIB"),
-        new("epochs", "Epochs", "50"),
-        new("size", "Training size in pixels (square; a multiple of the model's size multiple)", "256"),
-        new("batch", "Batch size", "8"),
-        new("lr", "Initial learning rate", "1e-3", ValueName: "X"),
-        new("seed", "Seed of the split, initialisation, shuffling and augmentation", "1"),
+        new("epochs", "Epochs", Inv(Defaults.Epochs)),
+        new("size", "Training size in pixels (square; a multiple of the model's size multiple)", Inv(Defaults.ImageSize)),
+        new("batch", "Batch size", Inv(Defaults.BatchSize)),
+        new("lr", "Initial learning rate", Inv(Defaults.LearningRate), ValueName: "X"),
+        new("seed", "Seed of the split, initialisation, shuffling and augmentation", Inv(Defaults.Seed)),
         new("augment", $"Augmentation preset: {string.Join(", ", AugmentationOptions.PresetNames)} (flips: h/v flips; light: + 90° turns, brightness/contrast; strong: nnU-Net-like), " +
-            "optionally with overrides ('strong,ElasticProbability=0.2,RotationDegrees=45'), or a .json file of AugmentationOptions (docs/pipeline.md)", "flips", ValueName: "SPEC"),
-        new("resize", $"Resize policy: {string.Join(", ", PipelineNames.ResizeNames)} (letterbox keeps the aspect ratio and pads)", "stretch", ValueName: "NAME"),
-        new("normalize", $"Intensity normalization: {string.Join(", ", PipelineNames.NormalizationNames)} (dataset/ct: statistics of the training cases, stored in run.json)", "per-image", ValueName: "NAME"),
+            "optionally with overrides ('strong,ElasticProbability=0.2,RotationDegrees=45'), or a .json file of AugmentationOptions (docs/pipeline.md)", Defaults.Augmentation, ValueName: "SPEC"),
+        new("resize", $"Resize policy: {string.Join(", ", PipelineNames.ResizeNames)} (letterbox keeps the aspect ratio and pads)", Defaults.Resize, ValueName: "NAME"),
+        new("normalize", $"Intensity normalization: {string.Join(", ", PipelineNames.NormalizationNames)} (dataset/ct: statistics of the training cases, stored in run.json)", Defaults.Normalization, ValueName: "NAME"),
         new("workers", "Data loader worker threads (parallel decode/augmentation)", "2"),
-        new("optimizer", $"Optimizer: {string.Join(", ", Optimizers.Names)} (sgd: momentum 0.99, Nesterov)", "adamw", ValueName: "NAME"),
-        new("weight-decay", "Weight decay", "1e-4", ValueName: "X"),
-        new("schedule", $"Learning-rate schedule: {string.Join(", ", Schedules.Names)}", "cosine", ValueName: "NAME"),
-        new("warmup", "Linear warm-up epochs before the cosine schedule", "0"),
+        new("optimizer", $"Optimizer: {string.Join(", ", Optimizers.Names)} (sgd: momentum 0.99, Nesterov)", Defaults.Optimizer, ValueName: "NAME"),
+        new("weight-decay", "Weight decay", Inv(Defaults.WeightDecay), ValueName: "X"),
+        new("schedule", $"Learning-rate schedule: {string.Join(", ", Schedules.Names)}", Defaults.Schedule, ValueName: "NAME"),
+        new("warmup", "Linear warm-up epochs before the cosine schedule", Inv(Defaults.WarmupEpochs)),
         new("clip", "Clip the gradient norm at X (nnU-Net: 12); 0 = off", "0", ValueName: "X"),
         new("patience", "Early stopping after N epochs without validation Dice gain; 0 = off", "0"),
         new("min-delta", "Smallest validation Dice gain that counts for early stopping", "0", ValueName: "X"),
@@ -62,55 +78,49 @@ public sealed partial class TrainCommand : ICommand
         var data = Required(options, "data");
         var model = Required(options, "model");
         var run = Required(options, "out");
-        if (!ModelRegistry.Contains(model))
-            throw new UsageException($"--model: unknown model '{model}'. Registered models: {string.Join(", ", ModelRegistry.Names)}.");
-        var epochs = options.GetInt("epochs", 50, max: 100_000);
-        var warmup = options.GetInt("warmup", 0, min: 0, max: 100_000);
-        var patience = options.GetInt("patience", 0, min: 0, max: 100_000);
         var threads = options.Get("threads") is null ? (int?)null : options.GetInt("threads", 1, max: 1024);
         var fraction = GetDouble(options, "val-fraction", 0.2);
         if (!(fraction > 0 && fraction < 1)) throw new UsageException($"--val-fraction must be between 0 and 1 (exclusive); got {fraction}.");
-        var clip = GetDouble(options, "clip", 0);
-        if (clip < 0) throw new UsageException("--clip must be 0 (off) or positive.");
         var minDelta = GetDouble(options, "min-delta", 0);
         if (minDelta < 0) throw new UsageException("--min-delta must not be negative.");
-        var weightDecay = GetDouble(options, "weight-decay", 1e-4);
-        if (weightDecay < 0) throw new UsageException("--weight-decay must not be negative.");
-        var lr = GetDouble(options, "lr", 1e-3);
-        if (!(lr > 0)) throw new UsageException("--lr must be positive.");
-        if (warmup >= epochs && warmup > 0) throw new UsageException($"--warmup must be below --epochs ({epochs}); got {warmup}.");
-
-        var plan = new TrainingPlan
+        var budget = options.Get("time-budget") is { } budgetText ? ParseDuration(budgetText) : (TimeSpan?)null;
+        var augmentation = Checked("augment", () => ReadAugmentation(options.Get("augment") ?? Defaults.Augmentation));
+        // The engine's settings and their one check (the web form's and the trainer's); the loss is checked again in the mode
+        // of the dataset's class count once the scan has found it.
+        var settings = new TrainingSettings
         {
-            Model = model,
-            ModelOptions = new ModelOptions(InChannels: 3, Classes: 1, Variant: options.Get("variant")),
-            Epochs = epochs,
-            BatchSize = options.GetInt("batch", 8, max: 4096),
-            ImageSize = options.GetInt("size", 256, min: 16, max: 4096),
-            LearningRate = lr,
-            Seed = options.GetInt("seed", 1, min: 0),
-            Train = [],
-            Validation = [],
-            RunDirectory = Path.GetFullPath(run),
+            Model = model.Trim().ToLowerInvariant(),
+            ModelOptions = new ModelOptions(InChannels: 3, Classes: 1, Variant: options.Get("variant"), DeepSupervision: options.Has("deep-supervision")),
+            Epochs = options.GetInt("epochs", Defaults.Epochs, max: 100_000),
+            BatchSize = options.GetInt("batch", Defaults.BatchSize, max: 4096),
+            ImageSize = options.GetInt("size", Defaults.ImageSize, min: 16, max: 4096),
+            LearningRate = GetDouble(options, "lr", Defaults.LearningRate),
+            Seed = options.GetInt("seed", Defaults.Seed, min: 0),
+            Augmentation = AugmentationOptions.PresetNames.Contains(augmentation.Name) ? augmentation.Name : Defaults.Augmentation,
+            Optimizer = options.Get("optimizer") ?? Defaults.Optimizer,
+            WeightDecay = GetDouble(options, "weight-decay", Defaults.WeightDecay),
+            Schedule = options.Get("schedule") ?? Defaults.Schedule,
+            WarmupEpochs = options.GetInt("warmup", Defaults.WarmupEpochs, min: 0, max: 100_000),
+            GradientClipNorm = GetDouble(options, "clip", Defaults.GradientClipNorm),
+            Loss = options.Get("loss") ?? TrainingPlan.DefaultBinaryLoss,
+            EarlyStoppingPatience = options.GetInt("patience", Defaults.EarlyStoppingPatience, min: 0, max: 100_000),
+            TimeBudgetHours = budget?.TotalHours ?? 0,
+            Resize = options.Get("resize") ?? Defaults.Resize,
+            Normalization = options.Get("normalize") ?? Defaults.Normalization,
+        };
+        if (settings.Check(SettingLimits.Engine).FirstOrDefault(e => e.Field != nameof(TrainingSettings.Loss)) is { } invalid)
+            throw new UsageException($"--{OptionOf.GetValueOrDefault(invalid.Field, invalid.Field)}: {invalid.Message}");
+
+        var plan = settings.ToPlan([], [], Path.GetFullPath(run)) with
+        {
             Device = options.Get("device") ?? "auto",
             Threads = threads,
-            Optimizer = Checked("optimizer", () => Optimizers.Normalize(options.Get("optimizer") ?? "adamw")),
-            WeightDecay = weightDecay,
-            Schedule = Checked("schedule", () => Schedules.Normalize(options.Get("schedule") ?? "cosine")),
-            WarmupEpochs = warmup,
-            GradientClipNorm = clip > 0 ? clip : null,
-            Loss = options.Get("loss") ?? TrainingPlan.DefaultBinaryLoss,
-            EarlyStoppingPatience = patience > 0 ? patience : null,
             MinDelta = minDelta,
-            TimeBudget = options.Get("time-budget") is { } budget ? ParseDuration(budget) : null,
+            TimeBudget = budget,
             Precision = options.Get("precision") ?? "fp32",
-            Augmentation = Checked("augment", () => ReadAugmentation(options.Get("augment") ?? "flips")),
-            Preprocessing = new PreprocessingOptions(
-                Checked("resize", () => PipelineNames.ParseResize(options.Get("resize") ?? "stretch")),
-                Checked("normalize", () => PipelineNames.ParseNormalization(options.Get("normalize") ?? "per-image"))),
+            Augmentation = augmentation,
             LoaderWorkers = options.GetInt("workers", 2, min: 1, max: 64),
         };
-        // The loss is checked in the mode of the dataset's class count, once the scan has found it.
         Checked("loss", () => { using var _ = LossFactory.Create(plan.Loss, LossMode.Multilabel, 1); return 0; });
         Checked("device", () => Devices.Resolve(plan.Device));
         if (plan.Precision.Trim().ToLowerInvariant() is not ("fp32" or "bf16"))

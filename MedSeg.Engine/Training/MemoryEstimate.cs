@@ -16,6 +16,8 @@ public sealed record RunShape(string Model, string? Variant, int BatchSize, int 
     public int LoaderPrefetch { get; init; } = 3;
     /// <summary>The model's output channels (1 binary, K for a label map): the table is measured with one.</summary>
     public int Classes { get; init; } = 1;
+    /// <summary>Deep supervision's heads and their gradients (measured as UNet++'s legacy variant "deepsup").</summary>
+    public bool DeepSupervision { get; init; }
 
     public static RunShape Of(TrainingPlan plan, long largestImagePixels) =>
         new(plan.Model, plan.ModelOptions.Variant, plan.BatchSize, plan.ImageSize, plan.ModelOptions.InChannels, plan.Train.Count,
@@ -24,6 +26,7 @@ public sealed record RunShape(string Model, string? Variant, int BatchSize, int 
             LoaderWorkers = plan.LoaderWorkers,
             LoaderPrefetch = plan.LoaderPrefetch,
             Classes = plan.ModelOptions.Classes,
+            DeepSupervision = plan.ModelOptions.DeepSupervision,
         };
 }
 
@@ -91,7 +94,7 @@ public static class MemoryEstimate
     /// <summary>The estimated peak resident bytes of a training run of this shape.</summary>
     public static long Bytes(RunShape shape)
     {
-        var c = Coefficients(shape.Model, shape.Variant);
+        var c = Coefficients(shape.Model, shape.DeepSupervision && shape.Variant is null or "base32" && IsMeasured(shape.Model, "deepsup") ? "deepsup" : shape.Variant);
         double pixels = (double)shape.ImageSize * shape.ImageSize;
         var step = c.FixedBytes + c.BytesPerPixel * shape.BatchSize * pixels + c.BytesPerPixelSquared * shape.BatchSize * pixels * pixels;
         // A K-class head's extra channels beyond the measured one: logits, softmax, one-hot target, their gradients and the

@@ -5,6 +5,7 @@ using MedSeg.Engine.Data.Pipeline;
 using MedSeg.Engine.Losses;
 using MedSeg.Engine.Metrics;
 using MedSeg.Engine.Models;
+using MedSeg.Engine.Models.Blocks;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -155,6 +156,11 @@ public sealed class Trainer
         if (model.TrainsChannelsLastWeights) Performance.ToChannelsLast(model);
         using var optimizer = Optimizers.Create(plan.Optimizer, model.parameters(), plan.LearningRate, plan.WeightDecay);
         using var criterion = CreateLoss(plan);
+        // Deep supervision (UNet++): the loss on every head, equal weights as in the paper; validation scores the prediction.
+        using var supervised = model is IDeepSupervised { DeepSupervision: true } deep
+            ? new DeepSupervisionLoss(CreateLoss(plan), DeepSupervisionLoss.EqualWeights(deep.HeadCount)) : null;
+        if (supervised is not null)
+            observer.OnLog($"Deep supervision: the loss is the mean of the {supervised.Weights!.Count} heads' losses; predictions average the heads.");
 
         var history = new List<EpochSummary>();
         var (startEpoch, bestEpoch, bestDice) = (1, 0, double.NegativeInfinity);
@@ -199,7 +205,7 @@ public sealed class Trainer
                 observer.OnLog($"Warm-up done; cosine schedule from learning rate {lr:G4}.");
             manual_seed(Seeds.Torch(plan.Seed, epoch));
 
-            var trainLoss = TrainEpoch(model, optimizer, criterion, loader, plan, device, epoch, batches, observer, ct);
+            var trainLoss = TrainEpoch(model, optimizer, criterion, supervised, loader, plan, device, epoch, batches, observer, ct);
             var (valLoss, valDice, valIoU, classDice, volumeDice) = ValidateEpoch(model, criterion, validation, plan, device, epoch, previewSet, observer, ct);
 
             var isBest = valDice > bestDice;
@@ -317,7 +323,7 @@ public sealed class Trainer
     private static Tensor Targets(Tensor masks, int classes) => classes == 1 ? masks : masks.squeeze(1).to(ScalarType.Int64);
 
     private static double TrainEpoch(SegmentationModel model, OptimizerHelper optimizer, nn.Module<Tensor, Tensor, Tensor> criterion,
-        BatchLoader loader, TrainingPlan plan, Device device, int epoch, int batches, ITrainingObserver observer, CancellationToken ct)
+        DeepSupervisionLoss? supervised, BatchLoader loader, TrainingPlan plan, Device device, int epoch, int batches, ITrainingObserver observer, CancellationToken ct)
     {
         model.train();
         double sum = 0;
@@ -331,8 +337,10 @@ public sealed class Trainer
                 CheckLabels(batch.Masks.Length == 0 ? 0 : (int)batch.Masks.Max(), plan.ModelOptions.Classes, $"a training mask of epoch {epoch} batch {b + 1}");
             var (x, y) = batch.ToTensors(device);
             x = Performance.ToChannelsLast(x); // every model trains faster on channels-last batches
-            var logits = model.call(x);
-            var loss = criterion.call(logits, Targets(y, plan.ModelOptions.Classes));
+            var targets = Targets(y, plan.ModelOptions.Classes);
+            var loss = supervised is not null && model is IDeepSupervised heads
+                ? supervised.call(heads.ForwardHeads(x), targets)
+                : criterion.call(model.call(x), targets);
             var value = loss.item<float>();
             if (!float.IsFinite(value))
                 throw new TrainingFailedException(
@@ -484,28 +492,16 @@ public sealed class Trainer
             Path.GetFullPath(Checkpoints.Weights(run, "last")));
     }
 
+    /// <summary>The settings' rules (<see cref="TrainingSettings.Check"/>, the same the form, the API and the CLI apply; each
+    /// message starts with its field) and what only a plan has: cases, loaders, the validation cache's memory.</summary>
     private static void Validate(TrainingPlan plan)
     {
-        if (!ModelRegistry.Contains(plan.Model))
-            throw new ArgumentException($"Unknown model '{plan.Model}'. Registered models: {string.Join(", ", ModelRegistry.Names)}.");
-        if (plan.ModelOptions.Classes < 1 || plan.ModelOptions.Classes > MaskReader.MaxLabel + 1)
-            throw new ArgumentException($"ModelOptions.Classes must be 1 (binary) or the class count K of a label map, 2 … {MaskReader.MaxLabel + 1} " +
-                                        $"(background included); got {plan.ModelOptions.Classes}.");
-        if (plan.Epochs < 1) throw new ArgumentException("Epochs must be at least 1.");
-        if (plan.BatchSize < 1) throw new ArgumentException("BatchSize must be at least 1.");
-        if (plan.ImageSize < 1) throw new ArgumentException("ImageSize must be positive.");
-        if (!(plan.LearningRate > 0) || double.IsInfinity(plan.LearningRate)) throw new ArgumentException("LearningRate must be a positive number.");
-        Optimizers.Normalize(plan.Optimizer);
-        Schedules.Normalize(plan.Schedule);
-        if (!(plan.WeightDecay >= 0) || double.IsInfinity(plan.WeightDecay)) throw new ArgumentException("WeightDecay must be 0 or a positive number.");
-        if (plan.WarmupEpochs < 0 || plan.WarmupEpochs >= plan.Epochs && plan.WarmupEpochs > 0)
-            throw new ArgumentException($"WarmupEpochs must be between 0 and Epochs − 1 ({plan.Epochs - 1}); got {plan.WarmupEpochs}.");
-        if (plan.GradientClipNorm is double c && !(c > 0 && double.IsFinite(c))) throw new ArgumentException("GradientClipNorm must be a positive number (or null = off).");
-        if (plan.EarlyStoppingPatience is < 1) throw new ArgumentException("EarlyStoppingPatience must be at least 1 epoch (or null = off).");
-        if (!(plan.MinDelta >= 0)) throw new ArgumentException("MinDelta must not be negative.");
-        if (plan.TimeBudget is { } t && t <= TimeSpan.Zero) throw new ArgumentException("TimeBudget must be positive (or null = off).");
-        using (CreateLoss(plan)) { } // throws with the valid names and syntax (e.g. "bce" in Multiclass mode)
         ArgumentNullException.ThrowIfNull(plan.Augmentation);
+        var errors = TrainingSettings.Of(plan).Check(SettingLimits.Engine).Select(e => $"{e.Field}: {e.Message}").ToList();
+        if (plan.EarlyStoppingPatience is < 1) errors.Add("EarlyStoppingPatience: must be at least 1 epoch (or null = off).");
+        if (!(plan.MinDelta >= 0)) errors.Add("MinDelta: must not be negative.");
+        if (plan.TimeBudget is { } t && t <= TimeSpan.Zero) errors.Add("TimeBudget: must be positive (or null = off).");
+        if (errors.Count > 0) throw new ArgumentException(string.Join(" ", errors));
         plan.Augmentation.Validate();
         if (plan.LoaderWorkers < 1) throw new ArgumentException("LoaderWorkers must be at least 1.");
         if (plan.LoaderPrefetch < 1) throw new ArgumentException("LoaderPrefetch must be at least 1.");

@@ -65,6 +65,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         // The same suggestions under the dataset, with the request the form submits: the same access.
         ["GET /api/datasets/{id:guid}/suggestion"] = new((w, _) => Get($"/api/datasets/{w.DatasetId}/suggestion?model=unext"),
             Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
+        ["GET /api/models"] = new((_, _) => Get("/api/models"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
         ["GET /api/uploads/"] = new((_, _) => Get("/api/uploads"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
         ["GET /api/uploads/{id:guid}"] = new((w, _) => Get($"/api/uploads/{w.UploadId}"), Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),
         ["GET /api/uploads/{id:guid}/report.csv"] = new((w, _) => Get($"/api/uploads/{w.UploadId}/report.csv"), Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),

@@ -133,10 +133,7 @@ public sealed class ExperimentsApiTests : IClassFixture<ExperimentsApiTests.App>
         };
         var back = ExperimentConfig.Parse(config.Serialize());
         Assert.Equal(config with { Split = null, Dataset = null }, back with { Split = null, Dataset = null });
-        var plan = back.ApplyTo(new MedSeg.Engine.Training.TrainingPlan
-        {
-            Model = "unext", Epochs = 3, BatchSize = 2, ImageSize = 64, LearningRate = 1e-3, Train = [], Validation = [], RunDirectory = ".",
-        });
+        var plan = back.ToPlan([], [], ".");
         Assert.Equal(("strong", "sgd", "cosine", "dice+focal", (int?)2), (plan.Augmentation.Name, plan.Optimizer, plan.Schedule, plan.Loss, plan.EarlyStoppingPatience));
         Assert.Equal((1, (double?)12, TimeSpan.FromMinutes(90), 3e-5), (plan.WarmupEpochs, plan.GradientClipNorm, plan.TimeBudget, plan.WeightDecay));
         Assert.Equal((ResizePolicy.Letterbox, NormalizationMode.CtWindow), (plan.Preprocessing.Resize, plan.Preprocessing.EffectiveNormalization.Mode));
@@ -149,7 +146,7 @@ public sealed class ExperimentsApiTests : IClassFixture<ExperimentsApiTests.App>
             parsed.EarlyStoppingPatience, parsed.Epochs, parsed.ImageSize));
         Assert.Equal(("stretch", "per-image", 0, 0.0, 0.0, 1e-4), (parsed.Resize, parsed.Normalization, parsed.WarmupEpochs,
             parsed.GradientClipNorm, parsed.TimeBudgetHours, parsed.WeightDecay));
-        var oldPlan = parsed.ApplyTo(plan);
+        var oldPlan = parsed.ToPlan([], [], ".");
         Assert.Equal((0, (double?)null, (TimeSpan?)null, 1e-4, true), (oldPlan.WarmupEpochs, oldPlan.GradientClipNorm, oldPlan.TimeBudget,
             oldPlan.WeightDecay, oldPlan.Preprocessing.IsDefault));
         Assert.Equal("discs", parsed.Dataset!.Name);
@@ -273,9 +270,13 @@ public sealed class ExperimentsApiTests : IClassFixture<ExperimentsApiTests.App>
         {
             var db = scope.ServiceProvider.GetRequiredService<MedSegDbContext>();
             var stale = DateTimeOffset.UtcNow.AddMinutes(-10);
+            // Two epochs in the snapshot (the plan) and in its read-model column.
+            var json = await db.Experiments.Where(e => e.Id == id).Select(e => e.ConfigJson).SingleAsync();
+            var twoEpochs = (ExperimentConfig.Parse(json) with { Epochs = 2 }).Serialize();
             await db.Experiments.Where(e => e.Id == id).ExecuteUpdateAsync(s => s
                 .SetProperty(e => e.Status, ExperimentStatus.Running)
                 .SetProperty(e => e.Epochs, 2)
+                .SetProperty(e => e.ConfigJson, twoEpochs)
                 .SetProperty(e => e.RunnerId, "elsewhere:1:dead")
                 .SetProperty(e => e.HeartbeatAt, stale));
             var recovery = factory.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<ExperimentRecoveryService>().Single();

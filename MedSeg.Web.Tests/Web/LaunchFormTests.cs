@@ -131,6 +131,29 @@ public class LaunchFormTests
     }
 
     [Fact]
+    public async Task VariantsAndDeepSupervisionAreTypedFieldsFromTheRegistry()
+    {
+        await using var ctx = BunitSetup.NewContext();
+        var request = new LaunchRequest { DatasetId = Kvasir.Id, Model = "unetplusplus" };
+        var cut = ctx.Render<LaunchForm>(p => p
+            .Add(x => x.Request, request)
+            .Add(x => x.Datasets, [Kvasir])
+            .Add(x => x.Models, ExperimentService.Models)
+            .Add(x => x.Launch, _ => throw new InvalidOperationException()));
+        Assert.Equal("base32", cut.Find("input[data-testid=launch-variant]").GetAttribute("value"));
+        Assert.Contains("9.16 M parameters", cut.Markup);
+        Assert.Single(cut.FindAll("input[data-testid=launch-deep-supervision]"));
+
+        // SegFormer: its variants, no deep supervision; the refused variant of an API request shows under the field.
+        request.Model = "segformer";
+        request.Variant = "b7";
+        cut.Render();
+        Assert.Empty(cut.FindAll("input[data-testid=launch-deep-supervision]"));
+        cut.Find("form").Submit();
+        cut.WaitForAssertion(() => Assert.Contains("Unknown variant 'b7' for segformer. Choose one of: b0, b1, b2", cut.Markup));
+    }
+
+    [Fact]
     public async Task DataAnnotationsMessagesShowPerField()
     {
         await using var ctx = BunitSetup.NewContext();

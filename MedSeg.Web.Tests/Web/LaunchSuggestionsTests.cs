@@ -96,21 +96,18 @@ public class LaunchSuggestionsTests
     public void CtWindowReachesTheEnginesNormalizationAndIsChecked()
     {
         var config = new ExperimentConfig { Normalization = "ct", WindowLow = -160, WindowHigh = 240 };
-        var plan = config.ApplyTo(new TrainingPlan
-        {
-            Model = "unext", Epochs = 1, BatchSize = 1, ImageSize = 32, LearningRate = 1e-3, Train = [], Validation = [], RunDirectory = ".",
-        });
+        var plan = (config with { Epochs = 1, BatchSize = 1, ImageSize = 32 }).ToPlan([], [], ".");
         var n = plan.Preprocessing.EffectiveNormalization;
         Assert.Equal((NormalizationMode.CtWindow, -160.0, 240.0), (n.Mode, n.Low![0], n.High![0]));
         Assert.Null(n.Mean); // clip and scale to [0, 1]; the trainer resolves nothing
         Assert.Equal(config, ExperimentConfig.Parse(config.Serialize()) with { });
         Assert.Null(new ExperimentConfig { Normalization = "ct" }.EngineNormalization.Low); // from the training foreground
 
-        Assert.Null(LaunchOptions.CheckWindow("ct", -160, 240));
-        Assert.Null(LaunchOptions.CheckWindow("per-image", null, null));
-        Assert.Contains("only to the ct normalization", LaunchOptions.CheckWindow("dataset", 0, 80));
-        Assert.Contains("both window bounds", LaunchOptions.CheckWindow("ct", 0, null));
-        Assert.Contains("must be above", LaunchOptions.CheckWindow("ct", 80, 0));
+        Assert.Null(TrainingSettings.CheckWindow("ct", -160, 240));
+        Assert.Null(TrainingSettings.CheckWindow("per-image", null, null));
+        Assert.Contains("only to the ct normalization", TrainingSettings.CheckWindow("dataset", 0, 80));
+        Assert.Contains("both window bounds", TrainingSettings.CheckWindow("ct", 0, null));
+        Assert.Contains("must be above", TrainingSettings.CheckWindow("ct", 80, 0));
     }
 
     private static readonly ModelChoice[] Models = [new("unext", "UNeXt", 32), new("unet", "U-Net", 16)];
@@ -147,6 +144,7 @@ public class LaunchSuggestionsTests
         Assert.Contains("median size 512×480 → 128", cut.Markup);
         Assert.Contains("window −160…240", cut.Markup);
         Assert.Empty(cut.FindAll("[data-testid=suggestion-apply]")); // all applied
+        Assert.Contains("no field changed", cut.Find("[data-testid=suggestions-changed]").TextContent);
     }
 
     [Fact]
@@ -193,6 +191,10 @@ public class LaunchSuggestionsTests
         Assert.Equal(7, request.Epochs); // edited: kept
         Assert.Equal(("letterbox", "ct", 128), (request.Resize, request.Normalization, request.ImageSize));
         Assert.Single(cut.FindAll("[data-testid=suggestion-apply]")); // epochs only
+        // The user sees which field they changed from the suggestion, with both values.
+        var changed = cut.Find("[data-testid=suggestions-changed]").TextContent;
+        Assert.Contains("You changed 1 field from the suggestion: Epochs 7 (suggested", changed);
+        Assert.Equal("changed: 7", cut.Find("[data-field=Epochs] [data-testid=suggestion-changed]").TextContent.Trim());
     }
 
     [Theory]

@@ -9,12 +9,17 @@ namespace MedSeg.Engine.Models.UNetPlusPlus;
 /// UNet++ (Zhou et al. 2018): a U-Net whose decoder nodes X(i,j) take every earlier node of their level plus the
 /// upsampled node below, with nb_filter 32/64/128/256/512 as in the UNeXt comparison (9.16 M parameters). Field names
 /// follow the reference implementation used there (<c>conv0_0</c> .. <c>conv0_4</c>, <c>final</c>). Variants:
-/// <c>base32</c> (default), <c>deepsup</c> (deep supervision: 1×1 heads <c>final1</c>..<c>final4</c> on X(0,1)..X(0,4),
-/// whose logits are averaged, the paper's ensemble mode), <c>small</c> (16-channel base, for CPU runs and tests).
+/// <c>base32</c> (default) and <c>small</c> (16-channel base, for CPU runs and tests). <see cref="ModelOptions.DeepSupervision"/>
+/// adds 1×1 heads <c>final1</c>..<c>final4</c> on X(0,1)..X(0,4): training puts the loss on every head
+/// (<see cref="IDeepSupervised.ForwardHeads"/>, equal weights as in the paper) and <see cref="forward"/> averages their logits
+/// (the paper's ensemble mode). The variant <c>deepsup</c> of older runs is base32 with deep supervision.
 /// </summary>
-public sealed class UNetPlusPlus : SegmentationModel, IVariantModel
+public sealed class UNetPlusPlus : SegmentationModel, IVariantModel, IDeepSupervised
 {
-    public static readonly IReadOnlyList<string> Variants = ["base32", "deepsup", "small"];
+    public static readonly IReadOnlyList<string> Variants = ["base32", "small", LegacyDeepSupervisionVariant];
+
+    /// <summary>The variant name runs used for deep supervision before it became <see cref="ModelOptions.DeepSupervision"/>.</summary>
+    public const string LegacyDeepSupervisionVariant = "deepsup";
     private static readonly Scalar Four = 4.ToScalar();
 
     private readonly VggBlock conv0_0, conv1_0, conv2_0, conv3_0, conv4_0;
@@ -47,7 +52,8 @@ public sealed class UNetPlusPlus : SegmentationModel, IVariantModel
         conv0_3 = new VggBlock(n[0] * 3 + n[1], n[0], n[0]);
         conv1_3 = new VggBlock(n[1] * 3 + n[2], n[1], n[1]);
         conv0_4 = new VggBlock(n[0] * 4 + n[1], n[0], n[0]);
-        if (Variant == "deepsup")
+        DeepSupervision = options.DeepSupervision || Variant == LegacyDeepSupervisionVariant;
+        if (DeepSupervision)
         {
             final1 = nn.Conv2d(n[0], options.Classes, 1);
             final2 = nn.Conv2d(n[0], options.Classes, 1);
@@ -65,12 +71,37 @@ public sealed class UNetPlusPlus : SegmentationModel, IVariantModel
 
     public IReadOnlyList<string> AvailableVariants => Variants;
 
+    public bool DeepSupervision { get; }
+
+    public int HeadCount => DeepSupervision ? 4 : 1;
+
     public override int SizeMultiple => 16;
 
     public override Tensor forward(Tensor input)
     {
-        CheckInputSize(input.shape[2], input.shape[3]);
         using var scope = NewDisposeScope();
+        var (x0_1, x0_2, x0_3, x0_4) = Nodes(input);
+        var output = final is not null
+            ? final.call(x0_4)
+            : final1!.call(x0_1).Plus(final2!.call(x0_2)).Plus(final3!.call(x0_3)).Plus(final4!.call(x0_4)).div_(Four);
+        return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The four heads' logits, X(0,1) first; without deep supervision, the one output.</summary>
+    public IReadOnlyList<Tensor> ForwardHeads(Tensor input)
+    {
+        if (!DeepSupervision) return [forward(input)];
+        using var scope = NewDisposeScope();
+        var (x0_1, x0_2, x0_3, x0_4) = Nodes(input);
+        Tensor[] heads = [final1!.call(x0_1), final2!.call(x0_2), final3!.call(x0_3), final4!.call(x0_4)];
+        foreach (var h in heads) h.MoveToOuterDisposeScope();
+        return heads;
+    }
+
+    /// <summary>The top row's nested nodes X(0,1) … X(0,4), in the caller's dispose scope.</summary>
+    private (Tensor, Tensor, Tensor, Tensor) Nodes(Tensor input)
+    {
+        CheckInputSize(input.shape[2], input.shape[3]);
         static Tensor Up(Tensor x) =>
             nn.functional.interpolate(x, scale_factor: [2, 2], mode: InterpolationMode.Bilinear, align_corners: true);
         static Tensor Cat(params Tensor[] xs) => torch.cat(xs, 1);
@@ -94,10 +125,7 @@ public sealed class UNetPlusPlus : SegmentationModel, IVariantModel
         var x1_3 = conv1_3.call(Cat(x1_0, x1_1, x1_2, Up(x2_2)));
         var x0_4 = conv0_4.call(Cat(x0_0, x0_1, x0_2, x0_3, Up(x1_3)));
 
-        var output = final is not null
-            ? final.call(x0_4)
-            : final1!.call(x0_1).Plus(final2!.call(x0_2)).Plus(final3!.call(x0_3)).Plus(final4!.call(x0_4)).div_(Four);
-        return output.MoveToOuterDisposeScope();
+        return (x0_1, x0_2, x0_3, x0_4);
     }
 
     protected override void Dispose(bool disposing)

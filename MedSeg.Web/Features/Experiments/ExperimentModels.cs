@@ -1,44 +1,49 @@
 using System.ComponentModel.DataAnnotations;
 using MedSeg.Data.Entities;
+using MedSeg.Engine.Training;
 
 namespace MedSeg.Web.Features.Experiments;
 
-/// <summary>What the launch form and <c>POST /api/experiments</c> take.</summary>
+/// <summary>What the launch form and <c>POST /api/experiments</c> take. Its defaults are the engine's
+/// <see cref="TrainingSettings.NewWebRun"/> and its rules <see cref="TrainingSettings.Check"/> (through <see cref="ToSettings"/>):
+/// the form, the API, the CLI and the trainer check the same way.</summary>
 public sealed class LaunchRequest
 {
+    private static readonly TrainingSettings Defaults = TrainingSettings.NewWebRun;
+
     [Required(ErrorMessage = "Choose a dataset.")]
     public Guid? DatasetId { get; set; }
 
-    [Required(ErrorMessage = "Choose an architecture.")]
-    public string Model { get; set; } = "unext";
+    public string Model { get; set; } = Defaults.Model;
+
+    /// <summary>The architecture's variant (GET /api/models lists them); null = its default.</summary>
+    public string? Variant { get; set; }
+
+    /// <summary>UNet++: the loss on each of its four heads (GET /api/models says which models take it).</summary>
+    public bool DeepSupervision { get; set; }
 
     [StringLength(200)]
     public string? Name { get; set; }
 
-    [Range(1, 1000, ErrorMessage = "Epochs must be between 1 and 1000.")]
-    public int Epochs { get; set; } = 20;
+    public int Epochs { get; set; } = Defaults.Epochs;
 
-    [Range(1, 256, ErrorMessage = "Batch size must be between 1 and 256.")]
-    public int BatchSize { get; set; } = 8;
+    public int BatchSize { get; set; } = Defaults.BatchSize;
 
     /// <summary>Square training size; must be a multiple of the model's size multiple (32 for UNeXt).</summary>
-    [Range(32, 2048, ErrorMessage = "Image size must be between 32 and 2048 pixels.")]
-    public int ImageSize { get; set; } = 256;
+    public int ImageSize { get; set; } = Defaults.ImageSize;
 
-    [Range(1e-7, 1.0, ErrorMessage = "Learning rate must be between 1e-7 and 1.")]
-    public double LearningRate { get; set; } = 1e-3;
+    public double LearningRate { get; set; } = Defaults.LearningRate;
 
-    [Range(0, int.MaxValue)]
-    public int Seed { get; set; } = 1;
+    public int Seed { get; set; } = Defaults.Seed;
 
     /// <summary>Augmentation preset: none, flips, light (default), strong. Null = default.</summary>
-    public string? Augmentation { get; set; } = LaunchOptions.DefaultAugmentation;
+    public string? Augmentation { get; set; } = Defaults.Augmentation;
 
     /// <summary>adamw (default) or sgd. Null = default.</summary>
-    public string? Optimizer { get; set; } = LaunchOptions.DefaultOptimizer;
+    public string? Optimizer { get; set; } = Defaults.Optimizer;
 
     /// <summary>cosine (default), poly or constant. Null = default.</summary>
-    public string? Schedule { get; set; } = LaunchOptions.DefaultSchedule;
+    public string? Schedule { get; set; } = Defaults.Schedule;
 
     /// <summary>A loss spec: dice+focal, tversky, … (LossFactory names joined by '+'). Null = the dataset's default: bce+dice for
     /// a binary dataset, dice+ce for a label map (where bce is refused).</summary>
@@ -46,14 +51,13 @@ public sealed class LaunchRequest
     public string? Loss { get; set; }
 
     /// <summary>Stop after this many epochs without validation-Dice gain; 0 = off (default).</summary>
-    [Range(0, 1000, ErrorMessage = "Early-stopping patience must be between 0 (off) and 1000 epochs.")]
-    public int EarlyStoppingPatience { get; set; }
+    public int EarlyStoppingPatience { get; set; } = Defaults.EarlyStoppingPatience;
 
     /// <summary>stretch (default) or letterbox (keeps the aspect ratio and pads). Null = default.</summary>
-    public string? Resize { get; set; } = LaunchOptions.DefaultResize;
+    public string? Resize { get; set; } = Defaults.Resize;
 
     /// <summary>per-image (default), dataset or ct; dataset/ct statistics come from the training cases. Null = default.</summary>
-    public string? Normalization { get; set; } = LaunchOptions.DefaultNormalization;
+    public string? Normalization { get; set; } = Defaults.Normalization;
 
     /// <summary>With ct: a fixed window's low and high bound (stored values, HU for CT; both or neither). Neither = the window
     /// from the training foreground's 0.5/99.5 percentiles.</summary>
@@ -61,19 +65,49 @@ public sealed class LaunchRequest
     public double? WindowHigh { get; set; }
 
     /// <summary>Linear warm-up epochs before the cosine schedule; 0 = none; below <see cref="Epochs"/>.</summary>
-    [Range(0, 1000, ErrorMessage = "Warm-up must be between 0 (none) and 1000 epochs.")]
-    public int WarmupEpochs { get; set; }
+    public int WarmupEpochs { get; set; } = Defaults.WarmupEpochs;
 
     /// <summary>Clip the global gradient norm at this value; 0 = off.</summary>
-    [Range(0, 1e6, ErrorMessage = "Gradient clipping must be 0 (off) or a positive norm up to 1e6.")]
-    public double GradientClipNorm { get; set; }
+    public double GradientClipNorm { get; set; } = Defaults.GradientClipNorm;
 
     /// <summary>Wall-clock training budget in hours; 0 = none. Training stops after the epoch that passes it.</summary>
-    [Range(0, LaunchOptions.MaxTimeBudgetHours, ErrorMessage = "The time budget must be between 0 (none) and 1000 hours.")]
-    public double TimeBudgetHours { get; set; }
+    public double TimeBudgetHours { get; set; } = Defaults.TimeBudgetHours;
 
-    [Range(0, 1.0, ErrorMessage = "Weight decay must be between 0 and 1.")]
-    public double WeightDecay { get; set; } = LaunchOptions.DefaultWeightDecay;
+    public double WeightDecay { get; set; } = Defaults.WeightDecay;
+
+    /// <summary>The engine's settings this request asks for, for a dataset of <paramref name="classes"/> classes whose images
+    /// the model reads as <paramref name="inChannels"/> channels; a null option takes its default (the loss the dataset's).</summary>
+    public TrainingSettings ToSettings(int classes = 1, int inChannels = 3) => new()
+    {
+        Model = (Model ?? "").Trim().ToLowerInvariant(),
+        ModelOptions = new MedSeg.Engine.Models.ModelOptions(inChannels, classes,
+            string.IsNullOrWhiteSpace(Variant) ? null
+                : MedSeg.Engine.Models.ModelRegistry.Contains(Model ?? "") ? MedSeg.Engine.Models.ModelRegistry.Get(Model!).FindVariant(Variant) ?? Variant.Trim()
+                : Variant.Trim(),
+            DeepSupervision),
+        Epochs = Epochs,
+        BatchSize = BatchSize,
+        ImageSize = ImageSize,
+        LearningRate = LearningRate,
+        Seed = Seed,
+        Augmentation = Option(Augmentation, Defaults.Augmentation),
+        Optimizer = Option(Optimizer, Defaults.Optimizer),
+        Schedule = Option(Schedule, Defaults.Schedule),
+        Loss = Option(Loss, TrainingPlan.DefaultLoss(classes)),
+        EarlyStoppingPatience = EarlyStoppingPatience,
+        Resize = Option(Resize, Defaults.Resize),
+        Normalization = Option(Normalization, Defaults.Normalization),
+        WindowLow = WindowLow,
+        WindowHigh = WindowHigh,
+        WarmupEpochs = WarmupEpochs,
+        GradientClipNorm = GradientClipNorm,
+        TimeBudgetHours = TimeBudgetHours,
+        WeightDecay = WeightDecay,
+    };
+
+    /// <summary>A launch option trimmed and lowercased (loss specs keep their case-insensitive syntax); null/blank = default.</summary>
+    private static string Option(string? value, string fallback) =>
+        string.IsNullOrWhiteSpace(value) ? fallback : value.Trim().ToLowerInvariant();
 
     /// <summary>A saved split of the dataset (GET /api/datasets/{id}/splits) to train on; null = a random split by
     /// <see cref="Seed"/> of the latest version (whole volumes when the cases came from volumes).</summary>

@@ -21,7 +21,10 @@ using Microsoft.Extensions.Options;
 namespace MedSeg.Web.Features.Experiments;
 
 /// <summary>An architecture offered by the launch form.</summary>
-public sealed record ModelChoice(string Name, string Description, int SizeMultiple);
+/// <summary>An architecture the form offers, from the registry's metadata: its variants (the default first) and whether it
+/// takes deep supervision.</summary>
+public sealed record ModelChoice(string Name, string Description, int SizeMultiple, IReadOnlyList<ModelVariantInfo>? Variants = null,
+    bool TakesDeepSupervision = false);
 
 /// <summary>What a Resume did: nothing to resume by that id, resumed (or nothing to do), or refused while the run still stops.</summary>
 public enum ResumeResult
@@ -43,17 +46,11 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
     /// always had; the channel count itself for multi-channel images (a volume's MRI sequences in one multi-band TIFF).</summary>
     public static int InChannelsFor(int datasetChannels) => datasetChannels is 2 or > 3 ? datasetChannels : 3;
     public const double ValidationFraction = 0.2;
-    private static readonly ConcurrentDictionary<string, int> SizeMultiples = new(StringComparer.OrdinalIgnoreCase);
-
     public static IReadOnlyList<ModelChoice> Models =>
-        [.. ModelRegistry.All.Select(m => new ModelChoice(m.Name, m.Description, SizeMultiple(m.Name)))];
+        [.. ModelRegistry.All.Select(m => new ModelChoice(m.Name, m.Description, m.SizeMultiple, m.Variants, m.Takes(ModelRegistry.DeepSupervisionOption)))];
 
-    /// <summary>The model's required divisor of H and W (asks a small instance once per name).</summary>
-    public static int SizeMultiple(string model) => SizeMultiples.GetOrAdd(model, name =>
-    {
-        using var instance = ModelRegistry.Create(name, new ModelOptions());
-        return instance.SizeMultiple;
-    });
+    /// <summary>The model's required divisor of H and W, from the registry's metadata.</summary>
+    public static int SizeMultiple(string model) => ModelRegistry.SizeMultiple(model);
 
     public async Task<IReadOnlyList<ExperimentSummary>> ListAsync(UserContext user, CancellationToken ct = default)
     {
@@ -80,7 +77,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             completed ? null : message, e.StartedAt, e.FinishedAt,
             [.. metrics.Select(ToPoint)],
             await LatestPreviewsAsync(db, e, ct),
-            ExperimentConfig.Parse(e.ConfigJson),
+            ExperimentConfig.Of(e),
             completed ? message : null,
             e.Restarts)
         {
@@ -109,39 +106,6 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         {
             errors.AddRange(results.SelectMany(r => r.MemberNames.DefaultIfEmpty("").Select(m => new FieldError(m, r.ErrorMessage ?? "Invalid value."))));
         }
-        if (!string.IsNullOrWhiteSpace(request.Model) && !ModelRegistry.Contains(request.Model))
-        {
-            errors.Add(new FieldError(nameof(LaunchRequest.Model),
-                $"Unknown architecture '{request.Model}'. Choose one of: {string.Join(", ", ModelRegistry.Names)}."));
-        }
-        else if (!string.IsNullOrWhiteSpace(request.Model) && request.ImageSize > 0)
-        {
-            var m = SizeMultiple(request.Model);
-            if (request.ImageSize % m != 0)
-            {
-                var lower = Math.Max(m, request.ImageSize / m * m);
-                errors.Add(new FieldError(nameof(LaunchRequest.ImageSize),
-                    $"{request.Model} needs an image size that is a multiple of {m}: try {lower} or {lower + m}."));
-            }
-        }
-        var augmentation = Option(request.Augmentation, LaunchOptions.DefaultAugmentation);
-        var optimizer = Option(request.Optimizer, LaunchOptions.DefaultOptimizer);
-        var schedule = Option(request.Schedule, LaunchOptions.DefaultSchedule);
-        var resize = Option(request.Resize, LaunchOptions.DefaultResize);
-        var normalization = Option(request.Normalization, LaunchOptions.DefaultNormalization);
-        if (LaunchOptions.CheckAugmentation(augmentation) is { } badAugmentation) errors.Add(new FieldError(nameof(LaunchRequest.Augmentation), badAugmentation));
-        if (LaunchOptions.CheckOptimizer(optimizer) is { } badOptimizer) errors.Add(new FieldError(nameof(LaunchRequest.Optimizer), badOptimizer));
-        if (LaunchOptions.CheckSchedule(schedule) is { } badSchedule) errors.Add(new FieldError(nameof(LaunchRequest.Schedule), badSchedule));
-        if (LaunchOptions.CheckResize(resize) is { } badResize) errors.Add(new FieldError(nameof(LaunchRequest.Resize), badResize));
-        if (LaunchOptions.CheckNormalization(normalization) is { } badNormalization)
-            errors.Add(new FieldError(nameof(LaunchRequest.Normalization), badNormalization));
-        if (LaunchOptions.CheckWindow(normalization, request.WindowLow, request.WindowHigh) is { } badWindow)
-            errors.Add(new FieldError(request.WindowLow is null ? nameof(LaunchRequest.WindowHigh) : nameof(LaunchRequest.WindowLow), badWindow));
-        if (LaunchOptions.CheckWarmup(request.WarmupEpochs, request.Epochs, schedule) is { } badWarmup)
-            errors.Add(new FieldError(nameof(LaunchRequest.WarmupEpochs), badWarmup));
-        if (request.EarlyStoppingPatience >= request.Epochs && request.EarlyStoppingPatience > 0 && request.Epochs > 0)
-            errors.Add(new FieldError(nameof(LaunchRequest.EarlyStoppingPatience),
-                $"Early-stopping patience must be below the number of epochs ({request.Epochs}), or 0 for off."));
         Dataset? dataset = null;
         ChosenSplit? chosen = null;
         if (request.DatasetId is { } datasetId)
@@ -160,18 +124,20 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
                 chosen = await ChooseSplitAsync(db, dataset, request, errors, ct);
             }
         }
-        // The loss follows the dataset: Binary mode for one class, Multiclass (softmax, bce refused) for a label map.
+        // One set of rules (the engine's): the loss follows the dataset (Binary mode for one class, Multiclass with bce refused
+        // for a label map), the size the model's multiple, the variant and options the registry's metadata.
         var classes = dataset?.Classes ?? 1;
-        var loss = Option(request.Loss, TrainingPlan.DefaultLoss(classes));
-        if (LaunchOptions.CheckLoss(loss, classes) is { } badLoss) errors.Add(new FieldError(nameof(LaunchRequest.Loss), badLoss));
+        var settings = request.ToSettings(classes, InChannelsFor(dataset?.Channels ?? 3));
+        errors.AddRange(settings.Check().Where(e => e.Field != nameof(TrainingSettings.ModelOptions) || dataset is not null)
+            .Select(e => new FieldError(e.Field, e.Message)));
         if (errors.Count > 0 || dataset is null || chosen is null) return new LaunchResult(null, errors);
 
-        var model = request.Model.ToLowerInvariant();
+        var model = settings.Model;
         var (version, cases, train, validation, test, splitConfig) = chosen;
         // Admission: a run that would not fit this server's memory ceiling is refused here, not killed later.
-        var shape = new RunShape(model, null, request.BatchSize, request.ImageSize, InChannelsFor(dataset.Channels), train.Count, validation.Count,
-            cases.Max(c => (long)c.Width * c.Height)) { Classes = classes };
-        if (MemoryEstimate.Check(shape, jobsOptions.Value.EffectiveMemoryCeilingBytes, SizeMultiple(model)) is { } tooLarge)
+        var shape = new RunShape(model, settings.ModelOptions.Variant, settings.BatchSize, settings.ImageSize, settings.ModelOptions.InChannels, train.Count,
+            validation.Count, cases.Max(c => (long)c.Width * c.Height)) { Classes = classes, DeepSupervision = settings.ModelOptions.DeepSupervision };
+        if (MemoryEstimate.Check(shape, jobsOptions.Value.EffectiveMemoryCeilingBytes, ModelRegistry.SizeMultiple(model)) is { } tooLarge)
         {
             return new LaunchResult(null, [new FieldError(nameof(LaunchRequest.BatchSize), tooLarge)]);
         }
@@ -186,34 +152,15 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             SplitId = request.SplitId,
             Fold = request.SplitId is null ? null : splitConfig.Fold,
             Model = model,
-            Epochs = request.Epochs,
-            BatchSize = request.BatchSize,
-            ImageSize = request.ImageSize,
-            LearningRate = request.LearningRate,
-            Seed = request.Seed,
+            Epochs = settings.Epochs,
+            BatchSize = settings.BatchSize,
+            ImageSize = settings.ImageSize,
+            LearningRate = settings.LearningRate,
+            Seed = settings.Seed,
             Status = ExperimentStatus.Queued,
-            ConfigJson = new ExperimentConfig
+            Variant = settings.ModelOptions.Variant,
+            ConfigJson = new ExperimentConfig(settings)
             {
-                Model = model,
-                ModelOptions = new ModelOptions(InChannels: InChannelsFor(dataset.Channels), Classes: classes),
-                Epochs = request.Epochs,
-                BatchSize = request.BatchSize,
-                ImageSize = request.ImageSize,
-                LearningRate = request.LearningRate,
-                Seed = request.Seed,
-                Augmentation = augmentation,
-                Optimizer = optimizer,
-                Schedule = schedule,
-                Loss = loss,
-                EarlyStoppingPatience = request.EarlyStoppingPatience,
-                Resize = resize,
-                Normalization = normalization,
-                WindowLow = request.WindowLow,
-                WindowHigh = request.WindowHigh,
-                WarmupEpochs = request.WarmupEpochs,
-                GradientClipNorm = request.GradientClipNorm,
-                TimeBudgetHours = request.TimeBudgetHours,
-                WeightDecay = request.WeightDecay,
                 Split = splitConfig,
                 Dataset = new DatasetRef(dataset.Id, dataset.Name, version.ContentHash, version.CaseCount, version.Number),
             }.Serialize(),
@@ -300,10 +247,6 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
     }
 
     /// <summary>The fixed 80/20 split, the engine's rule (the CLI's <c>medseg train</c> splits the same way).</summary>
-    /// <summary>A launch option trimmed and lowercased (loss specs keep their case-insensitive syntax); null/blank = default.</summary>
-    private static string Option(string? value, string fallback) =>
-        string.IsNullOrWhiteSpace(value) ? fallback : value.Trim().ToLowerInvariant();
-
     internal static (IReadOnlyList<DatasetCase> Train, IReadOnlyList<DatasetCase> Validation) Split(IEnumerable<DatasetCase> cases, int seed) =>
         DatasetSplit.Split(cases, c => c.Name, seed, ValidationFraction);
 

@@ -36,6 +36,7 @@ public static class ExperimentsApi
         api.MapPost("/{id:guid}/resume", Resume);
         api.MapGet("/{id:guid}/files/{**path}", File);
         app.MapGet("/api/datasets/{id:guid}/suggestion", DatasetSuggestion).WithTags("Experiments");
+        app.MapModelsApi();
         return app;
     }
 

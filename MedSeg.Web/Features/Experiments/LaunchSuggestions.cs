@@ -40,6 +40,22 @@ public sealed record LaunchSuggestion(string Field, string Label, string Value, 
         }
     }
 
+    /// <summary>What the request holds in this suggestion's field, written as <see cref="Value"/> is.</summary>
+    public string CurrentValue(LaunchRequest request) => Field switch
+    {
+        nameof(LaunchRequest.ImageSize) => $"{request.ImageSize} px",
+        nameof(LaunchRequest.BatchSize) => request.BatchSize.ToString(CultureInfo.InvariantCulture),
+        nameof(LaunchRequest.Epochs) => request.Epochs.ToString(CultureInfo.InvariantCulture),
+        nameof(LaunchRequest.WarmupEpochs) => request.WarmupEpochs.ToString(CultureInfo.InvariantCulture),
+        nameof(LaunchRequest.LearningRate) => request.LearningRate.ToString("G4", CultureInfo.InvariantCulture),
+        nameof(LaunchRequest.WeightDecay) => request.WeightDecay.ToString("G4", CultureInfo.InvariantCulture),
+        nameof(LaunchRequest.Augmentation) => request.Augmentation ?? "",
+        nameof(LaunchRequest.Resize) => request.Resize ?? "",
+        nameof(LaunchRequest.Normalization) => request.WindowLow is { } low && request.WindowHigh is { } high
+            ? $"{request.Normalization} {LaunchSuggestions.Window(low, high)}" : request.Normalization ?? "",
+        _ => "",
+    };
+
     /// <summary>True when the request already holds this suggestion.</summary>
     public bool IsAppliedTo(LaunchRequest request) => Field switch
     {

@@ -69,12 +69,12 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
         try
         {
             await notifier.StatusChangedAsync(new StatusChangedMessage(id, ExperimentStatus.Running, null));
-            var config = ExperimentConfig.Parse(experiment.ConfigJson);
+            var config = ExperimentConfig.Of(experiment);
             var plan = await BuildPlanAsync(experiment, config, run.Token);
             var child = ChildPlanFor(plan);
             var planPath = Path.Combine(plan.RunDirectory, PlanFile);
             child.Write(planPath);
-            var observer = new JobTrainingObserver(id, experiment.Epochs, notifier, scopes, logger);
+            var observer = new JobTrainingObserver(id, config.Epochs, notifier, scopes, logger);
             await observer.LoadPreviewCasesAsync(db, run.Token);
             var jobs = jobsOptions.Value;
             var limits = jobs.ChildLimits;
@@ -98,7 +98,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
                         if (outcome.Finished.Volumes is { Count: > 0 } volumes)
                             logger.LogInformation("Experiment {Id}: {Volumes} validation volumes scored whole (predictions/{File}), mean Dice {Dice:F4}",
                                 id, volumes.Count, VolumeReport.FileName, volumes.Average(v => v.Dice.Average()));
-                        await FinishAsync(id, ExperimentStatus.Completed, CompletionNote(result, experiment.Epochs, config));
+                        await FinishAsync(id, ExperimentStatus.Completed, CompletionNote(result, config.Epochs, config));
                         return;
                     case ChildEnd.Cancelled:
                         await StoppedAsync(id);
@@ -195,22 +195,16 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             Volume = volumes(c.DatasetCase),
         };
         var ordered = cases.OrderBy(c => c.DatasetCase!.Name, StringComparer.Ordinal).ToList();
-        var plan = config.ApplyTo(new TrainingPlan
+        // The snapshot is the plan: model, options (variant, deep supervision, channels, classes) and every training option.
+        var plan = config.ToPlan(
+            [.. ordered.Where(c => c.Split == CaseSplit.Train).Select(ToCase)],
+            [.. ordered.Where(c => c.Split == CaseSplit.Validation).Select(ToCase)],
+            store.ExperimentDirectory(experiment.Id)) with
         {
-            Model = experiment.Model,
-            ModelOptions = new ModelOptions(InChannels: config.ModelOptions.InChannels, Classes: config.ModelOptions.Classes),
-            Epochs = experiment.Epochs,
-            BatchSize = experiment.BatchSize,
-            ImageSize = experiment.ImageSize,
-            LearningRate = experiment.LearningRate,
-            Seed = experiment.Seed,
-            Train = [.. ordered.Where(c => c.Split == CaseSplit.Train).Select(ToCase)],
-            Validation = [.. ordered.Where(c => c.Split == CaseSplit.Validation).Select(ToCase)],
             PreviewCases = [.. ordered.Where(c => c.IsPreview).Select(c => c.DatasetCase!.Name)],
-            RunDirectory = store.ExperimentDirectory(experiment.Id),
             Device = training.Value.Device,
             Threads = training.Value.Threads > 0 ? training.Value.Threads : null,
-        });
+        };
         if (plan.TimeBudget is { } budget)
         {
             var spent = await db.EpochMetrics.Where(m => m.ExperimentId == experiment.Id).Select(m => m.Seconds).ToListAsync(ct);

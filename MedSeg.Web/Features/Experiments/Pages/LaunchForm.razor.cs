@@ -230,11 +230,14 @@ public sealed partial class LaunchForm : IDisposable
         // and re-applies them to the fields the user has not edited.
         if (field is nameof(LaunchRequest.DatasetId) || field is nameof(LaunchRequest.Model) && suggestions.Count > 0) UpdateSuggestions(apply: true);
         if (field is nameof(LaunchRequest.DatasetId)) SuggestLoss();
-        if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.ImageSize) or nameof(LaunchRequest.Model))
+        // A model change resets its variant and options (another architecture's names mean nothing to it).
+        if (e.FieldIdentifier.FieldName is nameof(LaunchRequest.Model))
         {
-            CheckRules();
-            editContext!.NotifyValidationStateChanged();
+            Request.Variant = null;
+            if (SelectedModel is not { TakesDeepSupervision: true }) Request.DeepSupervision = false;
         }
+        CheckRules();
+        editContext!.NotifyValidationStateChanged();
     }
 
     /// <summary>The chosen dataset's default loss (bce+dice binary, dice+ce for a label map) while the loss is a default.</summary>
@@ -244,22 +247,27 @@ public sealed partial class LaunchForm : IDisposable
             Request.Loss = TrainingPlan.DefaultLoss(SelectedDataset?.Classes ?? 1);
     }
 
+    /// <summary>The engine's rules (<see cref="TrainingSettings.Check"/>, the ones the API applies), each under its field.</summary>
     private void CheckRules()
     {
         ruleMessages!.Clear();
-        var size = editContext!.Field(nameof(LaunchRequest.ImageSize));
-        if (Request.ImageSize > 0 && Request.ImageSize % SizeMultiple != 0)
+        var settings = Request.ToSettings(SelectedDataset?.Classes ?? 1, ExperimentService.InChannelsFor(SelectedDataset?.Channels ?? 3));
+        foreach (var error in settings.Check())
         {
-            var lower = Request.ImageSize / SizeMultiple * SizeMultiple;
-            var upper = lower + SizeMultiple;
-            var suggestion = lower >= 32 ? $"{lower} or {upper}" : upper.ToString(Invariant);
-            ruleMessages.Add(size, $"Image size must be a multiple of {SizeMultiple} for {Request.Model}: try {suggestion}.");
-        }
-        if (!string.IsNullOrEmpty(Request.Model) && SelectedModel is null)
-        {
-            ruleMessages.Add(editContext.Field(nameof(LaunchRequest.Model)), $"Unknown architecture “{Request.Model}”.");
+            if (IsFormField(error.Field)) ruleMessages.Add(editContext!.Field(error.Field), error.Message);
         }
     }
+
+    /// <summary>The variant picker's value: the request's variant, or the model's default when it names none.</summary>
+    private string VariantChoice
+    {
+        get => Request.Variant ?? SelectedModel?.Variants?.FirstOrDefault()?.Name ?? "";
+        set => Request.Variant = value == SelectedModel?.Variants?.FirstOrDefault()?.Name ? null : value;
+    }
+
+    private string? VariantHint =>
+        SelectedModel?.Variants?.FirstOrDefault(v => v.Name == VariantChoice) is { } v
+            ? $"{v.Description} · {(v.Parameters / 1e6).ToString("0.##", Invariant)} M parameters" : null;
 
     private async Task SubmitAsync()
     {
@@ -293,6 +301,7 @@ public sealed partial class LaunchForm : IDisposable
     }
 
     private static bool IsFormField(string field) => field is nameof(LaunchRequest.DatasetId) or nameof(LaunchRequest.Model)
+        or nameof(LaunchRequest.Variant) or nameof(LaunchRequest.DeepSupervision)
         or nameof(LaunchRequest.Name) or nameof(LaunchRequest.Epochs) or nameof(LaunchRequest.BatchSize)
         or nameof(LaunchRequest.ImageSize) or nameof(LaunchRequest.LearningRate) or nameof(LaunchRequest.Seed)
         or nameof(LaunchRequest.Augmentation) or nameof(LaunchRequest.Optimizer) or nameof(LaunchRequest.Schedule)
