@@ -62,6 +62,8 @@ public sealed class QueuePageTests
         await using var browser = await WalkingSkeletonTests.LaunchChromiumAsync(playwright);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = baseUri.ToString(), ViewportSize = new() { Width = 1366, Height = 900 } });
         page.SetDefaultTimeout(30_000);
+        var errors = new List<string>();
+        page.Console += (_, m) => { if (m.Type is "error" or "warning") errors.Add(m.Text); };
         try
         {
             await page.GotoAsync("/account/login");
@@ -69,13 +71,15 @@ public sealed class QueuePageTests
             await page.FillAsync("#password", Accounts.Password);
             await page.ClickAsync("#sign-in");
             await page.WaitForURLAsync(new Regex("/$"));
+            await WalkingSkeletonTests.InteractiveAsync(page);
             await page.Locator("[data-testid=nav-queue]").ClickAsync();
             await page.WaitForURLAsync(new Regex("/queue$"));
+            await Assertions.Expect(page.Locator("h4", new() { HasText = "Training queue" })).ToBeVisibleAsync(new() { Timeout = 30_000 });
             await WalkingSkeletonTests.InteractiveAsync(page);
 
             // Fair order: the admin's first run, then Mia's (nobody runs; the admin would then have one), then the admin's second.
             var rows = page.Locator("[data-testid=queue-table] tbody tr");
-            await Assertions.Expect(rows).ToHaveCountAsync(3);
+            await Assertions.Expect(rows).ToHaveCountAsync(3, new() { Timeout = 30_000 });
             await Assertions.Expect(page.Locator("[data-testid=queue-position]")).ToHaveTextAsync(["1", "2", "3"]);
             await Assertions.Expect(page.Locator("[data-testid=queue-owner]")).ToHaveTextAsync([MedSegAppFactory.AdminEmail, "You", MedSegAppFactory.AdminEmail]);
             await Assertions.Expect(rows.Nth(1).Locator("[data-testid=queue-name]")).ToHaveTextAsync("mia-run");
@@ -86,15 +90,16 @@ public sealed class QueuePageTests
             await WalkingSkeletonTests.ShotAsync(page, "queue");
 
             await rows.Nth(1).Locator("[data-testid=queue-cancel]").ClickAsync();
-            await Assertions.Expect(page.Locator("[data-testid=queue-message]")).ToContainTextAsync("Cancelled mia-run");
+            await Assertions.Expect(page.Locator("[data-testid=queue-message]")).ToContainTextAsync("Cancelled mia-run", new() { Timeout = 30_000 });
             await Assertions.Expect(rows).ToHaveCountAsync(2);
             await Assertions.Expect(page.Locator("[data-testid=queue-position]")).ToHaveTextAsync(["1", "2"]);
             await Assertions.Expect(page.Locator("[data-testid=queue-cancel]")).ToHaveCountAsync(0);
         }
         catch (Exception e) when (e is not Xunit.Sdk.XunitException)
         {
+            errors.Add(await page.Locator("#blazor-error-ui").IsVisibleAsync() ? "blazor-error-ui visible" : "no blazor error ui");
             var text = await page.InnerTextAsync("body");
-            throw new Xunit.Sdk.XunitException($"{e.Message}\nAt {page.Url}; page text:\n{text[..Math.Min(text.Length, 2000)]}");
+            throw new Xunit.Sdk.XunitException($"{e.Message}\nAt {page.Url}; console: {string.Join(" | ", errors)}; page text:\n{text[..Math.Min(text.Length, 2000)]}");
         }
         var status = await mia.GetFromJsonAsync<JsonElement>($"/api/experiments/{m1}");
         Assert.Equal("Cancelled", status.GetProperty("summary").GetProperty("status").GetString());

@@ -33,7 +33,7 @@ public enum ResumeResult
     Forbidden,
 }
 
-/// <summary>Experiments: launch (snapshot config and split, enqueue the job), list, details, review, cancel.</summary>
+/// <summary>Experiments: launch (snapshot config and split, queue the run in the fair training queue), list, details, review, cancel.</summary>
 public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IBackgroundJobClient jobs,
     RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, DatasetService datasets, QuotaService quotas, ILogger<ExperimentService> logger,
     TrainingDispatcher dispatcher)
@@ -94,7 +94,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         };
     }
 
-    /// <summary>Validates the request (field errors), snapshots the experiment and enqueues the training job.</summary>
+    /// <summary>Validates the request (field errors), snapshots the experiment and queues it for training.</summary>
     public async Task<LaunchResult> LaunchAsync(LaunchRequest request, UserContext user, CancellationToken ct = default)
     {
         // The job quota first: a user at the limit learns that before anything else. Held until the job is queued.
