@@ -56,6 +56,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["POST /api/users/{id}/password"] = new((w, _) => Send(HttpMethod.Post, $"/api/users/{w.TargetUserId}/password", new { }),
             Unauthenticated, Hidden, Hidden, Hidden, Hidden, Ok),
         ["GET /api/quotas/me"] = new((_, _) => Get("/api/quotas/me"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        // Every signed-in user sees the whole training queue (names only of runs they may see).
+        ["GET /api/queue"] = new((_, _) => Get("/api/queue"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
 
         ["POST /api/datasets/"] = new((_, _) => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, "/api/datasets")
             { Content = DatasetsApiTests.Upload("matrix upload", SyntheticDataset.Zip(2, 32)) }), Unauthenticated, Ok, Forbidden, Ok, Ok, Ok),
@@ -165,6 +167,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["/datasets"] = new((_, _) => Get("/datasets"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
         ["/datasets/{Id:guid}"] = new((w, _) => Get($"/datasets/{w.DatasetId}"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["/experiments"] = new((_, _) => Get("/experiments"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        ["/queue"] = new((_, _) => Get("/queue"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
         ["/experiments/new"] = new((_, _) => Get("/experiments/new"), Unauthenticated, Ok, Forbidden, Ok, Ok, Ok),
         ["/experiments/{Id:guid}"] = new((w, _) => Get($"/experiments/{w.ExperimentId}"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["/experiments/{Id:guid}/review"] = new((w, _) => Get($"/experiments/{w.ExperimentId}/review"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),

@@ -12,6 +12,9 @@ namespace MedSeg.Web.Infrastructure;
 public static class JobsExtensions
 {
     public const string TrainingQueue = "training";
+    /// <summary>Prediction jobs (and anything on Hangfire's default queue): served by a server of their own, so that they never
+    /// wait behind hours of training.</summary>
+    public const string PredictQueue = "predict";
 
     /// <summary>
     /// Hangfire on the same provider as the database. Training runs for hours, longer than any invisibility timeout
@@ -45,10 +48,19 @@ public static class JobsExtensions
             .UseStorage(sp.GetRequiredService<JobStorage>()));
         if (jobs.RunServer)
         {
+            // Training: WorkerCount slots, handed out by the fair queue (TrainingDispatcher), which creates a run's job only
+            // when a slot is free. Predictions: their own workers, so a prediction starts while every training slot is busy.
             builder.Services.AddHangfireServer(o =>
             {
-                o.Queues = [TrainingQueue, "default"];
+                o.Queues = [TrainingQueue];
                 o.WorkerCount = Math.Max(1, jobs.WorkerCount);
+                o.SchedulePollingInterval = TimeSpan.FromSeconds(1);
+                o.ServerCheckInterval = TimeSpan.FromSeconds(30);
+            });
+            builder.Services.AddHangfireServer(o =>
+            {
+                o.Queues = [PredictQueue, "default"];
+                o.WorkerCount = Math.Max(1, jobs.PredictWorkers);
                 o.SchedulePollingInterval = TimeSpan.FromSeconds(1);
                 o.ServerCheckInterval = TimeSpan.FromSeconds(30);
             });

@@ -28,6 +28,9 @@ public sealed class JobsOptions
     public const string Section = "MedSeg:Jobs";
     /// <summary>Concurrent training jobs on this node (each uses all torch threads).</summary>
     public int WorkerCount { get; set; } = 1;
+    /// <summary>Concurrent prediction jobs on this node: a Hangfire server of their own on the <c>predict</c> queue, so that a
+    /// prediction never waits behind training.</summary>
+    public int PredictWorkers { get; set; } = 1;
     /// <summary>False on web-only nodes: jobs are enqueued here and run by worker nodes.</summary>
     public bool RunServer { get; set; } = true;
     /// <summary>A run whose heartbeat is older than this is taken to have died and is resumed.</summary>

@@ -6,6 +6,7 @@ using MedSeg.Web.Features.Users;
 using MedSeg.Web.Features.Datasets;
 using MedSeg.Web.Features.Deletion;
 using MedSeg.Web.Features.Experiments;
+using MedSeg.Web.Features.Experiments.Queue;
 using MedSeg.Web.Features.Predictions;
 using MedSeg.Web.Features.Quotas;
 using MudBlazor.Services;
@@ -63,6 +64,7 @@ public static class UiExtensions
         app.MapSharesApi();
         app.MapDatasetsApi();
         app.MapExperimentsApi();
+        app.MapQueueApi();
         app.MapPredictionsApi();
         app.MapDeletionApi();
         app.MapQuotasApi();

@@ -11,7 +11,8 @@ namespace MedSeg.Web.Features.Experiments;
 /// <summary>
 /// Resumes runs whose process died, from their last checkpoint: a Running experiment whose lease is stale (no heartbeat
 /// for <see cref="JobsOptions.StaleAfterSeconds"/>) or held by a dead process of this machine, and an Interrupted one
-/// (the app shut down mid-run). Claims each with a conditional update so that one node re-enqueues it. A Running one
+/// (the app shut down mid-run). Claims each with a conditional update so that one node queues it again (in the fair
+/// training queue, at its old place in its owner's line). A Running one
 /// whose process died counts as a restart (<see cref="Experiment.Restarts"/>, the same count as a crashed child's): past
 /// <see cref="JobsOptions.MaxRestarts"/> it is Failed instead, so a run that kills whatever runs it never loops.
 /// </summary>
@@ -88,7 +89,7 @@ public sealed class ExperimentRecoveryService(IServiceScopeFactory scopes, Runni
                         : "Resuming from the last checkpoint after a shutdown."), ct);
             if (claimed != 1) continue;
             var experiment = await db.Experiments.FirstAsync(e => e.Id == c.Id, ct);
-            await scope.ServiceProvider.GetRequiredService<ExperimentService>().EnqueueAsync(db, experiment, ct);
+            await scope.ServiceProvider.GetRequiredService<ExperimentService>().EnqueueAsync(db, experiment, ct, keepPlace: true);
             logger.LogWarning("Experiment {Id} ({Status}, runner {Runner}) is resumed from its last checkpoint", c.Id, c.Status, c.RunnerId);
             recovered++;
         }
@@ -129,7 +130,7 @@ public sealed class ExperimentRecoveryService(IServiceScopeFactory scopes, Runni
                     Status = Predictions.PredictionRunStatus.Queued, Runner = null, Restarts = died ? s.Restarts + 1 : s.Restarts,
                     Error = "Starting again after the process running it stopped.",
                 });
-                jobs.Enqueue<Predictions.PredictJob>(j => j.RunAsync(experimentId, run.Id, CancellationToken.None));
+                jobs.Enqueue<Predictions.PredictJob>(j => j.RunAsync(experimentId, run.Id, CancellationToken.None)); // its own queue ([Queue])
                 logger.LogWarning("Prediction run {Run} of experiment {Experiment} ({Status}) is started again", run.Id, experimentId, run.Status);
                 recovered++;
             }

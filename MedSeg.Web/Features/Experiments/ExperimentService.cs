@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Hangfire;
-using Hangfire.States;
 using MedSeg.Data;
 using MedSeg.Data.Entities;
 using MedSeg.Data.Files;
@@ -11,6 +10,7 @@ using MedSeg.Engine.Models;
 using MedSeg.Engine.Training;
 using MedSeg.Web.Features.Audit;
 using MedSeg.Web.Features.Datasets;
+using MedSeg.Web.Features.Experiments.Queue;
 using MedSeg.Web.Features.Quotas;
 using MedSeg.Web.Features.Sharing;
 using MedSeg.Web.Features.Users;
@@ -36,9 +36,10 @@ public enum ResumeResult
     Forbidden,
 }
 
-/// <summary>Experiments: launch (snapshot config and split, enqueue the job), list, details, review, cancel.</summary>
+/// <summary>Experiments: launch (snapshot config and split, queue the run in the fair training queue), list, details, review, cancel.</summary>
 public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IBackgroundJobClient jobs,
-    RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, DatasetService datasets, QuotaService quotas, ILogger<ExperimentService> logger)
+    RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, DatasetService datasets, QuotaService quotas, ILogger<ExperimentService> logger,
+    TrainingDispatcher dispatcher)
 {
     public const int PreviewCaseCount = 4;
 
@@ -90,7 +91,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         };
     }
 
-    /// <summary>Validates the request (field errors), snapshots the experiment and enqueues the training job.</summary>
+    /// <summary>Validates the request (field errors), snapshots the experiment and queues it for training.</summary>
     public async Task<LaunchResult> LaunchAsync(LaunchRequest request, UserContext user, CancellationToken ct = default)
     {
         // The job quota first: a user at the limit learns that before anything else. Held until the job is queued.
@@ -359,12 +360,18 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         return await Task.Run(() => ImageRendering.MaskPng(file, size, classColours, previewClasses), ct);
     }
 
-    internal async Task EnqueueAsync(MedSegDbContext db, Experiment experiment, CancellationToken ct)
+    /// <summary>Puts the run in the fair training queue: Queued without a job from <see cref="Experiment.QueuedAt"/> on; the
+    /// <see cref="TrainingDispatcher"/> creates its Hangfire job when a slot is free and the run's turn has come. A run that
+    /// was running when its process died keeps its place in its owner's line (<paramref name="keepPlace"/>).</summary>
+    internal async Task EnqueueAsync(MedSegDbContext db, Experiment experiment, CancellationToken ct, bool keepPlace = false)
     {
-        var jobId = jobs.Create<TrainExperimentJob>(j => j.RunAsync(experiment.Id, CancellationToken.None),
-            new EnqueuedState(JobsExtensions.TrainingQueue));
-        await db.Experiments.Where(x => x.Id == experiment.Id).ExecuteUpdateAsync(s => s.SetProperty(x => x.JobId, jobId), ct);
-        experiment.JobId = jobId;
+        var queuedAt = keepPlace ? experiment.QueuedAt ?? experiment.CreatedAt : DateTimeOffset.UtcNow;
+        await db.Experiments.Where(x => x.Id == experiment.Id).ExecuteUpdateAsync(s => s
+            .SetProperty(x => x.JobId, (string?)null)
+            .SetProperty(x => x.QueuedAt, queuedAt), ct);
+        experiment.JobId = null;
+        experiment.QueuedAt = queuedAt;
+        dispatcher.Kick();
     }
 
     /// <summary>URL of a rendition of one of the experiment's cases, served through the experiment so that whoever may see the

@@ -1,3 +1,4 @@
+using MedSeg.Web.Features.Experiments.Queue;
 using MedSeg.Web.Features.Sharing;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -19,6 +20,7 @@ public static class ExperimentsApi
         services.AddSingleton<RunningExperiments>();
         services.AddTransient<ExperimentLiveFeed>();
         services.AddHostedService<ExperimentRecoveryService>();
+        services.AddQueueFeature();
         return services;
     }
 

@@ -20,9 +20,14 @@ public sealed class RunningExperiments
         return null;
     }
 
+    /// <summary>Raised when a run of this process ends (its slot is free): the training queue dispatches the next one at once.</summary>
+    public event Action? RunEnded;
+
     public void Unregister(Guid id, Run run)
     {
-        if (runs.TryRemove(new KeyValuePair<Guid, Run>(id, run))) run.Dispose();
+        if (!runs.TryRemove(new KeyValuePair<Guid, Run>(id, run))) return;
+        run.Dispose();
+        RunEnded?.Invoke();
     }
 
     public bool IsRunningHere(Guid id) => runs.ContainsKey(id);

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Options;
 namespace MedSeg.Web.Features.Predictions;
 
 /// <summary>
-/// Hangfire job (default queue): predicts one mask per uploaded image of a run with the experiment's best checkpoint on the
+/// Hangfire job (the <c>predict</c> queue, served by its own workers: <see cref="JobsOptions.PredictWorkers"/>): predicts one mask per uploaded image of a run with the experiment's best checkpoint on the
 /// engine's fast inference path, in a child process (<c>medseg run-prediction</c>), writes them to <c>output/</c> as PNG
 /// (0/255 for binary models; a NIfTI volume slice by slice into <c>Name.nii.gz</c> over its own header) and packs them into
 /// <c>masks.zip</c>. Progress, the lease (runner + heartbeat) and the outcome
@@ -25,6 +25,7 @@ public sealed class PredictJob(ArtifactStore store, PredictionRunFiles runs, Run
     private static readonly Lock StatusGate = new();
 
     [AutomaticRetry(Attempts = 0)]
+    [Queue(JobsExtensions.PredictQueue)]
     [JobDisplayName("Predict run {1} of experiment {0}")]
     public async Task RunAsync(Guid experimentId, Guid runId, CancellationToken cancellationToken)
     {

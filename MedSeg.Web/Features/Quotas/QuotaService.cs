@@ -65,6 +65,25 @@ public sealed class QuotaService(IDbContextFactory<MedSegDbContext> contexts, Ar
             "Wait for one to finish or cancel one, then try again.");
     }
 
+    /// <summary>How many jobs each of these users may run at once: their job quota (their own or the default); null = unlimited
+    /// (an admin, or a quota of 0). The training queue passes over a user at their limit (<c>FairQueue</c>).</summary>
+    public async Task<IReadOnlyDictionary<string, int?>> JobLimitsAsync(IReadOnlyCollection<string> userIds, CancellationToken ct = default)
+    {
+        if (userIds.Count == 0) return new Dictionary<string, int?>();
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var own = await db.Users.AsNoTracking().Where(u => userIds.Contains(u.Id)).Select(u => new { u.Id, u.JobQuota }).ToListAsync(ct);
+        var admins = await (from ur in db.UserRoles
+                            join r in db.Roles on ur.RoleId equals r.Id
+                            where r.Name == UserContext.AdminRole && userIds.Contains(ur.UserId)
+                            select ur.UserId).ToListAsync(ct);
+        return userIds.Distinct().ToDictionary(id => id, id =>
+        {
+            if (admins.Contains(id)) return null;
+            var jobs = own.FirstOrDefault(u => u.Id == id)?.JobQuota ?? options.Value.JobsPerUser;
+            return jobs == 0 ? (int?)null : jobs;
+        });
+    }
+
     /// <summary>Serialises one user's check-then-queue in this process; dispose the result when the job is queued.</summary>
     public async Task<IDisposable> LockJobsAsync(UserContext user, CancellationToken ct = default)
     {
