@@ -22,18 +22,18 @@ public sealed record GroupLaunchResult(Guid? GroupId, IReadOnlyList<Guid> Member
     public bool Succeeded => GroupId is not null;
 }
 
-public sealed record GroupSummary(Guid Id, string Name, string Kind, Guid DatasetId, int Members, int Completed, DateTimeOffset CreatedAt);
+public sealed record ExperimentGroupSummary(Guid Id, string Name, string Kind, Guid DatasetId, int Members, int Completed, DateTimeOffset CreatedAt);
 
 /// <summary>The final metrics of one member (null until it completes): the best validation Dice (the checkpoint that is
 /// evaluated), and the last epoch's validation Dice, IoU and loss.</summary>
 public sealed record MemberMetrics(double? BestDice, double? FinalDice, double? FinalIoU, double? FinalValidationLoss);
 
-public sealed record GroupMember(Guid Id, string Name, int Seed, int? Fold, Data.Entities.ExperimentStatus Status, MemberMetrics Metrics);
+public sealed record ExperimentGroupMember(Guid Id, string Name, int Seed, int? Fold, Data.Entities.ExperimentStatus Status, MemberMetrics Metrics);
 
 /// <param name="Mean">Per metric (the <see cref="MemberMetrics"/> names, camelCase), the mean over completed members; null with none.</param>
 /// <param name="Std">Per metric, the sample standard deviation (n − 1) over completed members; null with fewer than 2.</param>
-public sealed record GroupDetail(Guid Id, string Name, string Kind, Guid DatasetId, Guid? SplitId, DateTimeOffset CreatedAt,
-    IReadOnlyList<GroupMember> Members, IReadOnlyDictionary<string, double?> Mean, IReadOnlyDictionary<string, double?> Std)
+public sealed record ExperimentGroupDetail(Guid Id, string Name, string Kind, Guid DatasetId, Guid? SplitId, DateTimeOffset CreatedAt,
+    IReadOnlyList<ExperimentGroupMember> Members, IReadOnlyDictionary<string, double?> Mean, IReadOnlyDictionary<string, double?> Std)
 {
     public int Completed => Members.Count(m => m.Status == Data.Entities.ExperimentStatus.Completed);
 }
@@ -70,7 +70,7 @@ public static class GroupStatistics
     };
 
     /// <summary>Mean and std per metric over the completed members (a metric a member lacks is left out for that member).</summary>
-    public static (Dictionary<string, double?> Mean, Dictionary<string, double?> Std) Summarize(IEnumerable<GroupMember> members)
+    public static (Dictionary<string, double?> Mean, Dictionary<string, double?> Std) Summarize(IEnumerable<ExperimentGroupMember> members)
     {
         var completed = members.Where(m => m.Status == Data.Entities.ExperimentStatus.Completed).ToList();
         var mean = new Dictionary<string, double?>();

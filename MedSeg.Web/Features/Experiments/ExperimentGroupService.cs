@@ -130,7 +130,7 @@ public sealed class ExperimentGroupService(IDbContextFactory<MedSegDbContext> co
     }
 
     /// <summary>The user's groups (admins: everyone's), newest first.</summary>
-    public async Task<IReadOnlyList<GroupSummary>> ListAsync(UserContext user, CancellationToken ct = default)
+    public async Task<IReadOnlyList<ExperimentGroupSummary>> ListAsync(UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var groups = await Visible(db, user).OrderByDescending(g => g.CreatedAt).ToListAsync(ct);
@@ -139,12 +139,12 @@ public sealed class ExperimentGroupService(IDbContextFactory<MedSegDbContext> co
             .GroupBy(e => e.GroupId!.Value)
             .Select(g => new { g.Key, Members = g.Count(), Completed = g.Count(e => e.Status == ExperimentStatus.Completed) })
             .ToDictionaryAsync(x => x.Key, ct);
-        return [.. groups.Select(g => new GroupSummary(g.Id, g.Name, g.Kind, g.DatasetId,
+        return [.. groups.Select(g => new ExperimentGroupSummary(g.Id, g.Name, g.Kind, g.DatasetId,
             counts.GetValueOrDefault(g.Id)?.Members ?? 0, counts.GetValueOrDefault(g.Id)?.Completed ?? 0, g.CreatedAt))];
     }
 
     /// <summary>A group with its members' status and final metrics, and their mean ± std; null when not visible.</summary>
-    public async Task<GroupDetail?> GetAsync(Guid id, UserContext user, CancellationToken ct = default)
+    public async Task<ExperimentGroupDetail?> GetAsync(Guid id, UserContext user, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var group = await Visible(db, user).FirstOrDefaultAsync(g => g.Id == id, ct);
@@ -158,11 +158,11 @@ public sealed class ExperimentGroupService(IDbContextFactory<MedSegDbContext> co
         {
             var done = r.Status == ExperimentStatus.Completed;
             var final = done ? last.GetValueOrDefault(r.Id) : null;
-            return new GroupMember(r.Id, r.Name, r.Seed, r.Fold, r.Status,
+            return new ExperimentGroupMember(r.Id, r.Name, r.Seed, r.Fold, r.Status,
                 new MemberMetrics(done ? r.BestDice : null, final?.ValidationDice, final?.ValidationIoU, final?.ValidationLoss));
         }).ToList();
         var (mean, std) = GroupStatistics.Summarize(members);
-        return new GroupDetail(group.Id, group.Name, group.Kind, group.DatasetId, group.SplitId, group.CreatedAt, members, mean, std);
+        return new ExperimentGroupDetail(group.Id, group.Name, group.Kind, group.DatasetId, group.SplitId, group.CreatedAt, members, mean, std);
     }
 
     private static IQueryable<ExperimentGroup> Visible(MedSegDbContext db, UserContext user) =>

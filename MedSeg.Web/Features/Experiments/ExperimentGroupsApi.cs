@@ -26,9 +26,9 @@ public static class ExperimentGroupsApi
         return TypedResults.Accepted($"/api/experiment-groups/{id}", new GroupAccepted(id, result.Members));
     }
 
-    public static async Task<Ok<IReadOnlyList<GroupSummary>>> List(HttpContext http, ExperimentGroupService groups, CancellationToken ct) =>
+    public static async Task<Ok<IReadOnlyList<ExperimentGroupSummary>>> List(HttpContext http, ExperimentGroupService groups, CancellationToken ct) =>
         TypedResults.Ok(await groups.ListAsync(UserContext.From(http.User), ct));
 
-    public static async Task<Results<Ok<GroupDetail>, NotFound>> Get(Guid id, HttpContext http, ExperimentGroupService groups, CancellationToken ct) =>
+    public static async Task<Results<Ok<ExperimentGroupDetail>, NotFound>> Get(Guid id, HttpContext http, ExperimentGroupService groups, CancellationToken ct) =>
         await groups.GetAsync(id, UserContext.From(http.User), ct) is { } group ? TypedResults.Ok(group) : TypedResults.NotFound();
 }
