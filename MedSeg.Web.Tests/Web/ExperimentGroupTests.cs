@@ -73,6 +73,14 @@ public sealed class ExperimentGroupTests(ExperimentGroupTests.App app) : IClassF
     }
 
     [Fact]
+    public void TheGroupPanelReadsSeedsAsTyped()
+    {
+        Assert.Equal([1, 2, 3], MedSeg.Web.Features.Experiments.Pages.GroupLaunchPanel.ParseSeeds("1, 2,3"));
+        Assert.Equal([7, 8], MedSeg.Web.Features.Experiments.Pages.GroupLaunchPanel.ParseSeeds(" 7 8 "));
+        Assert.Null(MedSeg.Web.Features.Experiments.Pages.GroupLaunchPanel.ParseSeeds("1, two"));
+    }
+
+    [Fact]
     public async Task LaunchRequestFromRoundTripsEveryFieldOfTheSnapshot()
     {
         var client = await factory.CreateAuthenticatedClientAsync();

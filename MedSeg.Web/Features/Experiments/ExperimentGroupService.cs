@@ -98,8 +98,8 @@ public sealed class ExperimentGroupService(IDbContextFactory<MedSegDbContext> co
         if ((request.SplitId ?? baseRequest.SplitId) is not { } splitId)
             return ("", [], new FieldError("SplitId", "A folds group needs a saved k-fold split of the dataset (splitId; GET /api/datasets/{id}/splits)."));
         await using var db = await contexts.CreateDbContextAsync(ct);
-        var split = await db.SavedSplits.AsNoTracking().Where(s => s.Id == splitId
-                && Access.Datasets(db, user).Any(d => d.Id == s.DatasetId) && s.DatasetId == baseRequest.DatasetId)
+        var visible = await Access.Datasets(db, user).AnyAsync(d => d.Id == baseRequest.DatasetId, ct);
+        var split = !visible ? null : await db.SavedSplits.AsNoTracking().Where(s => s.Id == splitId && s.DatasetId == baseRequest.DatasetId)
             .Select(s => new { s.Name, s.Folds }).FirstOrDefaultAsync(ct);
         if (split is null)
             return ("", [], new FieldError("SplitId", "No such split of this dataset; choose one of its saved splits (GET /api/datasets/{id}/splits)."));
