@@ -119,6 +119,18 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
             Unauthenticated, Hidden, Hidden, Forbidden, Ok, Ok),
         ["POST /api/experiments/{id:guid}/resume"] = new((w, _) => Send(HttpMethod.Post, $"/api/experiments/{w.ExperimentId}/resume"),
             Unauthenticated, Hidden, Hidden, Forbidden, Ok, Ok),
+        // A copy of the completed run (1 epoch, tiny): the sharee sees its dataset too, so may train it again as theirs.
+        ["POST /api/experiments/{id:guid}/clone"] = new((w, _) => Send(HttpMethod.Post, $"/api/experiments/{w.ExperimentId}/clone"),
+            Unauthenticated, Hidden, Forbidden, Ok, Ok, Ok),
+        // epochs 0: every member refused by validation once past authorization, so nothing trains.
+        ["POST /api/experiment-groups/"] = new((w, _) => Send(HttpMethod.Post, "/api/experiment-groups", new
+        {
+            @base = new { datasetId = w.DatasetId, model = "unext", epochs = 0, batchSize = 2, imageSize = 32, learningRate = 0.01 }, seeds = new[] { 1, 2 },
+        }), Unauthenticated, Allowed, Forbidden, Allowed, Allowed, Allowed),
+        ["GET /api/experiment-groups/"] = new((_, _) => Get("/api/experiment-groups"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        // A group is its owner's (and an admin's); sharing a member does not share the group.
+        ["GET /api/experiment-groups/{id:guid}"] = new((w, _) => Get($"/api/experiment-groups/{w.GroupId}"),
+            Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),
         ["GET /api/experiments/{id:guid}/files/{**path}"] = new((w, _) => Get(ExperimentService.FileUrl(w.ExperimentId, w.PreviewPath, 64)),
             Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["DELETE /api/experiments/{id:guid}"] = new(async (w, who) =>
@@ -171,6 +183,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["/experiments/new"] = new((_, _) => Get("/experiments/new"), Unauthenticated, Ok, Forbidden, Ok, Ok, Ok),
         ["/experiments/{Id:guid}"] = new((w, _) => Get($"/experiments/{w.ExperimentId}"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["/experiments/{Id:guid}/review"] = new((w, _) => Get($"/experiments/{w.ExperimentId}/review"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
+        ["/groups"] = new((_, _) => Get("/groups"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        ["/groups/{Id:guid}"] = new((w, _) => Get($"/groups/{w.GroupId}"), Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),
         ["/experiments/{Id:guid}/predict"] = new((w, _) => Get($"/experiments/{w.ExperimentId}/predict"), Unauthenticated, Hidden, Forbidden, Ok, Ok, Ok),
     };
 
@@ -336,6 +350,9 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         public Guid UploadId { get; private set; }
         public Guid ExperimentId { get; private set; }
         public Guid RunId { get; private set; }
+        /// <summary>A group of the owner's (stored directly: its name holds the experiment's, as the pages check).</summary>
+        public Guid GroupId { get; private set; }
+        private string ownerId = "";
         public string PreviewPath { get; private set; } = "";
         private string shareeId = "";
 
@@ -358,7 +375,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
                 var user = await Accounts.CreateAsync(Factory, admin, role, $"{who.ToString().ToLowerInvariant()}@matrix.test");
                 clients[who] = user.Client;
                 browsers[who] = await CookieSignIn.ClientAsync(Factory, user.Email, user.Password);
-                if (who == Who.Owner) OwnerEmail = user.Email;
+                if (who == Who.Owner) (OwnerEmail, ownerId) = (user.Email, user.Id);
                 if (who == Who.Sharee) shareeId = user.Id;
             }
             TargetUserId = (await Accounts.CreateAsync(Factory, admin, "Member", "target@matrix.test")).Id;
@@ -379,6 +396,16 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
             PreviewPath = Uri.UnescapeDataString(PreviewPath);
             RunId = await NewRunAsync();
             await WaitForRunAsync(RunId);
+            await using (var db = await Factory.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<MedSeg.Data.MedSegDbContext>>().CreateDbContextAsync())
+            {
+                var group = new MedSeg.Data.Entities.ExperimentGroup
+                {
+                    Id = Guid.NewGuid(), Name = $"{ExperimentName} group", OwnerId = ownerId, DatasetId = DatasetId, Kind = "seeds", BaseJson = "{}",
+                };
+                db.ExperimentGroups.Add(group);
+                await db.SaveChangesAsync();
+                GroupId = group.Id;
+            }
             foreach (var kind in new[] { ("datasets", DatasetId), ("experiments", ExperimentId) })
             {
                 var share = await owner.PostAsJsonAsync($"/api/{kind.Item1}/{kind.Item2}/shares", new { userId = shareeId });

@@ -115,6 +115,41 @@ public sealed class LaunchRequest
 
     /// <summary>With a k-fold split: which fold validates (0-based; default 0).</summary>
     public int? Fold { get; set; }
+
+    /// <summary>The request that made <paramref name="experiment"/>, rebuilt from its snapshot (every training option, the
+    /// dataset, the saved split and fold): launching it again trains the same configuration (on the dataset's latest version
+    /// unless a saved split pins one). The one mapping from a snapshot back to a request (clone, groups).</summary>
+    public static LaunchRequest From(ExperimentConfig config, Experiment experiment) => new()
+    {
+        DatasetId = config.Dataset?.Id ?? experiment.DatasetId,
+        Model = config.Model,
+        Variant = config.ModelOptions.Variant,
+        DeepSupervision = config.ModelOptions.DeepSupervision,
+        Name = experiment.Name,
+        Epochs = config.Epochs,
+        BatchSize = config.BatchSize,
+        ImageSize = config.ImageSize,
+        LearningRate = config.LearningRate,
+        Seed = config.Seed,
+        Augmentation = config.Augmentation,
+        Optimizer = config.Optimizer,
+        Schedule = config.Schedule,
+        Loss = config.Loss,
+        EarlyStoppingPatience = config.EarlyStoppingPatience,
+        Resize = config.Resize,
+        Normalization = config.Normalization,
+        WindowLow = config.WindowLow,
+        WindowHigh = config.WindowHigh,
+        WarmupEpochs = config.WarmupEpochs,
+        GradientClipNorm = config.GradientClipNorm,
+        TimeBudgetHours = config.TimeBudgetHours,
+        WeightDecay = config.WeightDecay,
+        SplitId = config.Split?.SplitId ?? experiment.SplitId,
+        Fold = (config.Split?.SplitId ?? experiment.SplitId) is null ? null : config.Split?.Fold ?? experiment.Fold,
+    };
+
+    /// <summary>A copy (the group's members differ from their base by seed or fold only).</summary>
+    public LaunchRequest Copy() => (LaunchRequest)MemberwiseClone();
 }
 
 /// <summary>A field-level validation failure (field name as in <see cref="LaunchRequest"/>, camelCase in the API).</summary>
@@ -125,6 +160,10 @@ public sealed record LaunchResult(Guid? ExperimentId, IReadOnlyList<FieldError> 
 {
     public bool Succeeded => ExperimentId is not null;
 }
+
+/// <summary>What a clone did: no such visible run, its dataset not visible to the user (a run shared without its dataset), or
+/// the launch's own result (field errors, quota).</summary>
+public sealed record CloneResult(LaunchResult? Launch, bool NotFound = false, bool DatasetHidden = false);
 
 /// <param name="ClassDice">Label maps: the mean validation Dice of each foreground class 1 … K − 1 (index 0 = class 1);
 /// null for binary.</param>

@@ -92,11 +92,19 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
     }
 
     /// <summary>Validates the request (field errors), snapshots the experiment and queues it for training.</summary>
-    public async Task<LaunchResult> LaunchAsync(LaunchRequest request, UserContext user, CancellationToken ct = default)
+    public Task<LaunchResult> LaunchAsync(LaunchRequest request, UserContext user, CancellationToken ct = default) =>
+        LaunchAsync(request, user, new LaunchMode(), ct);
+
+    /// <summary>How a group launches its members (<see cref="ExperimentGroupService"/>): first every member validated only
+    /// (nothing stored), then each launched into the group; the group holds the user's job lock and has checked the quota
+    /// for all its members.</summary>
+    internal sealed record LaunchMode(Guid? GroupId = null, bool ValidateOnly = false, bool QuotaHeld = false);
+
+    internal async Task<LaunchResult> LaunchAsync(LaunchRequest request, UserContext user, LaunchMode mode, CancellationToken ct)
     {
         // The job quota first: a user at the limit learns that before anything else. Held until the job is queued.
-        using var jobSlot = await quotas.LockJobsAsync(user, ct);
-        if (await quotas.CheckJobAsync(user, ct) is { } overQuota)
+        using var jobSlot = mode.QuotaHeld ? null : await quotas.LockJobsAsync(user, ct);
+        if (!mode.QuotaHeld && await quotas.CheckJobAsync(user, ct) is { } overQuota)
         {
             return new LaunchResult(null, [new FieldError("", overQuota.Message)], overQuota);
         }
@@ -142,6 +150,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         {
             return new LaunchResult(null, [new FieldError(nameof(LaunchRequest.BatchSize), tooLarge)]);
         }
+        if (mode.ValidateOnly) return new LaunchResult(Guid.Empty, []);
         var previews = validation.OrderBy(c => c.Name, StringComparer.Ordinal).Take(PreviewCaseCount).Select(c => c.Id).ToHashSet();
         var experiment = new Experiment
         {
@@ -160,6 +169,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             Seed = settings.Seed,
             Status = ExperimentStatus.Queued,
             Variant = settings.ModelOptions.Variant,
+            GroupId = mode.GroupId,
             ConfigJson = new ExperimentConfig(settings)
             {
                 Split = splitConfig,
@@ -180,6 +190,36 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         await audit.WriteAsync(user, new AuditRecord(AuditActions.ExperimentLaunch, "experiment", experiment.Id.ToString(),
             $"{experiment.Name} ({model} on dataset {dataset.Name})"));
         return new LaunchResult(experiment.Id, []);
+    }
+
+    /// <summary>The request that made a run the user can see (<see cref="LaunchRequest.From"/>), for "Clone and edit"; null
+    /// when not visible.</summary>
+    public async Task<LaunchRequest?> LaunchRequestOfAsync(Guid id, UserContext user, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var e = await Visible(db, user).FirstOrDefaultAsync(x => x.Id == id, ct);
+        return e is null ? null : LaunchRequest.From(ExperimentConfig.Of(e), e);
+    }
+
+    /// <summary>Launches a copy of a visible run with the request that made it, named "… (copy)". A run shared with the user
+    /// is cloned only when its dataset is visible to them too (<see cref="CloneResult.DatasetHidden"/>).</summary>
+    public async Task<CloneResult> CloneAsync(Guid id, UserContext user, CancellationToken ct = default)
+    {
+        if (await LaunchRequestOfAsync(id, user, ct) is not { } request) return new CloneResult(null, NotFound: true);
+        await using (var db = await contexts.CreateDbContextAsync(ct))
+        {
+            if (!await Access.Datasets(db, user).AnyAsync(d => d.Id == request.DatasetId, ct)) return new CloneResult(null, DatasetHidden: true);
+        }
+        request.Name = CopyName(request.Name);
+        return new CloneResult(await LaunchAsync(request, user, ct));
+    }
+
+    /// <summary>"name (copy)", within the name's 200 characters.</summary>
+    public static string CopyName(string? name)
+    {
+        const string suffix = " (copy)";
+        var stem = (name ?? "").Trim();
+        return (stem.Length + suffix.Length <= 200 ? stem : stem[..(200 - suffix.Length)]) + suffix;
     }
 
     /// <summary>The cases an experiment trains, validates and tests on, of the version it is pinned to.</summary>

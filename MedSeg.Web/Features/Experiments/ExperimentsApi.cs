@@ -14,6 +14,7 @@ public static class ExperimentsApi
     public static IServiceCollection AddExperimentsFeature(this IServiceCollection services)
     {
         services.AddScoped<ExperimentService>();
+        services.AddScoped<ExperimentGroupService>();
         services.AddScoped<VolumeReviewService>();
         services.AddScoped<TrainExperimentJob>();
         services.AddSingleton<IExperimentNotifier, ExperimentNotifier>();
@@ -36,9 +37,11 @@ public static class ExperimentsApi
         api.MapGet("/{id:guid}/" + VolumeReviewService.MasksZip, VolumeMasks);
         api.MapPost("/{id:guid}/cancel", Cancel);
         api.MapPost("/{id:guid}/resume", Resume);
+        api.MapPost("/{id:guid}/clone", Clone).RequireAuthorization(Account.AccountServiceExtensions.CreatePolicy);
         api.MapGet("/{id:guid}/files/{**path}", File);
         app.MapGet("/api/datasets/{id:guid}/suggestion", DatasetSuggestion).WithTags("Experiments");
         app.MapModelsApi();
+        app.MapExperimentGroupsApi();
         return app;
     }
 
@@ -55,6 +58,25 @@ public static class ExperimentsApi
         }
         return TypedResults.Accepted($"/api/experiments/{id}", new ExperimentAccepted(id));
     }
+
+    /// <summary>Launches a copy of a run with the request that made it (<see cref="LaunchRequest.From"/>), named "… (copy)".</summary>
+    public static async Task<Results<Accepted<ExperimentAccepted>, ValidationProblem, ProblemHttpResult, NotFound>> Clone(
+        Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct)
+    {
+        var clone = await experiments.CloneAsync(id, UserContext.From(http.User), ct);
+        if (clone.NotFound) return TypedResults.NotFound();
+        if (clone.DatasetHidden)
+            return TypedResults.Problem("This run's dataset is not shared with you, so it cannot be trained again by you; ask its owner to share the dataset.",
+                statusCode: StatusCodes.Status403Forbidden, title: "Dataset not shared");
+        var result = clone.Launch!;
+        if (result.OverQuota is { } overQuota) return Quotas.QuotasApi.JobProblem(overQuota);
+        if (result.ExperimentId is not { } newId) return FieldProblem(result.Errors);
+        return TypedResults.Accepted($"/api/experiments/{newId}", new ExperimentAccepted(newId));
+    }
+
+    /// <summary>Field errors as a validation problem, keyed by the camelCase field name.</summary>
+    internal static ValidationProblem FieldProblem(IReadOnlyList<FieldError> errors) =>
+        TypedResults.ValidationProblem(errors.GroupBy(e => JsonName(e.Field)).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()));
 
     public static async Task<Ok<IReadOnlyList<ExperimentSummary>>> List(HttpContext http, ExperimentService experiments, CancellationToken ct) =>
         TypedResults.Ok(await experiments.ListAsync(UserContext.From(http.User), ct));

@@ -52,14 +52,22 @@ public sealed class QuotaService(IDbContextFactory<MedSegDbContext> contexts, Ar
     }
 
     /// <summary>Null when the user may queue one more training or prediction job; else why not.</summary>
-    public async Task<JobRefusal?> CheckJobAsync(UserContext user, CancellationToken ct = default)
+    public Task<JobRefusal?> CheckJobAsync(UserContext user, CancellationToken ct = default) => CheckJobsAsync(user, 1, ct);
+
+    /// <summary>Null when the user may queue <paramref name="count"/> more jobs at once (a group of runs); else why not.</summary>
+    public async Task<JobRefusal?> CheckJobsAsync(UserContext user, int count, CancellationToken ct = default)
     {
         if (user.IsAdmin) return null;
         await using var db = await contexts.CreateDbContextAsync(ct);
         var (_, limit) = await LimitsAsync(db, user, ct);
         if (limit is not { } max) return null;
         var active = await ActiveJobsAsync(db, user, ct);
-        if (active < max) return null;
+        if (active + count <= max) return null;
+        if (count > 1)
+            return new JobRefusal(active, max,
+                $"This group launches {count} runs, but your quota of {max} job(s) leaves room for {Math.Max(0, max - active)} " +
+                $"({active} queued or running, training and prediction together). Launch fewer seeds or folds, wait for runs to " +
+                "finish or cancel some, or ask an administrator to raise your quota.");
         return new JobRefusal(active, max,
             $"You have {active} job(s) queued or running (training and prediction together), the most your quota of {max} allows. " +
             "Wait for one to finish or cancel one, then try again.");
