@@ -185,8 +185,8 @@ public sealed class WeightFitTests : IDisposable
     [Fact]
     public async Task TrainerRefusesPretrainedWeightsThatLoadNothing()
     {
-        var path = dir["mit_b0.safetensors"];
-        TestWeightFiles.Write(path, TestWeightFiles.MitB0());
+        var path = dir["odd.safetensors"];
+        TestWeightFiles.Write(path, new Dictionary<string, Tensor> { ["odd.weight"] = randn(7, 5), ["odd.bias"] = randn(7) });
         var data = SyntheticData.CreateDataset(dir["data"], 3, 32, 32);
         var plan = new TrainingPlan
         {
@@ -196,6 +196,7 @@ public sealed class WeightFitTests : IDisposable
 
         var error = await Assert.ThrowsAsync<TrainingFailedException>(() => new Trainer().RunAsync(plan, NullTrainingObserver.Instance, CancellationToken.None));
 
-        Assert.Contains("mit_b0.safetensors loaded no tensor into unext", error.Message);
+        Assert.Contains("odd.safetensors loaded no tensor into unext", error.Message);
+        Assert.Contains("odd.weight", error.Message);
     }
 }
