@@ -3,7 +3,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Bunit;
 using MedSeg.Web.Features.Weights;
+using MedSeg.Web.Features.Weights.Pages;
 using MedSeg.Web.Tests.Engine;
 using MedSeg.Web.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -108,16 +110,52 @@ public sealed class WeightsApiTests : IClassFixture<WeightsApiTests.App>
     }
 
     [Fact]
+    public async Task PickerOffersTheFilesThatFitTheModelAndVariantAndDropsAChoiceThatDoesNot()
+    {
+        var admin = await factory.CreateAuthenticatedClientAsync();
+        var upload = await admin.PostAsync("/api/weights", Form(MitB0File(seed: 4), "mit_b0.safetensors", "Picker MiT"));
+        Assert.True(upload.StatusCode == HttpStatusCode.Created, await upload.Content.ReadAsStringAsync());
+        var id = (await upload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        try
+        {
+            using var scope = factory.Services.CreateScope();
+            await using var ctx = BunitSetup.NewContext();
+            ctx.Services.AddSingleton(scope.ServiceProvider.GetRequiredService<WeightsService>());
+
+            Guid? fitting = id;
+            var b0 = ctx.Render<WeightsPicker>(p => p.Add(x => x.Model, "segformer").Add(x => x.Variant, "b0")
+                .Add(x => x.Value, fitting).Add(x => x.ValueChanged, (Guid? v) => fitting = v));
+            b0.WaitForAssertion(() => Assert.Contains("1 file(s) fit this model and variant", b0.Markup));
+            Assert.Contains("Picker MiT", b0.Markup);
+            Assert.Equal(id, fitting);
+
+            Guid? stale = id;
+            var b1 = ctx.Render<WeightsPicker>(p => p.Add(x => x.Model, "segformer").Add(x => x.Variant, "b1")
+                .Add(x => x.Value, stale).Add(x => x.ValueChanged, (Guid? v) => stale = v));
+            b1.WaitForAssertion(() => Assert.Contains("No weights in the library fit this model and variant", b1.Markup));
+            Assert.Null(stale);
+
+            var scratch = ctx.Render<WeightsPicker>(p => p.Add(x => x.Model, "segformer").Add(x => x.Value, (Guid?)null));
+            scratch.WaitForAssertion(() => Assert.Contains("none (from scratch)", scratch.Markup));
+        }
+        finally
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/weights/{id}")).StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task AMemberOrViewerCannotUpload()
     {
         var admin = await factory.CreateAuthenticatedClientAsync();
+        var before = StoredFiles.Length;
         foreach (var role in new[] { "Member", "Viewer" })
         {
             var user = await Accounts.CreateAsync(factory, admin, role);
             var response = await user.Client.PostAsync("/api/weights", Form(MitB0File(seed: 2), "mit_b0.safetensors"));
             Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         }
-        Assert.Empty(StoredFiles);
+        Assert.Equal(before, StoredFiles.Length);
     }
 
     [Fact]
@@ -125,6 +163,7 @@ public sealed class WeightsApiTests : IClassFixture<WeightsApiTests.App>
     {
         var admin = await factory.CreateAuthenticatedClientAsync();
         var before = await admin.GetStringAsync("/api/weights");
+        var storedBefore = StoredFiles.Length;
 
         // Text: refused from its first bytes, no child needed.
         var text = await RefusalAsync(admin, "not a state dict, just notes"u8.ToArray(), "notes.pth", HttpStatusCode.BadRequest);
@@ -147,7 +186,7 @@ public sealed class WeightsApiTests : IClassFixture<WeightsApiTests.App>
         Assert.Contains("odd.safetensors fits no model", odd);
 
         Assert.Equal(before, await admin.GetStringAsync("/api/weights"));
-        Assert.Empty(StoredFiles);
+        Assert.Equal(storedBefore, StoredFiles.Length);
         Assert.Empty(StagingLeftovers);
     }
 
