@@ -97,7 +97,17 @@ public sealed class CommandDispatcher(IReadOnlyList<ICommand> commands)
                 continue;
             }
             if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
+            {
+                if (arg.Length > 2 || !arg.StartsWith('-'))
+                {
+                    if (command.Options.FirstOrDefault(o => o.Positional && !values.ContainsKey(o.Name)) is { } positional)
+                    {
+                        values[positional.Name] = arg;
+                        continue;
+                    }
+                }
                 throw new UsageException($"unexpected argument '{arg}'.");
+            }
             var name = arg[2..];
             string? inline = null;
             var eq = name.IndexOf('=', StringComparison.Ordinal);

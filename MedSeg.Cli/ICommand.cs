@@ -16,5 +16,7 @@ public interface ICommand
     int Execute(ParsedOptions options, TextWriter output, TextWriter error);
 }
 
-/// <summary>A <c>--name value</c> option (or a flag when <paramref name="IsFlag"/>), with its default as shown in help.</summary>
-public sealed record CommandOption(string Name, string Description, string? Default = null, bool IsFlag = false, string ValueName = "N");
+/// <summary>A <c>--name value</c> option (or a flag when <paramref name="IsFlag"/>), with its default as shown in help.
+/// <paramref name="Positional"/>: the value may also be given without the name (<c>medseg check-weights FILE</c>).</summary>
+public sealed record CommandOption(string Name, string Description, string? Default = null, bool IsFlag = false, string ValueName = "N",
+    bool Positional = false);

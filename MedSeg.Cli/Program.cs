@@ -8,6 +8,7 @@ return new CommandDispatcher([
     new EvaluateCommand(),
     new PredictCommand(),
     new ExportCommand(),
+    new CheckWeightsCommand(),
     new BenchCommand(),
     new InferenceBenchCommand(),
     new LoaderBenchCommand(),

@@ -9,16 +9,26 @@ public static class ChildCommands
 {
     public const string RunExperiment = "run-experiment";
     public const string RunPrediction = "run-prediction";
+    /// <summary><c>medseg check-weights FILE --out REPORT</c>: the fit of a weights file to every model variant.</summary>
+    public const string CheckWeights = "check-weights";
     /// <summary>Tells the child that its standard input is the supervisor's pipe (see <see cref="ChildHost"/>).</summary>
     public const string ParentPipeFlag = "--parent-pipe";
 
     /// <summary>The start of <c>medseg VERB --plan PLAN --parent-pipe</c>; <paramref name="medsegDll"/> defaults to the one beside this app.</summary>
     public static ChildStart Medseg(string verb, string planPath, string what, string? medsegDll = null, IReadOnlyList<string>? extraArguments = null)
+        => Verb(verb, ["--plan", planPath, .. extraArguments ?? []], what, medsegDll);
+
+    /// <summary>The start of <c>medseg check-weights FILE --out REPORT --parent-pipe</c> (<see cref="Models.Weights.WeightFit.CheckAll"/>).</summary>
+    public static ChildStart CheckWeightsOf(string weightsPath, string reportPath, string? medsegDll = null) =>
+        Verb(CheckWeights, [weightsPath, "--out", reportPath], "weights check process", medsegDll);
+
+    /// <summary>The start of <c>medseg VERB ARGUMENTS --parent-pipe</c>.</summary>
+    public static ChildStart Verb(string verb, IReadOnlyList<string> arguments, string what, string? medsegDll = null)
     {
         var dll = medsegDll ?? Path.Combine(AppContext.BaseDirectory, "medseg.dll");
         if (!File.Exists(dll))
             throw new FileNotFoundException($"The child program {dll} is missing: build MedSeg.Cli beside the app (MedSeg.Web references it).", dll);
-        return new ChildStart(DotnetHost(), ["exec", dll, verb, "--plan", planPath, ParentPipeFlag, .. extraArguments ?? []], what);
+        return new ChildStart(DotnetHost(), ["exec", dll, verb, .. arguments, ParentPipeFlag], what);
     }
 
     /// <summary>The .NET host running this process (or the one the SDK names), else <c>dotnet</c> on the PATH.</summary>

@@ -6,6 +6,7 @@ using MedSeg.Engine.Losses;
 using MedSeg.Engine.Metrics;
 using MedSeg.Engine.Models;
 using MedSeg.Engine.Models.Blocks;
+using MedSeg.Engine.Models.Weights;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -153,6 +154,7 @@ public sealed class Trainer
         // Weights: read the checkpoint into the NCHW model first (TorchSharp cannot load into channels-last weights),
         // then convert where the model trains faster so, then build the optimizer over the final parameters.
         if (resumeState is not null) model.load(Checkpoints.Weights(run, "last"));
+        else if (plan.PretrainedWeights is { } pretrained) LoadPretrained(model, plan.Model, pretrained, observer);
         if (model.TrainsChannelsLastWeights) Performance.ToChannelsLast(model);
         using var optimizer = Optimizers.Create(plan.Optimizer, model.parameters(), plan.LearningRate, plan.WeightDecay);
         using var criterion = CreateLoss(plan);
@@ -490,6 +492,25 @@ public sealed class Trainer
         var best = File.Exists(Checkpoints.Weights(run, "best")) ? Checkpoints.Weights(run, "best") : Checkpoints.Weights(run, "last");
         return new TrainingResult(state.Epoch, state.BestEpoch, state.BestValidationDice, Path.GetFullPath(best),
             Path.GetFullPath(Checkpoints.Weights(run, "last")));
+    }
+
+    /// <summary>A fresh start from pretrained weights: loads them, logs the key report, and refuses a file that loads nothing
+    /// (training it would silently be training from scratch).</summary>
+    private static void LoadPretrained(SegmentationModel model, string modelName, PretrainedWeightsSource source, ITrainingObserver observer)
+    {
+        var name = Path.GetFileName(source.Path);
+        WeightLoadReport report;
+        try
+        {
+            report = PretrainedWeights.LoadInto(model, source.Path, source.KeyMap);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException)
+        {
+            throw new TrainingFailedException($"The pretrained weights {name} could not be read: {e.Message}", e);
+        }
+        if (report.Loaded.Count == 0)
+            throw new TrainingFailedException($"The pretrained weights {name} loaded no tensor into {modelName}.\n{report}");
+        observer.OnLog($"Pretrained weights {name}: {report}");
     }
 
     /// <summary>The settings' rules (<see cref="TrainingSettings.Check"/>, the same the form, the API and the CLI apply; each

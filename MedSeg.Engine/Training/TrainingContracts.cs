@@ -80,7 +80,15 @@ public sealed record TrainingPlan
     public int LoaderWorkers { get; init; } = 2;
     /// <summary>At most this many training batches exist at once (see <see cref="BatchLoaderOptions.Prefetch"/>).</summary>
     public int LoaderPrefetch { get; init; } = 3;
+    /// <summary>Pretrained weights loaded into the freshly built model before the first epoch, with
+    /// <see cref="Models.Weights.PretrainedWeights.LoadInto(SegmentationModel, string, string?)"/>; the key report goes to
+    /// <see cref="ITrainingObserver.OnLog"/>. Not read on resume: the checkpoint holds the weights by then. Null = from scratch.</summary>
+    public PretrainedWeightsSource? PretrainedWeights { get; init; }
 }
+
+/// <summary>A pretrained state-dict file (<c>.pt</c>/<c>.pth</c> or <c>.safetensors</c>) and, optionally, the key map to
+/// load it with (<see cref="Models.Weights.WeightKeyMap.Parse"/>; null = chosen from the keys).</summary>
+public sealed record PretrainedWeightsSource(string Path, string? KeyMap = null);
 
 /// <summary>Why a run stopped.</summary>
 [System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<StopReason>))]

@@ -159,6 +159,14 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
             new(HttpMethod.Delete, $"/api/experiments/{w.ExperimentId}/predictions/{(who is Who.Owner or Who.Admin ? await w.NewRunAsync() : w.RunId)}"),
             Unauthenticated, Hidden, Hidden, Hidden, Allowed, Allowed),
 
+        // The weights library: everyone signed in lists it; only admins upload (a garbage file: refused, 400, once past
+        // authorization) and delete (an unknown id: 404 once past authorization).
+        ["GET /api/weights/"] = new((_, _) => Get("/api/weights"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        ["POST /api/weights/"] = new((_, _) => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, "/api/weights")
+            { Content = WeightsApiTests.Form("not weights"u8.ToArray(), "matrix.pth") }), Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed),
+        ["DELETE /api/weights/{id:guid}"] = new((_, _) => Send(HttpMethod.Delete, $"/api/weights/{Guid.NewGuid()}"),
+            Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Hidden),
+
         // A form post without its antiforgery token: refused as a bad request once past authentication.
         ["POST /account/logout"] = new((_, _) => Send(HttpMethod.Post, "/account/logout"), Unauthenticated, Allowed, Allowed, Allowed, Allowed, Allowed),
     };
@@ -176,6 +184,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["/account/tokens"] = new((_, _) => Get("/account/tokens"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
         ["/users"] = new((_, _) => Get("/users"), Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Ok),
         ["/audit"] = new((_, _) => Get("/audit"), Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Ok),
+        ["/admin/weights"] = new((_, _) => Get("/admin/weights"), Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Ok),
         ["/datasets"] = new((_, _) => Get("/datasets"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
         ["/datasets/{Id:guid}"] = new((w, _) => Get($"/datasets/{w.DatasetId}"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["/experiments"] = new((_, _) => Get("/experiments"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),

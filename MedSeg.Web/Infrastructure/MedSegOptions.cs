@@ -108,6 +108,11 @@ public sealed class LimitsOptions
     /// <summary>How long a validated upload waits for its owner to admit or refuse it before it is refused.</summary>
     public int UploadDecisionMinutes { get; set; } = 60;
 
+    /// <summary>Largest pretrained weights file an admin may upload into the weights library (<c>POST /api/weights</c>).</summary>
+    public long WeightsBytes { get; set; } = 512 * MiB;
+    /// <summary>How long the child that checks an uploaded weights file (<c>medseg check-weights</c>) may run before it is stopped.</summary>
+    public int WeightsCheckSeconds { get; set; } = 600;
+
     public ImageLimits Images => new(MaxImagePixels);
 
     /// <summary>The limits from configuration, checked; throws <see cref="InvalidOperationException"/> naming a bad setting.</summary>
@@ -137,6 +142,8 @@ public sealed class LimitsOptions
         if (SignInPermitsPerMinute <= 0) bad.Add(nameof(SignInPermitsPerMinute));
         if (BackgroundIngestBytes <= 0) bad.Add(nameof(BackgroundIngestBytes));
         if (UploadDecisionMinutes <= 0) bad.Add(nameof(UploadDecisionMinutes));
+        if (WeightsBytes <= 0) bad.Add(nameof(WeightsBytes));
+        if (WeightsCheckSeconds <= 0) bad.Add(nameof(WeightsCheckSeconds));
         if (bad.Count > 0)
         {
             throw new InvalidOperationException($"{Section}: {string.Join(", ", bad)} must be positive (MaxCompressionRatio at least 1; " +

@@ -55,6 +55,14 @@ public static class RequestLimits
     public static RouteHandlerBuilder WithUploadLimit(this RouteHandlerBuilder endpoint, IEndpointRouteBuilder app) =>
         endpoint.WithMetadata(new RequestSizeLimitAttribute(app.ServiceProvider.GetRequiredService<IOptions<LimitsOptions>>().Value.UploadMaxBytes));
 
+    /// <summary>Lets this endpoint's body be as large as <paramref name="maxBytes"/>, answering a larger one with
+    /// <paramref name="refusal"/> (a sentence naming the setting that raises it).</summary>
+    public static RouteHandlerBuilder WithBodyLimit(this RouteHandlerBuilder endpoint, long maxBytes, string refusal) =>
+        endpoint.WithMetadata(new BodyLimit(maxBytes, refusal));
+
+    /// <summary>An endpoint's own body limit and the sentence that refuses a larger body.</summary>
+    public sealed record BodyLimit(long? MaxRequestBodySize, string Refusal) : IRequestSizeLimitMetadata;
+
     public static WebApplication UseMedSegLimits(this WebApplication app)
     {
         app.UseMiddleware<RequestBodyLimitMiddleware>();
@@ -110,7 +118,9 @@ public static class RequestLimits
 
         private static Task TooLarge(HttpContext context, long max, bool upload, LimitsOptions limits)
         {
-            var problem = upload
+            var problem = context.GetEndpoint()?.Metadata.GetMetadata<IRequestSizeLimitMetadata>() is BodyLimit own
+                ? own.Refusal
+                : upload
                 ? UploadTooLarge(limits)
                 : $"this endpoint accepts a body of at most {Format.Bytes(max)} (MedSeg:Limits:RequestMaxBytes); uploads go to the upload endpoints.";
             return TypedResults.Problem(new ProblemDetails

@@ -9,6 +9,7 @@ using MedSeg.Web.Features.Experiments;
 using MedSeg.Web.Features.Experiments.Queue;
 using MedSeg.Web.Features.Predictions;
 using MedSeg.Web.Features.Quotas;
+using MedSeg.Web.Features.Weights;
 using MudBlazor.Services;
 
 namespace MedSeg.Web.Infrastructure;
@@ -30,6 +31,7 @@ public static class UiExtensions
         builder.Services.AddExperimentsFeature();
         builder.Services.AddPredictionsFeature();
         builder.Services.AddDeletionFeature();
+        builder.Services.AddWeightsFeature();
         builder.AddQuotasFeature();
         builder.AddMedSegLimits();
         builder.AddMedSegWebSurface();
@@ -68,6 +70,7 @@ public static class UiExtensions
         app.MapPredictionsApi();
         app.MapDeletionApi();
         app.MapQuotasApi();
+        app.MapWeightsApi();
         app.MapHub<ExperimentHub>(ExperimentHub.Url);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

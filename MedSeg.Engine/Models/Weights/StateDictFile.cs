@@ -46,7 +46,12 @@ public static class StateDictFile
 {
     private static readonly string[] Containers = ["state_dict", "model", "module"];
 
-    public static StateDict Read(string path)
+    public static StateDict Read(string path) =>
+        Identify(path) == "safetensors" ? ReadSafetensors(path) : ReadPyTorch(path);
+
+    /// <summary>The file's format from its first bytes, without reading a tensor: <c>pytorch-zip</c> or <c>safetensors</c>.
+    /// Throws as <see cref="Read"/> does for a file that is neither (a legacy torch.save file: <see cref="NotSupportedException"/>).</summary>
+    public static string Identify(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Weights file {path} does not exist.", path);
         var head = new byte[9];
@@ -54,13 +59,13 @@ public static class StateDictFile
         using (var s = File.OpenRead(path)) read = s.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
 
         if (read >= 4 && head[0] == 0x50 && head[1] == 0x4B && head[2] == 0x03 && head[3] == 0x04)
-            return ReadPyTorch(path);
+            return "pytorch-zip";
         if (read >= 2 && head[0] == 0x80 && head[1] <= 5)
             throw new NotSupportedException(
                 $"{path} was written by torch.save in the legacy (pre-1.6, non-zip) format, which cannot be read here. " +
                 "Re-save it with a current PyTorch: python -c \"import torch; torch.save(torch.load('old.pth', map_location='cpu'), 'new.pth')\".");
         if (read == 9 && head[8] == (byte)'{' && BinaryPrimitives.ReadUInt64LittleEndian(head) < (ulong)new FileInfo(path).Length)
-            return ReadSafetensors(path);
+            return "safetensors";
         throw new InvalidDataException(
             $"{path} is neither a PyTorch state dict (torch.save zip) nor a safetensors file.");
     }

@@ -30,6 +30,8 @@ public static class AuditActions
     public const string TokenRevoke = "token.revoke";
     public const string DownloadMasks = "download.masks";
     public const string DownloadWeights = "download.weights";
+    public const string WeightsUpload = "weights.upload";
+    public const string WeightsDelete = "weights.delete";
 }
 
 /// <summary>One audit row to write. <paramref name="Detail"/> is a short description: never file contents, passwords or secrets.</summary>
