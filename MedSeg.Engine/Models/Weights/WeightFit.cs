@@ -107,23 +107,13 @@ public static class WeightFit
     public static IReadOnlyList<(string Model, string Variant)> Targets =>
         [.. ModelRegistry.Names.SelectMany(m => Variants(m).Select(v => (m, v)))];
 
-    /// <summary>The variants a model accepts, the default first: each model class's static <c>Variants</c>.</summary>
-    public static IReadOnlyList<string> Variants(string model) => model.ToLowerInvariant() switch
-    {
-        "unext" => UNeXt.UNeXt.Variants,
-        "unet" => UNet.UNet.Variants,
-        "unetplusplus" => UNetPlusPlus.UNetPlusPlus.Variants,
-        "segformer" => SegFormer.SegFormer.Variants,
-        "pspnet" => PSPNet.PSPNet.Variants,
-        "hrnet" => HRNet.HRNet.Variants,
-        "deeplabv3plus" => DeepLabV3Plus.DeepLabV3Plus.Variants,
-        _ when ModelRegistry.Contains(model) => ["default"],
-        _ => throw new ArgumentException($"Unknown model '{model}'. Registered models: {string.Join(", ", ModelRegistry.Names)}.", nameof(model)),
-    };
+    /// <summary>The variants a model offers, the default first: the registry's metadata.</summary>
+    public static IReadOnlyList<string> Variants(string model) => ModelRegistry.Get(model).VariantNames;
 
-    /// <summary>The variant a request names, resolved against <see cref="Variants"/> (null = the default).</summary>
+    /// <summary>The variant a request names, resolved against the registry (null = the default).</summary>
     public static string ResolveVariant(string model, string? variant) =>
-        Blocks.ModelVariants.Resolve(model.ToLowerInvariant(), variant, Variants(model));
+        ModelRegistry.Get(model).FindVariant(variant) ?? throw new ArgumentException(
+            $"Unknown variant '{variant}' for {model}. Choose one of: {string.Join(", ", Variants(model))}.", nameof(variant));
 
     /// <summary>"segformer b0"; "unext" alone when the model has one variant.</summary>
     public static string Describe(string model, string variant) =>

@@ -11,6 +11,9 @@ namespace MedSeg.Web.Features.Experiments;
 /// of the seed, grouped by source volume when the cases have one).</summary>
 public sealed record SplitConfig(double ValidationFraction, string Rule, Guid? SplitId = null, string? Name = null, string? Kind = null, int? Fold = null);
 
+/// <summary>The pretrained weights an experiment starts from: the library file's id, name and content hash as launched.</summary>
+public sealed record WeightsRef(Guid Id, string Name, string Sha256);
+
 /// <summary>The dataset an experiment was launched on, as it was then: the version used, its content hash and case count.</summary>
 public sealed record DatasetRef(Guid Id, string Name, string? ContentHash, int CaseCount, int Version = 1);
 
@@ -34,6 +37,8 @@ public sealed record ExperimentConfig : TrainingSettings
 
     public SplitConfig? Split { get; init; }
     public DatasetRef? Dataset { get; init; }
+    /// <summary>Pretrained encoder weights loaded on the fresh start (not on a resume: the checkpoint holds them); null = from scratch.</summary>
+    public WeightsRef? Weights { get; init; }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {

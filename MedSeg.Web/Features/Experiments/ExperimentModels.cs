@@ -22,6 +22,10 @@ public sealed class LaunchRequest
     /// <summary>UNet++: the loss on each of its four heads (GET /api/models says which models take it).</summary>
     public bool DeepSupervision { get; set; }
 
+    /// <summary>Pretrained encoder weights from the weights library (GET /api/weights) to start from; null = from scratch.
+    /// They must fit the model and variant.</summary>
+    public Guid? WeightsId { get; set; }
+
     [StringLength(200)]
     public string? Name { get; set; }
 
@@ -125,6 +129,7 @@ public sealed class LaunchRequest
         Model = config.Model,
         Variant = config.ModelOptions.Variant,
         DeepSupervision = config.ModelOptions.DeepSupervision,
+        WeightsId = config.Weights?.Id,
         Name = experiment.Name,
         Epochs = config.Epochs,
         BatchSize = config.BatchSize,

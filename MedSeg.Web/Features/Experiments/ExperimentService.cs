@@ -39,7 +39,7 @@ public enum ResumeResult
 /// <summary>Experiments: launch (snapshot config and split, queue the run in the fair training queue), list, details, review, cancel.</summary>
 public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IBackgroundJobClient jobs,
     RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, DatasetService datasets, QuotaService quotas, ILogger<ExperimentService> logger,
-    TrainingDispatcher dispatcher)
+    TrainingDispatcher dispatcher, Weights.WeightsService weights)
 {
     public const int PreviewCaseCount = 4;
 
@@ -139,6 +139,14 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         var settings = request.ToSettings(classes, InChannelsFor(dataset?.Channels ?? 3));
         errors.AddRange(settings.Check().Where(e => e.Field != nameof(TrainingSettings.ModelOptions) || dataset is not null)
             .Select(e => new FieldError(e.Field, e.Message)));
+        // Pretrained weights must fit the model and variant (the library recorded what each file fits when it was uploaded).
+        Weights.WeightsView? pretrained = null;
+        if (request.WeightsId is { } weightsId && !errors.Any(e => e.Field is nameof(LaunchRequest.Model) or nameof(LaunchRequest.Variant)))
+        {
+            if (await weights.CheckAsync(weightsId, settings.Model, settings.ModelOptions.Variant, ct) is { } unfit)
+                errors.Add(new FieldError(nameof(LaunchRequest.WeightsId), unfit));
+            else pretrained = await weights.GetAsync(weightsId, ct);
+        }
         if (errors.Count > 0 || dataset is null || chosen is null) return new LaunchResult(null, errors);
 
         var model = settings.Model;
@@ -174,6 +182,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             {
                 Split = splitConfig,
                 Dataset = new DatasetRef(dataset.Id, dataset.Name, version.ContentHash, version.CaseCount, version.Number),
+                Weights = pretrained is null ? null : new WeightsRef(pretrained.Id, pretrained.Name, pretrained.Sha256),
             }.Serialize(),
         };
         experiment.Cases.AddRange(train.Select(c => new ExperimentCase { Id = Guid.NewGuid(), DatasetCaseId = c.Id, Split = CaseSplit.Train }));

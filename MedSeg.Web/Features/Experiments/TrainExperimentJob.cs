@@ -204,6 +204,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             PreviewCases = [.. ordered.Where(c => c.IsPreview).Select(c => c.DatasetCase!.Name)],
             Device = training.Value.Device,
             Threads = training.Value.Threads > 0 ? training.Value.Threads : null,
+            PretrainedWeights = await PretrainedAsync(config.Weights, ct),
         };
         if (plan.TimeBudget is { } budget)
         {
@@ -211,6 +212,15 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             plan = plan with { TimeBudget = budget - TimeSpan.FromSeconds(spent.Sum()) };
         }
         return plan;
+    }
+
+    /// <summary>The library file of the snapshot's weights. A file deleted since the launch keeps its stored path, so that a fresh
+    /// start fails naming it instead of training from scratch unnoticed (a resume does not read it).</summary>
+    private async Task<PretrainedWeightsSource?> PretrainedAsync(WeightsRef? weights, CancellationToken ct)
+    {
+        if (weights is null) return null;
+        var stored = await db.WeightsFiles.Where(w => w.Id == weights.Id).Select(w => w.StoredPath).FirstOrDefaultAsync(ct);
+        return new PretrainedWeightsSource(ArtifactStore.Resolve(store.Root, stored ?? $"weights/{weights.Id:N} ({weights.Name}, deleted from the library)"));
     }
 
     /// <summary>Where each slice of a volume dataset sits (<see cref="CaseVolume"/>: group key, slice index, the case's spacing,

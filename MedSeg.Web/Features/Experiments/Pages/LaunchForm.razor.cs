@@ -27,6 +27,9 @@ public sealed partial class LaunchForm : IDisposable
     /// <summary>What one run may use on this server (<c>JobsOptions.EffectiveMemoryCeilingBytes</c>): the suggested batch fits it.</summary>
     [Parameter] public long MemoryCeilingBytes { get; set; } = 4L << 30;
 
+    /// <summary>The pretrained-weights library (the picker offers the files that fit the model and variant); null = no picker.</summary>
+    [Parameter] public IReadOnlyList<Weights.WeightsView>? WeightsLibrary { get; set; }
+
     /// <summary>Start from the suggestions: apply them all to the request when the form opens with a dataset chosen (the
     /// launch page; a request passed with values of its own keeps them when false).</summary>
     [Parameter] public bool ApplySuggestionsOnStart { get; set; }
@@ -301,7 +304,7 @@ public sealed partial class LaunchForm : IDisposable
     }
 
     private static bool IsFormField(string field) => field is nameof(LaunchRequest.DatasetId) or nameof(LaunchRequest.Model)
-        or nameof(LaunchRequest.Variant) or nameof(LaunchRequest.DeepSupervision)
+        or nameof(LaunchRequest.Variant) or nameof(LaunchRequest.DeepSupervision) or nameof(LaunchRequest.WeightsId)
         or nameof(LaunchRequest.Name) or nameof(LaunchRequest.Epochs) or nameof(LaunchRequest.BatchSize)
         or nameof(LaunchRequest.ImageSize) or nameof(LaunchRequest.LearningRate) or nameof(LaunchRequest.Seed)
         or nameof(LaunchRequest.Augmentation) or nameof(LaunchRequest.Optimizer) or nameof(LaunchRequest.Schedule)
