@@ -144,6 +144,10 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
             new(HttpMethod.Delete, $"/api/experiments/{w.ExperimentId}/predictions/{(who is Who.Owner or Who.Admin ? await w.NewRunAsync() : w.RunId)}"),
             Unauthenticated, Hidden, Hidden, Hidden, Allowed, Allowed),
 
+        // The API reference: its OpenAPI document and its page (a signed-out browser is sent to sign in), for every signed-in user.
+        ["GET /openapi/{documentName}.json"] = new((_, _) => Get("/openapi/v1.json"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        ["GET /api/reference/{documentName?}"] = new((_, _) => Get("/api/reference/"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+
         // A form post without its antiforgery token: refused as a bad request once past authentication.
         ["POST /account/logout"] = new((_, _) => Send(HttpMethod.Post, "/account/logout"), Unauthenticated, Allowed, Allowed, Allowed, Allowed, Allowed),
     };
@@ -183,7 +187,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         var endpoints = world.Factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
         // Pages are endpoints too (GET, and POST for their forms): they are checked as pages, below.
         var api = endpoints.Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Components.Endpoints.ComponentTypeMetadata>() is null)
-            .Where(e => e.RoutePattern.RawText is { } raw && (raw.StartsWith("/api") || raw.StartsWith("/account")))
+            .Where(e => e.RoutePattern.RawText is { } raw && (raw.StartsWith("/api") || raw.StartsWith("/account") || raw.StartsWith("/openapi")))
             .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["*"])
                 .Select(m => $"{m} {e.RoutePattern.RawText}"))
             .ToHashSet();

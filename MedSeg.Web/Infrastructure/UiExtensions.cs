@@ -32,6 +32,7 @@ public static class UiExtensions
         builder.AddQuotasFeature();
         builder.AddMedSegLimits();
         builder.AddMedSegWebSurface();
+        builder.Services.AddMedSegApiReference();
         return builder;
     }
 
@@ -66,6 +67,7 @@ public static class UiExtensions
         app.MapPredictionsApi();
         app.MapDeletionApi();
         app.MapQuotasApi();
+        app.MapMedSegApiReference();
         app.MapHub<ExperimentHub>(ExperimentHub.Url);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;
