@@ -118,6 +118,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
             Unauthenticated, Hidden, Hidden, Forbidden, Ok, Ok),
         ["GET /api/experiments/{id:guid}/files/{**path}"] = new((w, _) => Get(ExperimentService.FileUrl(w.ExperimentId, w.PreviewPath, 64)),
             Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
+        ["GET /api/experiments/{id:guid}/log"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}/log?tail=5"),
+            Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["DELETE /api/experiments/{id:guid}"] = new(async (w, who) =>
             new(HttpMethod.Delete, $"/api/experiments/{(who is Who.Owner or Who.Admin ? await w.NewExperimentAsync() : w.ExperimentId)}"),
             Unauthenticated, Hidden, Hidden, Forbidden, Ok, Ok),
@@ -147,6 +149,10 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         // The API reference: its OpenAPI document and its page (a signed-out browser is sent to sign in), for every signed-in user.
         ["GET /openapi/{documentName}.json"] = new((_, _) => Get("/openapi/v1.json"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
         ["GET /api/reference/{documentName?}"] = new((_, _) => Get("/api/reference/"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        // Scalar's bundled assets, served by the app (no CDN).
+        ["GET /api/reference/scalar.js"] = new((_, _) => Get("/api/reference/scalar.js"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        ["GET /api/reference/scalar.aspnetcore.js"] = new((_, _) => Get("/api/reference/scalar.aspnetcore.js"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        ["GET /api/reference/favicon.svg"] = new((_, _) => Get("/api/reference/favicon.svg"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
 
         // A form post without its antiforgery token: refused as a bad request once past authentication.
         ["POST /account/logout"] = new((_, _) => Send(HttpMethod.Post, "/account/logout"), Unauthenticated, Allowed, Allowed, Allowed, Allowed, Allowed),
