@@ -149,10 +149,11 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         // The API reference: its OpenAPI document and its page (a signed-out browser is sent to sign in), for every signed-in user.
         ["GET /openapi/{documentName}.json"] = new((_, _) => Get("/openapi/v1.json"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
         ["GET /api/reference/{documentName?}"] = new((_, _) => Get("/api/reference/"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
-        // Scalar's bundled assets, served by the app (no CDN).
-        ["GET /api/reference/scalar.js"] = new((_, _) => Get("/api/reference/scalar.js"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
-        ["GET /api/reference/scalar.aspnetcore.js"] = new((_, _) => Get("/api/reference/scalar.aspnetcore.js"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
-        ["GET /api/reference/favicon.svg"] = new((_, _) => Get("/api/reference/favicon.svg"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        // Scalar's bundled assets, served by the app (no CDN): public vendor files like the app's own static assets (Scalar
+        // maps them anonymous); they hold no data, the document and the page above do not load for anyone signed out.
+        ["GET /api/reference/scalar.js"] = new((_, _) => Get("/api/reference/scalar.js"), Ok, Ok, Ok, Ok, Ok, Ok),
+        ["GET /api/reference/scalar.aspnetcore.js"] = new((_, _) => Get("/api/reference/scalar.aspnetcore.js"), Ok, Ok, Ok, Ok, Ok, Ok),
+        ["GET /api/reference/favicon.svg"] = new((_, _) => Get("/api/reference/favicon.svg"), Ok, Ok, Ok, Ok, Ok, Ok),
 
         // A form post without its antiforgery token: refused as a bad request once past authentication.
         ["POST /account/logout"] = new((_, _) => Send(HttpMethod.Post, "/account/logout"), Unauthenticated, Allowed, Allowed, Allowed, Allowed, Allowed),
