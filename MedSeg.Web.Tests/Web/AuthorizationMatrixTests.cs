@@ -133,6 +133,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
             Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),
         ["GET /api/experiments/{id:guid}/files/{**path}"] = new((w, _) => Get(ExperimentService.FileUrl(w.ExperimentId, w.PreviewPath, 64)),
             Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
+        ["GET /api/experiments/{id:guid}/log"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}/log?tail=5"),
+            Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["DELETE /api/experiments/{id:guid}"] = new(async (w, who) =>
             new(HttpMethod.Delete, $"/api/experiments/{(who is Who.Owner or Who.Admin ? await w.NewExperimentAsync() : w.ExperimentId)}"),
             Unauthenticated, Hidden, Hidden, Forbidden, Ok, Ok),
@@ -166,6 +168,14 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
             { Content = WeightsApiTests.Form("not weights"u8.ToArray(), "matrix.pth") }), Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Allowed),
         ["DELETE /api/weights/{id:guid}"] = new((_, _) => Send(HttpMethod.Delete, $"/api/weights/{Guid.NewGuid()}"),
             Unauthenticated, Forbidden, Forbidden, Forbidden, Forbidden, Hidden),
+        // The API reference: its OpenAPI document and its page (a signed-out browser is sent to sign in), for every signed-in user.
+        ["GET /openapi/{documentName}.json"] = new((_, _) => Get("/openapi/v1.json"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        ["GET /api/reference/{documentName?}"] = new((_, _) => Get("/api/reference/"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        // Scalar's bundled assets, served by the app (no CDN): public vendor files like the app's own static assets (Scalar
+        // maps them anonymous); they hold no data, the document and the page above do not load for anyone signed out.
+        ["GET /api/reference/scalar.js"] = new((_, _) => Get("/api/reference/scalar.js"), Ok, Ok, Ok, Ok, Ok, Ok),
+        ["GET /api/reference/scalar.aspnetcore.js"] = new((_, _) => Get("/api/reference/scalar.aspnetcore.js"), Ok, Ok, Ok, Ok, Ok, Ok),
+        ["GET /api/reference/favicon.svg"] = new((_, _) => Get("/api/reference/favicon.svg"), Ok, Ok, Ok, Ok, Ok, Ok),
 
         // A form post without its antiforgery token: refused as a bad request once past authentication.
         ["POST /account/logout"] = new((_, _) => Send(HttpMethod.Post, "/account/logout"), Unauthenticated, Allowed, Allowed, Allowed, Allowed, Allowed),
@@ -210,7 +220,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         var endpoints = world.Factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
         // Pages are endpoints too (GET, and POST for their forms): they are checked as pages, below.
         var api = endpoints.Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Components.Endpoints.ComponentTypeMetadata>() is null)
-            .Where(e => e.RoutePattern.RawText is { } raw && (raw.StartsWith("/api") || raw.StartsWith("/account")))
+            .Where(e => e.RoutePattern.RawText is { } raw && (raw.StartsWith("/api") || raw.StartsWith("/account") || raw.StartsWith("/openapi")))
             .SelectMany(e => (e.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()?.HttpMethods ?? ["*"])
                 .Select(m => $"{m} {e.RoutePattern.RawText}"))
             .ToHashSet();

@@ -57,8 +57,21 @@ public static class SecurityHeaders
     internal static string PolicyFor(HttpContext context)
     {
         var importMap = context.GetEndpoint()?.Metadata.GetMetadata<ImportMapDefinition>();
-        return string.Format(System.Globalization.CultureInfo.InvariantCulture, AppPolicy,
-            importMap is null ? "" : " '" + ImportMapHash(importMap) + "'");
+        var extra = importMap is null ? "" : " '" + ImportMapHash(importMap) + "'";
+        if (context.Items.TryGetValue(NonceKey, out var nonce)) extra += " 'nonce-" + nonce + "'";
+        return string.Format(System.Globalization.CultureInfo.InvariantCulture, AppPolicy, extra);
+    }
+
+    private static readonly object NonceKey = new();
+
+    /// <summary>A fresh, unpredictable nonce for this response's inline scripts (the API reference page renders its
+    /// configuration as one), added to this response's <c>script-src</c>; the same value for every call on one request.</summary>
+    public static string ScriptNonce(HttpContext context)
+    {
+        if (context.Items.TryGetValue(NonceKey, out var existing)) return (string)existing!;
+        var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+        context.Items[NonceKey] = nonce;
+        return nonce;
     }
 
     /// <summary>The CSP source for the import map script exactly as <c>&lt;ImportMap /&gt;</c> renders it (its JSON as the

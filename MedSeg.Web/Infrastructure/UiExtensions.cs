@@ -35,6 +35,7 @@ public static class UiExtensions
         builder.AddQuotasFeature();
         builder.AddMedSegLimits();
         builder.AddMedSegWebSurface();
+        builder.Services.AddMedSegApiReference();
         return builder;
     }
 
@@ -71,6 +72,7 @@ public static class UiExtensions
         app.MapDeletionApi();
         app.MapQuotasApi();
         app.MapWeightsApi();
+        app.MapMedSegApiReference();
         app.MapHub<ExperimentHub>(ExperimentHub.Url);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

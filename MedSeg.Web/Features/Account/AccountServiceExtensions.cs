@@ -75,7 +75,10 @@ public static class AccountServiceExtensions
 
     private static Task RedirectOrStatus(Microsoft.AspNetCore.Authentication.RedirectContext<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions> ctx, int status)
     {
-        if (ctx.Request.Path.StartsWithSegments("/api") || ctx.Request.Path.StartsWithSegments("/hubs"))
+        // Scripts get a status; the API reference page is a page (a browser signs in and comes back), its document is an API.
+        var path = ctx.Request.Path;
+        if ((path.StartsWithSegments("/api") && !path.StartsWithSegments(Infrastructure.ApiReferenceExtensions.PageUrl))
+            || path.StartsWithSegments("/hubs") || path.StartsWithSegments("/openapi"))
         {
             ctx.Response.StatusCode = status;
             return Task.CompletedTask;

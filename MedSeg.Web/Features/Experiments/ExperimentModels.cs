@@ -204,6 +204,9 @@ public sealed record ExperimentDetail(ExperimentSummary Summary, int BatchSize, 
     public IReadOnlyList<Datasets.ClassEntry> Classes { get; init; } = Datasets.ClassMap.Default(1);
     /// <summary>The model's output classes: 1 binary, K ≥ 3 a label map.</summary>
     public int ClassCount { get; init; } = 1;
+    /// <summary>A running run: the estimated seconds left (epochs left × the mean measured epoch time); null otherwise or
+    /// before the first epoch has finished.</summary>
+    public double? EtaSeconds { get; init; }
 }
 
 /// <summary>A preview mask for one of the fixed validation cases after an epoch. Urls are served by the app.</summary>

@@ -88,7 +88,19 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             TestCases = counts.FirstOrDefault(c => c.Key == CaseSplit.Test)?.Count ?? 0,
             Classes = ClassMap.Parse(e.Dataset?.ClassMapJson, e.Dataset?.Classes ?? 1),
             ClassCount = e.Dataset?.Classes ?? 1,
+            EtaSeconds = e.Status == ExperimentStatus.Running
+                ? ExperimentEta.Remaining(e.CurrentEpoch, e.Epochs, metrics.Select(m => m.Seconds))?.TotalSeconds
+                : null,
         };
+    }
+
+    /// <summary>The last lines of the run's log (<see cref="RunLog"/>), server paths redacted; null when the experiment is not
+    /// visible to the user, empty before the run has written any.</summary>
+    public async Task<IReadOnlyList<string>?> LogTailAsync(Guid id, int lines, UserContext user, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        if (!await Visible(db, user).AnyAsync(x => x.Id == id, ct)) return null;
+        return [.. RunLog.Tail(store.ExperimentDirectory(id), lines).Select(l => ServerPaths.Redact(l, store.Root) ?? "")];
     }
 
     /// <summary>Validates the request (field errors), snapshots the experiment and queues it for training.</summary>

@@ -39,6 +39,7 @@ public static class ExperimentsApi
         api.MapPost("/{id:guid}/resume", Resume);
         api.MapPost("/{id:guid}/clone", Clone).RequireAuthorization(Account.AccountServiceExtensions.CreatePolicy);
         api.MapGet("/{id:guid}/files/{**path}", File);
+        api.MapGet("/{id:guid}/log", Log).WithSummary("The last lines of the run's log (text/plain)");
         app.MapGet("/api/datasets/{id:guid}/suggestion", DatasetSuggestion).WithTags("Experiments");
         app.MapModelsApi();
         app.MapExperimentGroupsApi();
@@ -137,6 +138,16 @@ public static class ExperimentsApi
         if (png is null) return TypedResults.NotFound();
         http.Response.Headers.CacheControl = "private, max-age=3600";
         return TypedResults.File(png, "image/png");
+    }
+
+    /// <summary>The last <c>tail</c> lines (default 50, at most 1000) of the run's log, <c>logs/train.log</c>: epochs with loss,
+    /// Dice, learning rate and time, warnings, restarts and the reason of a failure.</summary>
+    public static async Task<Results<ContentHttpResult, NotFound>> Log(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct,
+        int tail = RunLog.DefaultTail)
+    {
+        if (await experiments.LogTailAsync(id, tail, UserContext.From(http.User), ct) is not { } lines) return TypedResults.NotFound();
+        http.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Text(lines.Count == 0 ? "" : string.Join('\n', lines) + "\n", "text/plain; charset=utf-8");
     }
 
     private static string JsonName(string field) => field.Length == 0 ? field : char.ToLowerInvariant(field[0]) + field[1..];

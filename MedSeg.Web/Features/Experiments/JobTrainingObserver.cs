@@ -11,7 +11,7 @@ namespace MedSeg.Web.Features.Experiments;
 /// Called on the trainer's thread: every write uses its own DbContext scope.
 /// </summary>
 internal sealed class JobTrainingObserver(Guid experimentId, int epochs, IExperimentNotifier notifier,
-    IServiceScopeFactory scopes, ILogger logger) : ITrainingObserver
+    IServiceScopeFactory scopes, ILogger logger, string? runDirectory = null) : ITrainingObserver
 {
     private static readonly TimeSpan BatchInterval = TimeSpan.FromMilliseconds(250);
     private readonly Lock gate = new();
@@ -25,9 +25,13 @@ internal sealed class JobTrainingObserver(Guid experimentId, int epochs, IExperi
             .Select(c => new { c.DatasetCase!.Name, c.DatasetCaseId })
             .ToDictionaryAsync(c => c.Name, c => c.DatasetCaseId, StringComparer.Ordinal, ct);
 
-    public void OnStarted(TrainingStarted e) =>
+    public void OnStarted(TrainingStarted e)
+    {
+        Log($"started on {e.Device}: {e.Parameters:N0} parameters, epoch {e.StartEpoch}/{e.Epochs}" +
+                                    (e.Resumed ? " (resumed from the last checkpoint)" : ""));
         logger.LogInformation("Experiment {Id} on {Device}: {Parameters} parameters, epoch {Start}/{Epochs}{Resumed}",
             experimentId, e.Device, e.Parameters, e.StartEpoch, e.Epochs, e.Resumed ? " (resumed from checkpoint)" : "");
+    }
 
     public void OnBatch(BatchProgress e)
     {
@@ -65,6 +69,8 @@ internal sealed class JobTrainingObserver(Guid experimentId, int epochs, IExperi
                 .SetProperty(x => x.BestDice, (double?)best.ValidationDice)
                 .SetProperty(x => x.BestEpoch, (int?)best.Epoch));
         }
+        Log(RunLog.Epoch(e.Epoch, epochs, e.TrainLoss, e.ValidationLoss, e.ValidationDice, e.ValidationIoU, e.LearningRate, e.Seconds) +
+                                    (e.IsBest ? "  (best)" : ""));
         var point = new EpochPoint(e.Epoch, e.TrainLoss, e.ValidationLoss, e.ValidationDice, e.ValidationIoU, e.LearningRate, e.Seconds, e.ClassDice, e.VolumeDice);
         Fire(notifier.EpochCompletedAsync(new EpochCompletedMessage(experimentId, point, e.IsBest)));
     }
@@ -87,7 +93,17 @@ internal sealed class JobTrainingObserver(Guid experimentId, int epochs, IExperi
         Fire(notifier.PreviewsUpdatedAsync(new PreviewsUpdatedMessage(experimentId, e.Epoch, snapshot)));
     }
 
-    public void OnLog(string message) => logger.LogInformation("Experiment {Id}: {Message}", experimentId, message);
+    public void OnLog(string message)
+    {
+        Log(message);
+        logger.LogInformation("Experiment {Id}: {Message}", experimentId, message);
+    }
+
+    /// <summary>A line in the run's log (<see cref="RunLog"/>); none without a run folder.</summary>
+    private void Log(string message)
+    {
+        if (runDirectory is not null) RunLog.Append(runDirectory, message);
+    }
 
     private void Fire(Task task) => task.ContinueWith(t => logger.LogWarning(t.Exception, "Live update for {Id} failed", experimentId),
         TaskContinuationOptions.OnlyOnFaulted);

@@ -74,7 +74,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             var child = ChildPlanFor(plan);
             var planPath = Path.Combine(plan.RunDirectory, PlanFile);
             child.Write(planPath);
-            var observer = new JobTrainingObserver(id, config.Epochs, notifier, scopes, logger);
+            var observer = new JobTrainingObserver(id, config.Epochs, notifier, scopes, logger, plan.RunDirectory);
             await observer.LoadPreviewCasesAsync(db, run.Token);
             var jobs = jobsOptions.Value;
             var limits = jobs.ChildLimits;
@@ -119,6 +119,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
                 var note = ServerPaths.Redact($"{outcome.Reason} Restarting from the last checkpoint (restart {restarts + 1} of {jobs.MaxRestarts}).", store.Root);
                 await db.Experiments.Where(e => e.Id == id && e.RunnerId == running.RunnerId)
                     .ExecuteUpdateAsync(u => u.SetProperty(e => e.Error, note), CancellationToken.None);
+                RunLog.Append(plan.RunDirectory, "warning: " + note);
                 await notifier.StatusChangedAsync(new StatusChangedMessage(id, ExperimentStatus.Running, note));
             }
         }
@@ -331,6 +332,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
     {
         // Stored and shown to users: exception messages and the child's stderr may name server paths (the log keeps them).
         message = ServerPaths.Redact(message, store.Root);
+        RunLog.Append(store.ExperimentDirectory(id), status.ToString().ToLowerInvariant() + (message is null ? "" : ": " + message));
         await ReleaseLeaseAsync(id, status, message);
         await notifier.StatusChangedAsync(new StatusChangedMessage(id, status, message));
     }

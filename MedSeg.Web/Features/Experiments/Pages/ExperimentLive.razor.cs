@@ -34,6 +34,15 @@ public sealed partial class ExperimentLive
 
     private ExperimentSummary? Summary => state.Detail?.Summary;
 
+    /// <summary>The lines of the run's log shown on the page.</summary>
+    internal const int LogLines = 40;
+    private IReadOnlyList<string> logLines = [];
+
+    /// <summary>A running run's time left, from the epochs measured so far (updated live as epochs finish).</summary>
+    private TimeSpan? Eta => state.Status == ExperimentStatus.Running
+        ? ExperimentEta.Remaining(state.CurrentEpoch, state.Epochs, state.Metrics.Select(m => m.Seconds))
+        : null;
+
     private static Dictionary<string, object?> Test(string id) => new() { ["data-testid"] = id };
 
     protected override Task OnInitializedAsync()
@@ -78,6 +87,7 @@ public sealed partial class ExperimentLive
             if (await Experiments.GetAsync(Id, user) is { } detail)
             {
                 state.Load(detail);
+                logLines = await Experiments.LogTailAsync(Id, LogLines, user) ?? [];
                 breadcrumbs = [new("Experiments", "/experiments"), new(detail.Summary.Name, null, disabled: true)];
             }
             error = null;
@@ -99,7 +109,31 @@ public sealed partial class ExperimentLive
 
     private Task OnBatchProgress(BatchProgressMessage message) => Update(() => state.Apply(message));
 
-    private Task OnEpochCompleted(EpochCompletedMessage message) => Update(() => state.Apply(message));
+    private Task OnEpochCompleted(EpochCompletedMessage message) => InvokeAsync(async () =>
+    {
+        if (disposed) return;
+        state.Apply(message);
+        StateHasChanged();
+        await RefreshLogAsync(); // the epoch's line (and the engine's messages before it)
+        StateHasChanged();
+    });
+
+    private async Task RefreshLogAsync()
+    {
+        await gate.WaitAsync();
+        try
+        {
+            logLines = await Experiments.LogTailAsync(Id, LogLines, await GetUserAsync()) ?? logLines;
+        }
+        catch (Exception ex)
+        {
+            Logger.LogWarning(ex, "Reading the log of experiment {ExperimentId} failed", Id);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
 
     private Task OnPreviewsUpdated(PreviewsUpdatedMessage message) => Update(() => state.Apply(message));
 
