@@ -6,6 +6,7 @@ using MedSeg.Web.Features.Users;
 using MedSeg.Web.Features.Datasets;
 using MedSeg.Web.Features.Deletion;
 using MedSeg.Web.Features.Experiments;
+using MedSeg.Web.Features.Notifications;
 using MedSeg.Web.Features.Predictions;
 using MedSeg.Web.Features.Quotas;
 using MudBlazor.Services;
@@ -29,6 +30,7 @@ public static class UiExtensions
         builder.Services.AddExperimentsFeature();
         builder.Services.AddPredictionsFeature();
         builder.Services.AddDeletionFeature();
+        builder.Services.AddNotificationsFeature();
         builder.AddQuotasFeature();
         builder.AddMedSegLimits();
         builder.AddMedSegWebSurface();
@@ -66,6 +68,7 @@ public static class UiExtensions
         app.MapPredictionsApi();
         app.MapDeletionApi();
         app.MapQuotasApi();
+        app.MapNotificationsApi();
         app.MapHub<ExperimentHub>(ExperimentHub.Url);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

@@ -35,7 +35,8 @@ public enum ResumeResult
 
 /// <summary>Experiments: launch (snapshot config and split, enqueue the job), list, details, review, cancel.</summary>
 public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IBackgroundJobClient jobs,
-    RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, DatasetService datasets, QuotaService quotas, ILogger<ExperimentService> logger)
+    RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, DatasetService datasets, QuotaService quotas,
+    Notifications.NotificationService notifications, ILogger<ExperimentService> logger)
 {
     public const int PreviewCaseCount = 4;
 
@@ -339,6 +340,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             running.Cancel(id);
             if (e.JobId is { } jobId) jobs.Delete(jobId);
             await notifier.StatusChangedAsync(new StatusChangedMessage(id, e.Status, "Cancelled by the user."));
+            await notifications.RunEndedAsync(id, ExperimentStatus.Cancelled, user.Owns(e.OwnerId) ? "Cancelled by you." : $"Cancelled by {user.Name}.");
             await audit.WriteAsync(user, new AuditRecord(AuditActions.ExperimentCancel, "experiment", id.ToString(), e.Name));
         }
         return ManageResult.Done;
