@@ -26,6 +26,21 @@ public sealed class NotificationBellTests
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = baseUri.ToString(), ViewportSize = new() { Width = 1366, Height = 900 } });
         page.SetDefaultTimeout(30_000);
         var csp = CspViolations.Watch(page);
+        var console = new List<string>();
+        page.Console += (_, m) => console.Add($"{m.Type}: {m.Text}");
+        try
+        {
+            await WalkAsync(page, admin, csp);
+        }
+        catch (Exception e)
+        {
+            var text = await page.InnerTextAsync("body");
+            throw new Xunit.Sdk.XunitException($"{e.Message}\nAt {page.Url}; console:\n{string.Join("\n", console.TakeLast(20))}\npage text:\n{text[..Math.Min(text.Length, 1500)]}");
+        }
+    }
+
+    private static async Task WalkAsync(IPage page, HttpClient admin, CspViolations csp)
+    {
         await WalkingSkeletonTests.SignInAsync(page);
         await page.GotoAsync("/datasets");
         await WalkingSkeletonTests.InteractiveAsync(page);
