@@ -1,4 +1,5 @@
 using Bunit;
+using MedSeg.Data.Entities;
 using MedSeg.Web.Features.Notifications;
 using MedSeg.Web.Features.Notifications.Pages;
 
@@ -39,6 +40,20 @@ public class NotificationComponentTests
         Assert.Equal(items[0].Id, opened?.Id);
         list.Find("[data-testid=notification-read-all]").Click();
         Assert.Equal(1, markAll);
+    }
+
+    [Theory]
+    [InlineData(ExperimentStatus.Completed, false, "completed")]
+    [InlineData(ExperimentStatus.Completed, true, "stopped")]
+    [InlineData(ExperimentStatus.Failed, false, "failed")]
+    [InlineData(ExperimentStatus.Cancelled, false, "cancelled")]
+    [InlineData(ExperimentStatus.Interrupted, false, null)]
+    [InlineData(ExperimentStatus.Running, false, null)]
+    [InlineData(ExperimentStatus.Queued, false, null)]
+    public void ARunEndIsNamedByItsStatusAndARunThatResumesNotifiesNobody(ExperimentStatus status, bool stoppedEarly, string? kind)
+    {
+        Assert.Equal(kind, NotificationKinds.Of(status, stoppedEarly));
+        if (kind is not null) Assert.Equal("experiment." + kind, NotificationKinds.Event(kind));
     }
 
     [Fact]
