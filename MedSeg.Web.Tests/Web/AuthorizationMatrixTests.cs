@@ -58,6 +58,11 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["GET /api/quotas/me"] = new((_, _) => Get("/api/quotas/me"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
         // Every signed-in user sees the whole training queue (names only of runs they may see).
         ["GET /api/queue"] = new((_, _) => Get("/api/queue"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        // Everyone has notifications of their own, and only their own: the owner's (its run completed) is no one else's, an admin's neither.
+        ["GET /api/notifications/"] = new((_, _) => Get("/api/notifications?unread=true"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        ["POST /api/notifications/{id:guid}/read"] = new(async (w, _) => new(HttpMethod.Post, $"/api/notifications/{await w.OwnerNotificationAsync()}/read"),
+            Unauthenticated, Hidden, Hidden, Hidden, Ok, Hidden),
+        ["POST /api/notifications/read-all"] = new((_, _) => Send(HttpMethod.Post, "/api/notifications/read-all"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
 
         ["POST /api/datasets/"] = new((_, _) => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, "/api/datasets")
             { Content = DatasetsApiTests.Upload("matrix upload", SyntheticDataset.Zip(2, 32)) }), Unauthenticated, Ok, Forbidden, Ok, Ok, Ok),
@@ -479,6 +484,18 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
             var response = await clients[Who.Owner].PostAsJsonAsync($"/api/{kind}/{id}/shares", new { userId = TargetUserId });
             var share = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
             return share;
+        }
+
+        /// <summary>The owner's latest notification (their run completed; it is written just after the status).</summary>
+        public async Task<Guid> OwnerNotificationAsync()
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                var list = await clients[Who.Owner].GetFromJsonAsync<JsonElement>("/api/notifications");
+                if (list.GetArrayLength() > 0) return list[0].GetProperty("id").GetGuid();
+                await Task.Delay(100);
+            }
+            throw new InvalidOperationException("The owner has no notification.");
         }
 
         public async Task<Guid> NewOwnerTokenAsync()

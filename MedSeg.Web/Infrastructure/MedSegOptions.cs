@@ -12,6 +12,27 @@ public sealed class MedSegOptions
     public string DataRoot { get; set; } = "";
 
     public string ResolvedDataRoot => Path.GetFullPath(string.IsNullOrWhiteSpace(DataRoot) ? "data" : DataRoot);
+
+    /// <summary>The address users open the app at (e.g. <c>https://medseg.lab.org</c>): webhook payloads link to runs under it.
+    /// Empty = the links are app-relative (<c>/experiments/{id}</c>).</summary>
+    public string PublicUrl { get; set; } = "";
+}
+
+/// <summary><c>MedSeg:Notifications</c>: webhook delivery (the outbox worker).</summary>
+public sealed class NotificationsOptions
+{
+    public const string Section = "MedSeg:Notifications";
+    /// <summary>How long one webhook request may take.</summary>
+    public double TimeoutSeconds { get; set; } = 10;
+    /// <summary>The wait after the first failed attempt; each later wait doubles it (5, 10, 20, 40, 80 s by default).</summary>
+    public double RetryBaseSeconds { get; set; } = 5;
+    /// <summary>Attempts of one delivery before it is marked failed with its last error.</summary>
+    public int MaxAttempts { get; set; } = 6;
+    /// <summary>How often the worker looks for deliveries that are due.</summary>
+    public double PollSeconds { get; set; } = 2;
+
+    /// <summary>The wait before the attempt after <paramref name="attempts"/> failed ones.</summary>
+    public TimeSpan RetryDelay(int attempts) => TimeSpan.FromSeconds(RetryBaseSeconds * Math.Pow(2, Math.Max(0, attempts - 1)));
 }
 
 /// <summary><c>MedSeg:Admin</c>: when set and no user exists, this admin is created at start-up.</summary>

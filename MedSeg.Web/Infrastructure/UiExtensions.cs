@@ -7,6 +7,7 @@ using MedSeg.Web.Features.Datasets;
 using MedSeg.Web.Features.Deletion;
 using MedSeg.Web.Features.Experiments;
 using MedSeg.Web.Features.Experiments.Queue;
+using MedSeg.Web.Features.Notifications;
 using MedSeg.Web.Features.Predictions;
 using MedSeg.Web.Features.Quotas;
 using MedSeg.Web.Features.Weights;
@@ -32,6 +33,7 @@ public static class UiExtensions
         builder.Services.AddPredictionsFeature();
         builder.Services.AddDeletionFeature();
         builder.Services.AddWeightsFeature();
+        builder.Services.AddNotificationsFeature();
         builder.AddQuotasFeature();
         builder.AddMedSegLimits();
         builder.AddMedSegWebSurface();
@@ -73,6 +75,7 @@ public static class UiExtensions
         app.MapQuotasApi();
         app.MapWeightsApi();
         app.MapMedSegApiReference();
+        app.MapNotificationsApi();
         app.MapHub<ExperimentHub>(ExperimentHub.Url);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         return app;

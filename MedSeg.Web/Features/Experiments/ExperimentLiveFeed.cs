@@ -28,7 +28,7 @@ public sealed class ExperimentLiveFeed(IServer server, NavigationManager navigat
         if (connection is not null) return;
         var state = await authentication.GetAuthenticationStateAsync();
         var userId = UserContext.From(state.User).UserId;
-        var url = new Uri(SelfBaseUri(), ExperimentHub.Url);
+        var url = new Uri(SelfBaseUri(server, navigation), ExperimentHub.Url);
         connection = new HubConnectionBuilder()
             .WithUrl(url, o => o.AccessTokenProvider = () => Task.FromResult<string?>(tokens.CreateHubTicket(userId)))
             .WithAutomaticReconnect()
@@ -68,7 +68,7 @@ public sealed class ExperimentLiveFeed(IServer server, NavigationManager navigat
     };
 
     /// <summary>The app's own listening address (loopback for wildcard bindings), else the browser-facing base URI.</summary>
-    private Uri SelfBaseUri()
+    internal static Uri SelfBaseUri(IServer server, NavigationManager navigation)
     {
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
         var address = addresses.FirstOrDefault(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) ?? addresses.FirstOrDefault();

@@ -75,6 +75,7 @@ public sealed class ExperimentRecoveryService(IServiceScopeFactory scopes, Runni
                     logger.LogWarning("Experiment {Id} is Failed: its process died {Count} times", c.Id, c.Restarts + 1);
                     await scope.ServiceProvider.GetRequiredService<IExperimentNotifier>()
                         .StatusChangedAsync(new StatusChangedMessage(c.Id, ExperimentStatus.Failed, reason));
+                    await scope.ServiceProvider.GetRequiredService<Notifications.NotificationService>().RunEndedAsync(c.Id, ExperimentStatus.Failed, reason);
                 }
                 continue;
             }

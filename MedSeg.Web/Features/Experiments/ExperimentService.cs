@@ -39,7 +39,7 @@ public enum ResumeResult
 /// <summary>Experiments: launch (snapshot config and split, queue the run in the fair training queue), list, details, review, cancel.</summary>
 public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IBackgroundJobClient jobs,
     RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, DatasetService datasets, QuotaService quotas, ILogger<ExperimentService> logger,
-    TrainingDispatcher dispatcher, Weights.WeightsService weights)
+    TrainingDispatcher dispatcher, Weights.WeightsService weights, Notifications.NotificationService notifications)
 {
     public const int PreviewCaseCount = 4;
 
@@ -344,6 +344,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             running.Cancel(id);
             if (e.JobId is { } jobId) jobs.Delete(jobId);
             await notifier.StatusChangedAsync(new StatusChangedMessage(id, e.Status, "Cancelled by the user."));
+            await notifications.RunEndedAsync(id, ExperimentStatus.Cancelled, user.Owns(e.OwnerId) ? "Cancelled by you." : $"Cancelled by {user.Name}.");
             await audit.WriteAsync(user, new AuditRecord(AuditActions.ExperimentCancel, "experiment", id.ToString(), e.Name));
         }
         return ManageResult.Done;

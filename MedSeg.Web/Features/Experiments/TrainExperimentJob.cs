@@ -23,7 +23,7 @@ namespace MedSeg.Web.Features.Experiments;
 /// </summary>
 public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, IExperimentNotifier notifier,
     RunningExperiments running, IServiceScopeFactory scopes, IOptions<TrainingOptions> training, IOptions<JobsOptions> jobsOptions,
-    ILogger<TrainExperimentJob> logger)
+    Notifications.NotificationService notifications, ILogger<TrainExperimentJob> logger)
 {
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
     public const string PlanFile = "child-plan.json";
@@ -98,7 +98,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
                         if (outcome.Finished.Volumes is { Count: > 0 } volumes)
                             logger.LogInformation("Experiment {Id}: {Volumes} validation volumes scored whole (predictions/{File}), mean Dice {Dice:F4}",
                                 id, volumes.Count, VolumeReport.FileName, volumes.Average(v => v.Dice.Average()));
-                        await FinishAsync(id, ExperimentStatus.Completed, CompletionNote(result, config.Epochs, config));
+                        await FinishAsync(id, ExperimentStatus.Completed, CompletionNote(result, config.Epochs, config), result.StopReason != StopReason.Completed);
                         return;
                     case ChildEnd.Cancelled:
                         await StoppedAsync(id);
@@ -328,12 +328,14 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
         }
     }
 
-    private async Task FinishAsync(Guid id, ExperimentStatus status, string? message)
+    /// <param name="stoppedEarly">A Completed run whose training the time budget or early stopping ended.</param>
+    private async Task FinishAsync(Guid id, ExperimentStatus status, string? message, bool stoppedEarly = false)
     {
         // Stored and shown to users: exception messages and the child's stderr may name server paths (the log keeps them).
         message = ServerPaths.Redact(message, store.Root);
         RunLog.Append(store.ExperimentDirectory(id), status.ToString().ToLowerInvariant() + (message is null ? "" : ": " + message));
         await ReleaseLeaseAsync(id, status, message);
         await notifier.StatusChangedAsync(new StatusChangedMessage(id, status, message));
+        await notifications.RunEndedAsync(id, status, message, stoppedEarly);
     }
 }
