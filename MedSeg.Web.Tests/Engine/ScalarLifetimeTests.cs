@@ -156,6 +156,9 @@ public sealed class ScalarLifetimeTests
             .ToList();
         var platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
             .Where(p => !Path.GetFileName(p).StartsWith("MedSeg.", StringComparison.Ordinal))
+            // The web's API reference package declares a namespace Scalar, which would shadow TorchSharp's Scalar type; the
+            // engine and the CLI do not reference it.
+            .Where(p => !Path.GetFileName(p).StartsWith("Scalar.", StringComparison.Ordinal))
             .Select(p => MetadataReference.CreateFromFile(p));
         var compilation = CSharpCompilation.Create(assemblyName, trees, platform.Concat(references),
             new CSharpCompilationOptions(kind, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: true));
