@@ -12,7 +12,8 @@ namespace MedSeg.Web.Tests.E2E;
 [Collection(AppCollection.Name)]
 public sealed class ExperimentGroupE2ETests
 {
-    private static async Task<HttpClient> AdminAsync(Uri baseUri)
+    /// <summary>An API client signed in as the admin with a token.</summary>
+    internal static async Task<HttpClient> AdminAsync(Uri baseUri)
     {
         var admin = new HttpClient { BaseAddress = baseUri };
         var token = await admin.PostAsJsonAsync("/api/tokens", new { email = MedSegAppFactory.AdminEmail, password = MedSegAppFactory.AdminPassword });
@@ -21,7 +22,8 @@ public sealed class ExperimentGroupE2ETests
         return admin;
     }
 
-    private static async Task<Guid> DatasetAsync(HttpClient admin, string name)
+    /// <summary>A 6-case 32×32 dataset uploaded through the API.</summary>
+    internal static async Task<Guid> DatasetAsync(HttpClient admin, string name)
     {
         var upload = await admin.PostAsync("/api/datasets", DatasetsApiTests.Upload(name, SyntheticDataset.Zip(6, 32)));
         Assert.True(upload.StatusCode == HttpStatusCode.Created, await upload.Content.ReadAsStringAsync());

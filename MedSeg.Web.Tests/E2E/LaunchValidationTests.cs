@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -18,13 +17,8 @@ public sealed class LaunchValidationTests
     {
         var (factory, baseUri) = KestrelApp.Start();
         using var _ = factory;
-        using var admin = new HttpClient { BaseAddress = baseUri };
-        var token = await admin.PostAsJsonAsync("/api/tokens", new { email = MedSegAppFactory.AdminEmail, password = MedSegAppFactory.AdminPassword });
-        admin.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer",
-            (await token.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("token").GetString());
-        var upload = await admin.PostAsync("/api/datasets", DatasetsApiTests.Upload("refusal discs", SyntheticDataset.Zip(6, 32)));
-        Assert.True(upload.StatusCode == HttpStatusCode.Created, await upload.Content.ReadAsStringAsync());
-        var datasetId = (await upload.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        using var admin = await ExperimentGroupE2ETests.AdminAsync(baseUri);
+        var datasetId = await ExperimentGroupE2ETests.DatasetAsync(admin, "refusal discs");
         async Task<int> ExperimentCountAsync() =>
             (await admin.GetFromJsonAsync<JsonElement>("/api/experiments")).EnumerateArray().Count();
         var before = await ExperimentCountAsync();
