@@ -40,6 +40,9 @@ public sealed class LaunchValidationTests
             await page.Locator("[data-testid=launch-submit]").ClickAsync();
             await Assertions.Expect(page.GetByText("Image size must be a multiple of 32 for unext: try 96 or 128.")).ToBeVisibleAsync();
             Assert.Matches(new Regex("/experiments/new"), page.Url);
+            // The suggestions say which fields the user changed, with the suggested value.
+            await Assertions.Expect(page.Locator("[data-testid=suggestions-changed]")).ToContainTextAsync(
+                new Regex(@"You changed 2 fields from the suggestion: .*Image size 100 px \(suggested 32 px\)"));
 
             // The server's rule: a batch and size that do not fit this server's memory are refused under the batch field.
             await WalkingSkeletonTests.FillAsync(page, "launch-size", "2048");

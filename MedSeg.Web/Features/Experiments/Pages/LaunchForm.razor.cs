@@ -241,6 +241,8 @@ public sealed partial class LaunchForm : IDisposable
         }
         CheckRules();
         editContext!.NotifyValidationStateChanged();
+        // The field's own component re-rendered; the suggestions (applied / changed) and the variant picker belong to the form.
+        StateHasChanged();
     }
 
     /// <summary>The chosen dataset's default loss (bce+dice binary, dice+ce for a label map) while the loss is a default.</summary>
