@@ -107,13 +107,16 @@ public class ExperimentComponentTests
     [InlineData("config-clip", "norm 12")]
     [InlineData("config-time-budget", "1.5 h")]
     [InlineData("config-patience", "off")]
+    [InlineData("config-variant", "s")]
+    [InlineData("config-weights", "MiT-B0 (sha256 0123456789ab…)")]
     public async Task ExperimentConfigShowsTheTrainingOptions(string testId, string expected)
     {
         await using var ctx = BunitSetup.NewContext();
         var config = new ExperimentConfig
         {
             Optimizer = "sgd", WeightDecay = 3e-5, WarmupEpochs = 2, GradientClipNorm = 12, TimeBudgetHours = 1.5,
-            Resize = "letterbox", Normalization = "dataset",
+            Resize = "letterbox", Normalization = "dataset", ModelOptions = new MedSeg.Engine.Models.ModelOptions(Variant: "s"),
+            Weights = new WeightsRef(Guid.NewGuid(), "MiT-B0", "0123456789abcdef0123"),
         };
         var detail = new ExperimentDetail(new ExperimentSummary(Guid.NewGuid(), "run", "unext", Guid.NewGuid(), "Kvasir",
             ExperimentStatus.Running, 1, 10, null, DateTimeOffset.UtcNow), 8, 256, 1e-3, 1, 80, 20, null, null, null, [], [], config);
