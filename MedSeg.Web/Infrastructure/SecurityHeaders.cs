@@ -69,7 +69,9 @@ public static class SecurityHeaders
     public static string ScriptNonce(HttpContext context)
     {
         if (context.Items.TryGetValue(NonceKey, out var existing)) return (string)existing!;
-        var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+        // Hex, not base64: a '+' or '/' would be HTML-encoded in the page's nonce attribute (&#x2B;), which browsers decode
+        // but which no longer reads as the header's value anywhere else (a test found it in about a third of responses).
+        var nonce = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
         context.Items[NonceKey] = nonce;
         return nonce;
     }
