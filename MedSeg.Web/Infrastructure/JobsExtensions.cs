@@ -12,6 +12,8 @@ namespace MedSeg.Web.Infrastructure;
 public static class JobsExtensions
 {
     public const string TrainingQueue = "training";
+    /// <summary>How long each Hangfire server waits for its workers when the app stops (two servers share the host's 30 s).</summary>
+    public static readonly TimeSpan ServerShutdownTimeout = TimeSpan.FromSeconds(10);
     /// <summary>Prediction jobs (and anything on Hangfire's default queue): served by a server of their own, so that they never
     /// wait behind hours of training.</summary>
     public const string PredictQueue = "predict";
@@ -56,6 +58,9 @@ public static class JobsExtensions
                 o.WorkerCount = Math.Max(1, jobs.WorkerCount);
                 o.SchedulePollingInterval = TimeSpan.FromSeconds(1);
                 o.ServerCheckInterval = TimeSpan.FromSeconds(30);
+                // Two servers stop one after the other within the host's 30 s; at Hangfire's default 15 s each a slow stop
+                // ran out the host's time ("hosted services failed to stop"). A run cut short resumes from its checkpoint.
+                o.ShutdownTimeout = ServerShutdownTimeout;
             });
             builder.Services.AddHangfireServer(o =>
             {
@@ -63,6 +68,7 @@ public static class JobsExtensions
                 o.WorkerCount = Math.Max(1, jobs.PredictWorkers);
                 o.SchedulePollingInterval = TimeSpan.FromSeconds(1);
                 o.ServerCheckInterval = TimeSpan.FromSeconds(30);
+                o.ShutdownTimeout = ServerShutdownTimeout;
             });
         }
         return builder;
