@@ -11,9 +11,10 @@ namespace MedSeg.Web.Features.Notifications;
 /// <see cref="ExperimentLiveFeed"/> does), so that a run ending on any node reaches it. Handlers run off the renderer's
 /// thread: use InvokeAsync.</summary>
 public sealed class NotificationFeed(IServer server, NavigationManager navigation, AuthenticationStateProvider authentication,
-    ApiTokenService tokens, ILogger<NotificationFeed> logger) : IAsyncDisposable
+    ApiTokenService tokens, IHostApplicationLifetime lifetime, ILogger<NotificationFeed> logger) : IAsyncDisposable
 {
     private HubConnection? connection;
+    private CancellationTokenRegistration stopping;
 
     public event Func<NotificationView, Task>? Notified;
     public event Func<int, Task>? UnreadChanged;
@@ -33,12 +34,17 @@ public sealed class NotificationFeed(IServer server, NavigationManager navigatio
         connection.On<NotificationView>(nameof(INotificationClient.Notified), n => Notified?.Invoke(n) ?? Task.CompletedTask);
         connection.On<int>(nameof(INotificationClient.UnreadChanged), n => UnreadChanged?.Invoke(n) ?? Task.CompletedTask);
         connection.Reconnected += _ => Reconnected?.Invoke() ?? Task.CompletedTask;
+        // The app stopping closes this connection to itself at once: a client that keeps reconnecting to the stopping
+        // server would hold the host's shutdown until its timeout.
+        var own = connection;
+        stopping = lifetime.ApplicationStopping.Register(() => _ = own.StopAsync());
         await connection.StartAsync(ct);
     }
 
     public async ValueTask DisposeAsync()
     {
         if (connection is null) return;
+        await stopping.DisposeAsync();
         try
         {
             await connection.DisposeAsync();
