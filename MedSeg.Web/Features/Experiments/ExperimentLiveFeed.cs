@@ -13,7 +13,7 @@ namespace MedSeg.Web.Features.Experiments;
 /// scripts and other nodes. Handlers run on the hub connection's thread: use InvokeAsync(StateHasChanged).
 /// </summary>
 public sealed class ExperimentLiveFeed(IServer server, NavigationManager navigation, AuthenticationStateProvider authentication,
-    ApiTokenService tokens, ILogger<ExperimentLiveFeed> logger) : IAsyncDisposable
+    ApiTokenService tokens, IHostApplicationLifetime lifetime, ILogger<ExperimentLiveFeed> logger) : IAsyncDisposable
 {
     private HubConnection? connection;
 
@@ -38,12 +38,18 @@ public sealed class ExperimentLiveFeed(IServer server, NavigationManager navigat
         connection.On<PreviewsUpdatedMessage>(nameof(IExperimentClient.PreviewsUpdated), m => RaiseAsync(m));
         connection.On<StatusChangedMessage>(nameof(IExperimentClient.StatusChanged), m => RaiseAsync(m));
         connection.Reconnected += _ => connection.InvokeAsync(nameof(ExperimentHub.Join), experimentId);
+        // The app stopping closes this connection to itself at once (a reconnecting client holds the host's shutdown).
+        var own = connection;
+        stopping = lifetime.ApplicationStopping.Register(() => _ = own.StopAsync());
         await connection.StartAsync(ct);
         await connection.InvokeAsync(nameof(ExperimentHub.Join), experimentId, ct);
     }
 
+    private CancellationTokenRegistration stopping;
+
     public async ValueTask DisposeAsync()
     {
+        await stopping.DisposeAsync();
         if (connection is not null)
         {
             try
