@@ -4,6 +4,7 @@ using MedSeg.Cli.Commands;
 // medseg <command> [options]: one class per command, listed here.
 return new CommandDispatcher([
     new ModelsCommand(),
+    new DevicesCommand(),
     new TrainCommand(),
     new EvaluateCommand(),
     new PredictCommand(),

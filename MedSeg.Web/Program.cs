@@ -2,7 +2,7 @@ using MedSeg.Web.Features.Account;
 using MedSeg.Web.Infrastructure;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddMedSegConfiguration();
+builder.AddMedSegConfiguration(args);
 builder.AddMedSegData();
 builder.AddMedSegAuth();
 builder.AddMedSegJobs();

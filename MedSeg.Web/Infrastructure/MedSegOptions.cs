@@ -16,6 +16,55 @@ public sealed class MedSegOptions
     /// <summary>The address users open the app at (e.g. <c>https://medseg.lab.org</c>): webhook payloads link to runs under it.
     /// Empty = the links are app-relative (<c>/experiments/{id}</c>).</summary>
     public string PublicUrl { get; set; } = "";
+
+    /// <summary><c>all</c> (default: UI, API and job servers in one process), <c>web</c> (UI and API; jobs run on workers) or
+    /// <c>worker</c> (job servers and a health endpoint only). Also <c>--role</c> on the command line.</summary>
+    public string Role { get; set; } = "all";
+}
+
+/// <summary>What one process of a deployment does (<see cref="MedSegOptions.Role"/>).</summary>
+public enum NodeRole
+{
+    All,
+    Web,
+    Worker,
+}
+
+public static class NodeRoles
+{
+    public const string Key = MedSegOptions.Section + ":" + nameof(MedSegOptions.Role);
+
+    /// <summary>The role from configuration; throws naming the setting when it is none of web, worker, all.</summary>
+    public static NodeRole Read(IConfiguration configuration)
+    {
+        var value = configuration[Key];
+        if (string.IsNullOrWhiteSpace(value)) return NodeRole.All;
+        return value.Trim().ToLowerInvariant() switch
+        {
+            "all" => NodeRole.All,
+            "web" => NodeRole.Web,
+            "worker" => NodeRole.Worker,
+            _ => throw new InvalidOperationException($"MedSeg:Role (MedSeg__Role, or --role) is '{value}': it must be web, worker or all. " +
+                                                     "See the README, \"Several machines\"."),
+        };
+    }
+
+    /// <summary>Whether a process of this role serves pages and the API.</summary>
+    public static bool ServesWeb(this NodeRole role) => role != NodeRole.Worker;
+
+    /// <summary>Whether a process of this role runs job servers (training, prediction).</summary>
+    public static bool RunsJobs(this NodeRole role) => role != NodeRole.Web;
+}
+
+/// <summary><c>MedSeg:Redis</c>: one Redis for the SignalR backplane, the data-protection keys and (with
+/// <c>MedSeg:Jobs:Storage=Redis</c>) Hangfire's job storage. Empty = none: a single process needs no Redis.</summary>
+public sealed class RedisOptions
+{
+    public const string Section = "MedSeg:Redis";
+    /// <summary>A StackExchange.Redis configuration string, e.g. <c>redis.lab.org:6379,password=...</c>.</summary>
+    public string ConnectionString { get; set; } = "";
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(ConnectionString);
 }
 
 /// <summary><c>MedSeg:Notifications</c>: webhook delivery (the outbox worker).</summary>
@@ -52,8 +101,20 @@ public sealed class JobsOptions
     /// <summary>Concurrent prediction jobs on this node: a Hangfire server of their own on the <c>predict</c> queue, so that a
     /// prediction never waits behind training.</summary>
     public int PredictWorkers { get; set; } = 1;
-    /// <summary>False on web-only nodes: jobs are enqueued here and run by worker nodes.</summary>
+    /// <summary>False on web-only nodes: jobs are enqueued here and run by worker nodes. <c>MedSeg:Role=web</c> sets it false,
+    /// <c>worker</c> true.</summary>
     public bool RunServer { get; set; } = true;
+    /// <summary>Where Hangfire keeps its jobs: <c>Sqlite</c> (a file in the data folder), <c>SqlServer</c> (the database's server)
+    /// or <c>Redis</c> (<see cref="RedisOptions.ConnectionString"/>). Empty = the database's provider.</summary>
+    public string Storage { get; set; } = "";
+    /// <summary>The queues this node's job servers serve, comma-separated: <c>training</c> (any device), <c>training-gpu</c>,
+    /// <c>training-cpu</c>, <c>predict</c>. A run goes to the queue of the device it asks for (<see cref="JobQueues"/>).</summary>
+    public string Queues { get; set; } = "training,predict";
+    /// <summary>This node's name on the Nodes page, in Hangfire's server names and in the leases of the runs it executes; empty =
+    /// the machine name. Give each process its own when several share a machine.</summary>
+    public string NodeName { get; set; } = "";
+
+    public string ResolvedNodeName => JobQueues.SafeName(string.IsNullOrWhiteSpace(NodeName) ? Environment.MachineName : NodeName);
     /// <summary>A run whose heartbeat is older than this is taken to have died and is resumed.</summary>
     public int StaleAfterSeconds { get; set; } = 60;
     /// <summary>How often a run whose process died (a crashed child, a killed server) is started again from its last

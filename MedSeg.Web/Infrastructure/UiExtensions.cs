@@ -7,6 +7,7 @@ using MedSeg.Web.Features.Datasets;
 using MedSeg.Web.Features.Deletion;
 using MedSeg.Web.Features.Experiments;
 using MedSeg.Web.Features.Experiments.Queue;
+using MedSeg.Web.Features.Nodes;
 using MedSeg.Web.Features.Notifications;
 using MedSeg.Web.Features.Predictions;
 using MedSeg.Web.Features.Quotas;
@@ -21,7 +22,14 @@ public static class UiExtensions
     {
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
-        builder.Services.AddSignalR();
+        // With Redis, the hubs scale out through its backplane: a message sent on any node (a worker's notifier included)
+        // reaches the browsers connected to every web node.
+        var signalR = builder.Services.AddSignalR();
+        var redis = builder.Configuration.Get<RedisOptions>(RedisOptions.Section);
+        if (redis.Enabled)
+        {
+            signalR.AddStackExchangeRedis(redis.ConnectionString, o => o.Configuration.ChannelPrefix = StackExchange.Redis.RedisChannel.Literal("medseg"));
+        }
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
         builder.Services.AddHttpContextAccessor();
@@ -34,6 +42,7 @@ public static class UiExtensions
         builder.Services.AddDeletionFeature();
         builder.Services.AddWeightsFeature();
         builder.Services.AddNotificationsFeature();
+        builder.Services.AddNodesFeature();
         builder.AddQuotasFeature();
         builder.AddMedSegLimits();
         builder.AddMedSegWebSurface();
@@ -43,6 +52,7 @@ public static class UiExtensions
 
     public static WebApplication MapMedSeg(this WebApplication app)
     {
+        if (!app.Services.GetRequiredService<NodeIdentity>().Role.ServesWeb()) return app.MapMedSegWorker();
         // Forwarded headers first: the rate limiter, cookies, HSTS and the origin check see the client's address and scheme.
         app.UseMedSegForwardedHeaders();
         app.UseMedSegSecurityHeaders();
@@ -76,8 +86,18 @@ public static class UiExtensions
         app.MapWeightsApi();
         app.MapMedSegApiReference();
         app.MapNotificationsApi();
+        app.MapNodesApi();
         app.MapHub<ExperimentHub>(ExperimentHub.Url);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        return app;
+    }
+
+    /// <summary>A worker (<c>--role worker</c>): job servers and <c>GET /health</c>, no pages, API or hubs.</summary>
+    public static WebApplication MapMedSegWorker(this WebApplication app)
+    {
+        app.UseMedSegErrorHandling();
+        app.UseRouting();
+        app.MapHealth();
         return app;
     }
 }

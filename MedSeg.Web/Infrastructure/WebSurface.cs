@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Authentication.Cookies;
 
@@ -40,9 +42,19 @@ public static class WebSurface
         Directory.CreateDirectory(keys);
         // A fixed application name, not the content root path (ASP.NET Core's default discriminator): nodes installed in
         // different folders but sharing the key folder protect and unprotect for each other.
-        services.AddDataProtection()
-            .SetApplicationName(KeyStorageOptions.ApplicationName)
-            .PersistKeysToFileSystem(new DirectoryInfo(keys));
+        var protection = services.AddDataProtection().SetApplicationName(KeyStorageOptions.ApplicationName);
+        var redis = builder.Configuration.Get<RedisOptions>(RedisOptions.Section);
+        if (redis.Enabled)
+        {
+            // Every node reads the one key ring in Redis (the same Redis as the backplane), whatever its disks.
+            services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(o =>
+                o.XmlRepository = new Microsoft.AspNetCore.DataProtection.StackExchangeRedis.RedisXmlRepository(
+                    () => sp.GetRequiredService<RedisConnection>().Multiplexer.GetDatabase(), KeyStorageOptions.RedisKey)));
+        }
+        else
+        {
+            protection.PersistKeysToFileSystem(new DirectoryInfo(keys));
+        }
         return builder;
     }
 

@@ -59,6 +59,8 @@ public sealed class KeyStorageOptions
     public const string Section = "MedSeg:DataProtection";
     /// <summary>The one application name of every node: nodes that share <see cref="KeysPath"/> then read each other's cookies.</summary>
     public const string ApplicationName = "MedSeg";
+    /// <summary>The Redis key of the key ring when <see cref="RedisOptions.ConnectionString"/> is set (then <see cref="KeysPath"/> is unused).</summary>
+    public const string RedisKey = "medseg:dataprotection-keys";
 
     /// <summary>Key ring folder; empty = <c>&lt;DataRoot&gt;/keys</c>. Several nodes behind one address must share it.</summary>
     public string KeysPath { get; set; } = "";

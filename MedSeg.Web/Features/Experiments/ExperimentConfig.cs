@@ -39,6 +39,8 @@ public sealed record ExperimentConfig : TrainingSettings
     public DatasetRef? Dataset { get; init; }
     /// <summary>Pretrained encoder weights loaded on the fresh start (not on a resume: the checkpoint holds them); null = from scratch.</summary>
     public WeightsRef? Weights { get; init; }
+    /// <summary>The device the run asked for (<see cref="LaunchRequest.Device"/>); null = the executing node's default.</summary>
+    public string? Device { get; init; }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {

@@ -26,6 +26,12 @@ public sealed class LaunchRequest
     /// They must fit the model and variant.</summary>
     public Guid? WeightsId { get; set; }
 
+    /// <summary>The device the run asks for: <c>auto</c> (a GPU node when any worker has one), <c>cpu</c>, <c>cuda</c> or
+    /// <c>cuda:N</c>; null = <c>auto</c> routing and the executing node's <c>MedSeg:Training:Device</c>. It picks the job queue
+    /// (<c>training-gpu</c>, <c>training-cpu</c>, <c>training</c>).</summary>
+    [RegularExpression("^(auto|cpu|cuda(:[0-9]{1,2})?)$", ErrorMessage = "Device must be auto, cpu, cuda or cuda:N (N a GPU number).")]
+    public string? Device { get; set; }
+
     [StringLength(200)]
     public string? Name { get; set; }
 
@@ -130,6 +136,7 @@ public sealed class LaunchRequest
         Variant = config.ModelOptions.Variant,
         DeepSupervision = config.ModelOptions.DeepSupervision,
         WeightsId = config.Weights?.Id,
+        Device = config.Device,
         Name = experiment.Name,
         Epochs = config.Epochs,
         BatchSize = config.BatchSize,

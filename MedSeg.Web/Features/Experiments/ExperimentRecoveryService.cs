@@ -144,7 +144,8 @@ public sealed class ExperimentRecoveryService(IServiceScopeFactory scopes, Runni
     {
         if (runnerId is null) return true;
         var parts = runnerId.Split(':');
-        if (parts.Length != 3 || parts[0] != Environment.MachineName || !int.TryParse(parts[1], out var pid)) return false;
+        if (parts.Length != 3 || RunningExperiments.MachineOf(runnerId) != JobQueues.SafeName(Environment.MachineName) && parts[0] != Environment.MachineName
+            || !int.TryParse(parts[1], out var pid)) return false;
         if (runnerId == running.RunnerId) return false;
         if (pid == Environment.ProcessId) return true;
         try

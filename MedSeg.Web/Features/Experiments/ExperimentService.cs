@@ -195,6 +195,7 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
                 Split = splitConfig,
                 Dataset = new DatasetRef(dataset.Id, dataset.Name, version.ContentHash, version.CaseCount, version.Number),
                 Weights = pretrained is null ? null : new WeightsRef(pretrained.Id, pretrained.Name, pretrained.Sha256),
+                Device = string.IsNullOrWhiteSpace(request.Device) ? null : request.Device.Trim().ToLowerInvariant(),
             }.Serialize(),
         };
         experiment.Cases.AddRange(train.Select(c => new ExperimentCase { Id = Guid.NewGuid(), DatasetCaseId = c.Id, Split = CaseSplit.Train }));

@@ -203,7 +203,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             store.ExperimentDirectory(experiment.Id)) with
         {
             PreviewCases = [.. ordered.Where(c => c.IsPreview).Select(c => c.DatasetCase!.Name)],
-            Device = training.Value.Device,
+            Device = config.Device ?? training.Value.Device,
             Threads = training.Value.Threads > 0 ? training.Value.Threads : null,
             PretrainedWeights = await PretrainedAsync(config.Weights, ct),
         };

@@ -78,13 +78,21 @@ public sealed class TrainingDispatcher(IServiceScopeFactory scopes, JobStorage s
     }
 
     /// <summary>The training slots of the cluster: workers of live servers on the training queue, at least this node's own.</summary>
-    public int Slots()
+    public int Slots() => Slots(LiveTrainingServers());
+
+    private int Slots(IReadOnlyList<Hangfire.Storage.Monitoring.ServerDto> servers)
+    {
+        var workers = servers.Sum(s => s.WorkersCount);
+        var own = options.Value.RunServer && JobQueues.Parse(options.Value.Queues).Any(JobQueues.IsTraining) ? Math.Max(1, options.Value.WorkerCount) : 0;
+        return Math.Max(workers, own);
+    }
+
+    /// <summary>The live Hangfire servers of every node that serve a training queue.</summary>
+    private IReadOnlyList<Hangfire.Storage.Monitoring.ServerDto> LiveTrainingServers()
     {
         var alive = DateTime.UtcNow - ServerAlive;
-        var workers = storage.GetMonitoringApi().Servers()
-            .Where(s => s.Queues.Contains(JobsExtensions.TrainingQueue) && (s.Heartbeat ?? s.StartedAt) >= alive)
-            .Sum(s => s.WorkersCount);
-        return Math.Max(workers, options.Value.RunServer ? Math.Max(1, options.Value.WorkerCount) : 0);
+        return storage.GetMonitoringApi().Servers()
+            .Where(s => s.Queues.Any(JobQueues.IsTraining) && (s.Heartbeat ?? s.StartedAt) >= alive).ToList();
     }
 
     /// <summary>One pass: frees dispatches whose job is gone, then fills the free slots in the fair order. Returns the runs it
@@ -109,14 +117,17 @@ public sealed class TrainingDispatcher(IServiceScopeFactory scopes, JobStorage s
             var quotas = scope.ServiceProvider.GetRequiredService<QuotaService>();
             var snapshot = await QueueSnapshot.ReadAsync(db, quotas, options.Value, ct);
             if (await ReleaseLostDispatchesAsync(db, connection, snapshot, ct)) snapshot = await QueueSnapshot.ReadAsync(db, quotas, options.Value, ct);
-            var free = Slots() - snapshot.Occupied;
+            var servers = LiveTrainingServers();
+            var served = servers.SelectMany(s => s.Queues).Where(JobQueues.IsTraining).ToHashSet(StringComparer.Ordinal);
+            if (options.Value.RunServer) served.UnionWith(JobQueues.Parse(options.Value.Queues).Where(JobQueues.IsTraining));
+            var free = Slots(servers) - snapshot.Occupied;
             var dispatched = new List<Guid>();
             var queued = snapshot.Queued.ToList();
             var users = snapshot.Users.ToDictionary();
             while (free > 0 && FairQueue.Next(queued, users) is { } next)
             {
                 queued.Remove(next);
-                if (!await TryDispatchAsync(db, jobs, next.Id, ct)) continue;
+                if (!await TryDispatchAsync(db, jobs, next.Id, served, ct)) continue;
                 dispatched.Add(next.Id);
                 free--;
                 var u = users.GetValueOrDefault(next.OwnerId) ?? new QueueUser(0, null, null);
@@ -127,8 +138,12 @@ public sealed class TrainingDispatcher(IServiceScopeFactory scopes, JobStorage s
     }
 
     /// <summary>Creates the run's job and stores its id where none is stored yet; the job is enqueued only then.</summary>
-    private async Task<bool> TryDispatchAsync(MedSegDbContext db, IBackgroundJobClient jobs, Guid id, CancellationToken ct)
+    private async Task<bool> TryDispatchAsync(MedSegDbContext db, IBackgroundJobClient jobs, Guid id, IReadOnlyCollection<string> served,
+        CancellationToken ct)
     {
+        // The queue of the device the run asks for (auto: a GPU node when one serves training-gpu).
+        var configJson = await db.Experiments.Where(e => e.Id == id).Select(e => e.ConfigJson).FirstOrDefaultAsync(ct);
+        var queue = JobQueues.Route(ExperimentConfig.Parse(configJson).Device, served);
         var jobId = jobs.Create<TrainExperimentJob>(j => j.RunAsync(id, CancellationToken.None), new ScheduledState(EnqueueFallback));
         var claimed = await db.Experiments.Where(e => e.Id == id && e.JobId == null && e.Status == ExperimentStatus.Queued)
             .ExecuteUpdateAsync(s => s.SetProperty(e => e.JobId, jobId), ct);
@@ -137,8 +152,8 @@ public sealed class TrainingDispatcher(IServiceScopeFactory scopes, JobStorage s
             jobs.Delete(jobId);
             return false;
         }
-        jobs.ChangeState(jobId, new EnqueuedState(JobsExtensions.TrainingQueue), ScheduledState.StateName);
-        logger.LogInformation("Experiment {Id} got a training slot (job {Job})", id, jobId);
+        jobs.ChangeState(jobId, new EnqueuedState(queue), ScheduledState.StateName);
+        logger.LogInformation("Experiment {Id} got a training slot (job {Job} on queue {Queue})", id, jobId, queue);
         return true;
     }
 
