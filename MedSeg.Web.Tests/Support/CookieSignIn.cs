@@ -25,6 +25,13 @@ public static class CookieSignIn
     {
         var client = factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = false });
         foreach (var (k, v) in headers ?? new Dictionary<string, string>()) client.DefaultRequestHeaders.Add(k, v);
+        return await SignInAsync(client, email, password);
+    }
+
+    /// <summary>Posts the sign-in form with <paramref name="client"/> (no redirects, no cookie container: e.g. a server process's).</summary>
+    public static async Task<(string Cookie, string SetCookie)> SignInAsync(HttpClient client, string email = MedSegAppFactory.AdminEmail,
+        string password = MedSegAppFactory.AdminPassword)
+    {
         var page = await client.GetAsync("/account/login");
         var antiforgeryCookies = SetCookies(page).Select(c => c.Split(';')[0]).ToList();
         var antiforgery = Regex.Match(await page.Content.ReadAsStringAsync(), "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;

@@ -28,7 +28,9 @@ public sealed class ServerProcess : IDisposable
     public int Id => process.Id;
     public string Log { get { lock (log) return log.ToString(); } }
 
-    public static async Task<ServerProcess> StartAsync(string dataRoot, IReadOnlyDictionary<string, string>? settings = null, int? port = null)
+    /// <summary>Starts the app and waits until <paramref name="readyPath"/> answers 200 (a worker: <c>/health</c>).</summary>
+    public static async Task<ServerProcess> StartAsync(string dataRoot, IReadOnlyDictionary<string, string>? settings = null, int? port = null,
+        string readyPath = "/account/login")
     {
         var listen = port ?? FreePort();
         var info = new ProcessStartInfo(MedSeg.Engine.Isolation.ChildCommands.DotnetHost())
@@ -55,7 +57,7 @@ public sealed class ServerProcess : IDisposable
             if (server.process.HasExited) throw new InvalidOperationException("The server exited at start:\n" + server.Log);
             try
             {
-                var response = await probe.GetAsync("/account/login");
+                var response = await probe.GetAsync(readyPath);
                 if (response.StatusCode == HttpStatusCode.OK) return server;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)

@@ -97,6 +97,16 @@ public static class UiExtensions
     {
         app.UseMedSegErrorHandling();
         app.UseRouting();
+        // Anything but the health endpoint is not here (not a sign-in redirect: a worker has no pages).
+        app.Use((context, next) =>
+        {
+            if (context.GetEndpoint() is not null) return next(context);
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        });
+        // After routing, so that the fallback policy (signed-in users only) sees the health endpoint's AllowAnonymous.
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapHealth();
         return app;
     }
