@@ -8,5 +8,6 @@ command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required: https://dot
 # project's folder (MedSeg.Web/); name the repository's ./data explicitly unless MedSeg__DataRoot is set.
 export MedSeg__DataRoot="${MedSeg__DataRoot:-$PWD/data}"
 urls=()
-[[ " $* " == *" --urls"* ]] || urls=(--urls "http://localhost:5000")
+# A worker (--role worker) needs no address; every other role gets localhost:5000 unless --urls is given.
+[[ " $* " == *" --urls"* || " $* " == *" --role worker"* || "${MedSeg__Role:-}" == worker ]] || urls=(--urls "http://localhost:5000")
 exec dotnet run --project MedSeg.Web -c Release -- "${urls[@]}" "$@"
