@@ -26,6 +26,7 @@ public sealed class MedSegDbContext(DbContextOptions<MedSegDbContext> options) :
     public DbSet<Share> Shares => Set<Share>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
     public DbSet<ExperimentGroup> ExperimentGroups => Set<ExperimentGroup>();
+    public DbSet<ExperimentProfile> ExperimentProfiles => Set<ExperimentProfile>();
     public DbSet<Notification> Notifications => Set<Notification>();
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
     public DbSet<WeightsFile> WeightsFiles => Set<WeightsFile>();

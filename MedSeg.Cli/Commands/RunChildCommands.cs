@@ -50,7 +50,23 @@ public sealed class RunExperimentCommand : ICommand
                     VolumeReport.Write(evaluation, volumes);
                 }
             }
-            return new ChildEvent { Kind = ChildEventKind.Finished, Result = result, Evaluated = evaluated, Volumes = volumes };
+            RunProfile? profile = null;
+            string? profileError = null;
+            if (child.Profile && child.EvaluationDirectory is { } measured)
+            {
+                try
+                {
+                    profile = RunProfile.Measure(child.Plan.RunDirectory, child.Plan.Device, child.Plan.Validation, measured, ct);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    profileError = $"{e.GetType().Name}: {e.Message}";
+                }
+            }
+            return new ChildEvent
+            {
+                Kind = ChildEventKind.Finished, Result = result, Evaluated = evaluated, Volumes = volumes, Profile = profile, ProfileError = profileError,
+            };
         });
     }
 

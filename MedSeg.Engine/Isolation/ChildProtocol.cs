@@ -26,6 +26,10 @@ public sealed record ChildEvent
     public IReadOnlyList<CasePrediction>? Evaluated { get; init; }
     /// <summary>The evaluated validation volumes, scored whole (also in <c>predictions/volumes.json</c>); null without volumes.</summary>
     public IReadOnlyList<Metrics.VolumeResult>? Volumes { get; init; }
+    /// <summary>A training child asked to profile (<see cref="TrainingChildPlan.Profile"/>): the run's measurement, or why it
+    /// could not be made (<see cref="ProfileError"/>; the run still completes).</summary>
+    public RunProfile? Profile { get; init; }
+    public string? ProfileError { get; init; }
     /// <summary>Prediction children: how many inputs are done, of how many.</summary>
     public int? Done { get; init; }
     public int? Total { get; init; }

@@ -137,6 +137,15 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         // A group is its owner's (and an admin's); sharing a member does not share the group.
         ["GET /api/experiment-groups/{id:guid}"] = new((w, _) => Get($"/api/experiment-groups/{w.GroupId}"),
             Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),
+        // epochs 0: refused by validation once past authorization, so nothing trains.
+        ["POST /api/leaderboards/"] = new((w, _) => Send(HttpMethod.Post, "/api/leaderboards", new { datasetId = w.DatasetId, models = new[] { "unext" }, epochs = 0 }),
+            Unauthenticated, Allowed, Forbidden, Allowed, Allowed, Allowed),
+        ["GET /api/leaderboards/"] = new((_, _) => Get("/api/leaderboards"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        // A leaderboard is its owner's (and an admin's), as a group is.
+        ["GET /api/leaderboards/{id:guid}"] = new((w, _) => Get($"/api/leaderboards/{w.LeaderboardId}"),
+            Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),
+        ["GET /api/leaderboards/{id:guid}/table.csv"] = new((w, _) => Get($"/api/leaderboards/{w.LeaderboardId}/table.csv"),
+            Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),
         ["GET /api/experiments/{id:guid}/files/{**path}"] = new((w, _) => Get(ExperimentService.FileUrl(w.ExperimentId, w.PreviewPath, 64)),
             Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["GET /api/experiments/{id:guid}/log"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}/log?tail=5"),
@@ -211,6 +220,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["/experiments/{Id:guid}/review"] = new((w, _) => Get($"/experiments/{w.ExperimentId}/review"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["/groups"] = new((_, _) => Get("/groups"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
         ["/groups/{Id:guid}"] = new((w, _) => Get($"/groups/{w.GroupId}"), Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),
+        ["/leaderboards"] = new((_, _) => Get("/leaderboards"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
+        ["/leaderboards/{Id:guid}"] = new((w, _) => Get($"/leaderboards/{w.LeaderboardId}"), Unauthenticated, Hidden, Hidden, Hidden, Ok, Ok),
         ["/experiments/{Id:guid}/predict"] = new((w, _) => Get($"/experiments/{w.ExperimentId}/predict"), Unauthenticated, Hidden, Forbidden, Ok, Ok, Ok),
     };
 
@@ -378,6 +389,8 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         public Guid RunId { get; private set; }
         /// <summary>A group of the owner's (stored directly: its name holds the experiment's, as the pages check).</summary>
         public Guid GroupId { get; private set; }
+        /// <summary>A leaderboard of the owner's (stored directly, without runs: its table is empty).</summary>
+        public Guid LeaderboardId { get; private set; }
         private string ownerId = "";
         public string PreviewPath { get; private set; } = "";
         private string shareeId = "";
@@ -429,8 +442,15 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
                     Id = Guid.NewGuid(), Name = $"{ExperimentName} group", OwnerId = ownerId, DatasetId = DatasetId, Kind = "seeds", BaseJson = "{}",
                 };
                 db.ExperimentGroups.Add(group);
+                var board = new MedSeg.Data.Entities.ExperimentGroup
+                {
+                    Id = Guid.NewGuid(), Name = $"{ExperimentName} leaderboard", OwnerId = ownerId, DatasetId = DatasetId,
+                    Kind = MedSeg.Web.Features.Leaderboards.LeaderboardService.Kind, BaseJson = """{"epochs":1,"models":["unext"]}""",
+                };
+                db.ExperimentGroups.Add(board);
                 await db.SaveChangesAsync();
                 GroupId = group.Id;
+                LeaderboardId = board.Id;
             }
             foreach (var kind in new[] { ("datasets", DatasetId), ("experiments", ExperimentId) })
             {

@@ -164,6 +164,7 @@ public sealed class DeletionService(IDbContextFactory<MedSegDbContext> contexts,
             {
                 await db.EpochMetrics.Where(m => ids.Contains(m.ExperimentId)).ExecuteDeleteAsync(ct);
                 await db.ExperimentCases.Where(c => ids.Contains(c.ExperimentId)).ExecuteDeleteAsync(ct);
+                await db.ExperimentProfiles.Where(p => ids.Contains(p.ExperimentId)).ExecuteDeleteAsync(ct);
                 await db.Experiments.Where(e => ids.Contains(e.Id)).ExecuteDeleteAsync(ct);
                 await db.Shares.Where(s => s.Kind == ShareKind.Experiment && ids.Contains(s.ResourceId)).ExecuteDeleteAsync(ct);
                 if (datasetId is { } id)

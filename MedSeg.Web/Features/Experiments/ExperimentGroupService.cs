@@ -26,6 +26,24 @@ public sealed class ExperimentGroupService(IDbContextFactory<MedSegDbContext> co
         var (kind, members, error) = await MembersAsync(request, baseRequest, user, ct);
         if (error is not null) return Refused(error);
 
+        return await LaunchMembersAsync(members, user, datasetName => new ExperimentGroup
+        {
+            Id = Guid.NewGuid(),
+            Name = GroupName(request, baseRequest, kind, members.Count, datasetName),
+            OwnerId = user.UserId,
+            DatasetId = members[0].Request.DatasetId!.Value,
+            Kind = kind,
+            SplitId = kind == FoldsKind ? members[0].Request.SplitId : null,
+            BaseJson = JsonSerializer.Serialize(baseRequest, JsonSerializerOptions.Web),
+        }, ct);
+    }
+
+    /// <summary>Launches <paramref name="members"/> as one group (seeds, folds, a leaderboard): the job quota for all of them
+    /// and every member validated first, nothing stored on a refusal; then the group (<paramref name="group"/>, given the
+    /// dataset's name) and each member. A member without a name is named after its model, the dataset and its label.</summary>
+    internal async Task<GroupLaunchResult> LaunchMembersAsync(List<(string Label, LaunchRequest Request)> members, UserContext user,
+        Func<string, ExperimentGroup> group, CancellationToken ct)
+    {
         // The user's launches are serialised while the group checks and queues: the quota counts all N members up front.
         using var slot = await quotas.LockJobsAsync(user, ct);
         if (await quotas.CheckJobsAsync(user, members.Count, ct) is { } overQuota)
@@ -43,37 +61,28 @@ public sealed class ExperimentGroupService(IDbContextFactory<MedSegDbContext> co
         var datasetName = await db.Datasets.Where(d => d.Id == first.DatasetId).Select(d => d.Name).FirstAsync(ct);
         foreach (var (label, member) in members.Where(m => m.Request.Name is null))
             member.Name = $"{member.Model.ToLowerInvariant()} on {datasetName[..Math.Min(datasetName.Length, 150)]} · {label.ToLowerInvariant()}";
-        var group = new ExperimentGroup
-        {
-            Id = Guid.NewGuid(),
-            Name = GroupName(request, baseRequest, kind, members.Count, datasetName),
-            OwnerId = user.UserId,
-            DatasetId = first.DatasetId!.Value,
-            Kind = kind,
-            SplitId = kind == FoldsKind ? first.SplitId : null,
-            BaseJson = JsonSerializer.Serialize(baseRequest, JsonSerializerOptions.Web),
-        };
-        db.ExperimentGroups.Add(group);
+        var made = group(datasetName);
+        db.ExperimentGroups.Add(made);
         await db.SaveChangesAsync(ct);
         var launched = new List<Guid>();
         foreach (var (label, member) in members)
         {
-            var result = await experiments.LaunchAsync(member, user, new ExperimentService.LaunchMode(group.Id, QuotaHeld: true), ct);
+            var result = await experiments.LaunchAsync(member, user, new ExperimentService.LaunchMode(made.Id, QuotaHeld: true), ct);
             if (result.ExperimentId is { } id)
             {
                 launched.Add(id);
                 continue;
             }
             // Validated a moment ago under the user's lock: only a change in between (a dataset deleted) gets here. Undo.
-            logger.LogWarning("Group {Group}: member {Label} refused after validation; cancelling the {Count} launched", group.Id, label, launched.Count);
+            logger.LogWarning("Group {Group}: member {Label} refused after validation; cancelling the {Count} launched", made.Id, label, launched.Count);
             foreach (var done in launched) await experiments.CancelAsync(done, user, CancellationToken.None);
             await db.Experiments.Where(e => launched.Contains(e.Id)).ExecuteUpdateAsync(s => s.SetProperty(e => e.GroupId, (Guid?)null), CancellationToken.None);
-            db.ExperimentGroups.Remove(group);
+            db.ExperimentGroups.Remove(made);
             await db.SaveChangesAsync(CancellationToken.None);
             return new GroupLaunchResult(null, [], [.. result.Errors.Select(e => e with { Message = $"{label}: {e.Message}" })], result.OverQuota);
         }
-        logger.LogInformation("Group {Group} launched: {Kind}, {Count} members", group.Id, kind, launched.Count);
-        return new GroupLaunchResult(group.Id, launched, []);
+        logger.LogInformation("Group {Group} launched: {Kind}, {Count} members", made.Id, made.Kind, launched.Count);
+        return new GroupLaunchResult(made.Id, launched, []);
     }
 
     /// <summary>The members' requests (the base with its seed or fold), labelled for messages; or the group's own error.</summary>

@@ -1,4 +1,5 @@
 using MedSeg.Web.Features.Experiments.Queue;
+using MedSeg.Web.Features.Leaderboards;
 using MedSeg.Web.Features.Sharing;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -22,6 +23,7 @@ public static class ExperimentsApi
         services.AddTransient<ExperimentLiveFeed>();
         services.AddHostedService<ExperimentRecoveryService>();
         services.AddQueueFeature();
+        services.AddLeaderboardsFeature();
         return services;
     }
 
@@ -43,6 +45,7 @@ public static class ExperimentsApi
         app.MapGet("/api/datasets/{id:guid}/suggestion", DatasetSuggestion).WithTags("Experiments");
         app.MapModelsApi();
         app.MapExperimentGroupsApi();
+        app.MapLeaderboardsApi();
         return app;
     }
 

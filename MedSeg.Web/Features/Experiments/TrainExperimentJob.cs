@@ -71,7 +71,11 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             await notifier.StatusChangedAsync(new StatusChangedMessage(id, ExperimentStatus.Running, null));
             var config = ExperimentConfig.Of(experiment);
             var plan = await BuildPlanAsync(experiment, config, run.Token);
-            var child = ChildPlanFor(plan);
+            // Leaderboard members are measured by the child after their evaluation (size, batch-1 latency, HD95).
+            var profile = experiment.GroupId is { } groupId
+                && await db.ExperimentGroups.AnyAsync(g => g.Id == groupId && g.Kind == Leaderboards.LeaderboardService.Kind, run.Token);
+            var child = ChildPlanFor(plan) with { Profile = profile };
+            long peak = 0;
             var planPath = Path.Combine(plan.RunDirectory, PlanFile);
             child.Write(planPath);
             var observer = new JobTrainingObserver(id, config.Epochs, notifier, scopes, logger, plan.RunDirectory);
@@ -83,6 +87,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             {
                 var outcome = await ChildSupervisor.RunAsync(start, limits, e => ChildProtocol.Replay(e, observer),
                     line => logger.LogDebug("Experiment {Id} child: {Line}", id, line), run.Token);
+                peak = Math.Max(peak, outcome.PeakResidentBytes);
                 if (run.LeaseLost)
                 {
                     logger.LogWarning("Experiment {Id} lost its lease (another process owns it now); this job leaves it", id);
@@ -95,6 +100,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
                         logger.LogInformation("Experiment {Id} trained ({Reason}): best Dice {Dice:F4} at epoch {Epoch}; child peaked at {Peak} MiB",
                             id, result.StopReason, result.BestValidationDice, result.BestEpoch, outcome.PeakResidentBytes >> 20);
                         await StoreEvaluationAsync(id, plan, outcome.Finished.Evaluated ?? []);
+                        if (profile) await StoreProfileAsync(id, outcome.Finished, peak);
                         if (outcome.Finished.Volumes is { Count: > 0 } volumes)
                             logger.LogInformation("Experiment {Id}: {Volumes} validation volumes scored whole (predictions/{File}), mean Dice {Dice:F4}",
                                 id, volumes.Count, VolumeReport.FileName, volumes.Average(v => v.Dice.Average()));
@@ -260,6 +266,29 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
         }
         await db.SaveChangesAsync(CancellationToken.None);
     }
+
+    /// <summary>Stores (or replaces) the run's measurement from the child's finished event, with its peak memory.</summary>
+    private async Task StoreProfileAsync(Guid id, ChildEvent finished, long peakBytes)
+    {
+        var p = finished.Profile;
+        if (p is null) logger.LogWarning("Experiment {Id}: no measurement ({Error})", id, finished.ProfileError);
+        await db.ExperimentProfiles.Where(x => x.ExperimentId == id).ExecuteDeleteAsync(CancellationToken.None);
+        db.ExperimentProfiles.Add(new ExperimentProfile
+        {
+            ExperimentId = id,
+            Parameters = p?.Parameters,
+            Macs = p?.Macs,
+            ImageSize = p?.ImageSize ?? 0,
+            LatencyMs = p?.LatencyMs,
+            Device = p?.Device,
+            Hd95 = p?.Hd95,
+            PeakMemoryBytes = peakBytes > 0 ? peakBytes : null,
+            Error = p is null ? Truncate(ServerPaths.Redact(finished.ProfileError ?? "the training process sent no measurement", store.Root)!, 2000) : null,
+        });
+        await db.SaveChangesAsync(CancellationToken.None);
+    }
+
+    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length];
 
     private async Task<bool> TryAcquireLeaseAsync(Guid id, CancellationToken ct)
     {

@@ -653,6 +653,45 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                     b.ToTable("ExperimentGroups");
                 });
 
+            modelBuilder.Entity("MedSeg.Data.Entities.ExperimentProfile", b =>
+                {
+                    b.Property<Guid>("ExperimentId")
+                        .HasColumnType("uniqueidentifier");
+
+                    b.Property<string>("Device")
+                        .HasMaxLength(40)
+                        .HasColumnType("nvarchar(40)");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("nvarchar(2000)");
+
+                    b.Property<double?>("Hd95")
+                        .HasColumnType("float");
+
+                    b.Property<int>("ImageSize")
+                        .HasColumnType("int");
+
+                    b.Property<double?>("LatencyMs")
+                        .HasColumnType("float");
+
+                    b.Property<long?>("Macs")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("MeasuredAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<long?>("Parameters")
+                        .HasColumnType("bigint");
+
+                    b.Property<long?>("PeakMemoryBytes")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("ExperimentId");
+
+                    b.ToTable("ExperimentProfiles");
+                });
+
             modelBuilder.Entity("MedSeg.Data.Entities.Notification", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1123,6 +1162,15 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                         .WithMany()
                         .HasForeignKey("OwnerId")
                         .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("MedSeg.Data.Entities.ExperimentProfile", b =>
+                {
+                    b.HasOne("MedSeg.Data.Entities.Experiment", null)
+                        .WithOne()
+                        .HasForeignKey("MedSeg.Data.Entities.ExperimentProfile", "ExperimentId")
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 

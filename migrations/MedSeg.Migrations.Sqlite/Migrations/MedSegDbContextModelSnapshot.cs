@@ -643,6 +643,45 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                     b.ToTable("ExperimentGroups");
                 });
 
+            modelBuilder.Entity("MedSeg.Data.Entities.ExperimentProfile", b =>
+                {
+                    b.Property<Guid>("ExperimentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Device")
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<double?>("Hd95")
+                        .HasColumnType("REAL");
+
+                    b.Property<int>("ImageSize")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double?>("LatencyMs")
+                        .HasColumnType("REAL");
+
+                    b.Property<long?>("Macs")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("MeasuredAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("Parameters")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("PeakMemoryBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("ExperimentId");
+
+                    b.ToTable("ExperimentProfiles");
+                });
+
             modelBuilder.Entity("MedSeg.Data.Entities.Notification", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1107,6 +1146,15 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                         .WithMany()
                         .HasForeignKey("OwnerId")
                         .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("MedSeg.Data.Entities.ExperimentProfile", b =>
+                {
+                    b.HasOne("MedSeg.Data.Entities.Experiment", null)
+                        .WithOne()
+                        .HasForeignKey("MedSeg.Data.Entities.ExperimentProfile", "ExperimentId")
+                        .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
 

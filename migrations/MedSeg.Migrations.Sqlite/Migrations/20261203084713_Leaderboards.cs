@@ -1,0 +1,48 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace MedSeg.Migrations.Sqlite.Migrations
+{
+    /// <inheritdoc />
+    public partial class Leaderboards : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "ExperimentProfiles",
+                columns: table => new
+                {
+                    ExperimentId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Parameters = table.Column<long>(type: "INTEGER", nullable: true),
+                    Macs = table.Column<long>(type: "INTEGER", nullable: true),
+                    ImageSize = table.Column<int>(type: "INTEGER", nullable: false),
+                    LatencyMs = table.Column<double>(type: "REAL", nullable: true),
+                    Device = table.Column<string>(type: "TEXT", maxLength: 40, nullable: true),
+                    Hd95 = table.Column<double>(type: "REAL", nullable: true),
+                    PeakMemoryBytes = table.Column<long>(type: "INTEGER", nullable: true),
+                    Error = table.Column<string>(type: "TEXT", maxLength: 2000, nullable: true),
+                    MeasuredAt = table.Column<long>(type: "INTEGER", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_ExperimentProfiles", x => x.ExperimentId);
+                    table.ForeignKey(
+                        name: "FK_ExperimentProfiles_Experiments_ExperimentId",
+                        column: x => x.ExperimentId,
+                        principalTable: "Experiments",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "ExperimentProfiles");
+        }
+    }
+}
