@@ -94,7 +94,7 @@ public sealed class ExperimentGroupTests(ExperimentGroupTests.App app) : IClassF
             DatasetId = datasetId, Model = "unetplusplus", Variant = "small", DeepSupervision = true, Name = "every field", Epochs = 40, BatchSize = 3, ImageSize = 64, LearningRate = 0.0042,
             Seed = 17, Augmentation = "strong", Optimizer = "sgd", Schedule = "cosine", Loss = "dice+focal", EarlyStoppingPatience = 7,
             Resize = "letterbox", Normalization = "ct", WindowLow = -160, WindowHigh = 240, WarmupEpochs = 3, GradientClipNorm = 12,
-            TimeBudgetHours = 1.5, WeightDecay = 0.03, SplitId = splitId, Fold = 2,
+            TimeBudgetHours = 1.5, WeightDecay = 0.03, SplitId = splitId, Fold = 2, Device = "cpu",
         };
         var id = await LaunchAsync(client, sent);
         await client.PostAsync($"/api/experiments/{id}/cancel", null);
