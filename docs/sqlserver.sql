@@ -1009,3 +1009,72 @@ END;
 COMMIT;
 GO
 
+BEGIN TRANSACTION;
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [Assd] float NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [AssdMm] float NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [ClassMetricsJson] nvarchar(max) NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [FalseNegatives] bigint NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [FalsePositives] bigint NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [Hd95] float NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [Hd95Mm] float NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    INSERT INTO [__EFMigrationsHistory] ([MigrationId], [ProductVersion])
+    VALUES (N'20261203084018_ReviewSurfaceMetrics', N'10.0.15');
+END;
+
+COMMIT;
+GO
+
