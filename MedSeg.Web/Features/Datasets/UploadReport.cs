@@ -52,7 +52,7 @@ public static partial class UploadReport
     }
 
     /// <summary>Quoted when needed; a leading = + - @ (a formula to a spreadsheet) is defused with an apostrophe.</summary>
-    private static string Cell(string value)
+    internal static string Cell(string value)
     {
         if (value.Length > 0 && "=+-@\t\r".Contains(value[0])) value = "'" + value;
         return value.IndexOfAny([',', '"', '\r', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
