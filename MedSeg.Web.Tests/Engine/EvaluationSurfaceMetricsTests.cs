@@ -46,7 +46,7 @@ public sealed class EvaluationSurfaceMetricsTests
         Assert.Equal((1, score.Hd95, score.AssdMm, false), (row.Class, row.Hd95, row.AssdMm, row.TruthEmpty));
         Assert.Null(score.ClassDice);
 
-        // Without spacing there is no mm; the MONAI convention pools differently (never below medpy's HD95 here).
+        // Without spacing there is no mm; the MONAI convention pools the two directed sets differently.
         var noSpacing = Predictor.Score("a", "a.png", predicted, truth, H, W);
         Assert.Equal((score.Hd95, (double?)null, (double?)null), (noSpacing.Hd95, noSpacing.Hd95Mm, noSpacing.AssdMm));
         var monai = Predictor.Score("a", "a.png", predicted, truth, H, W, convention: SurfaceDistanceConvention.Monai);
