@@ -34,7 +34,8 @@ public static class ExperimentsApi
         api.MapGet("/{id:guid}", Get);
         api.MapGet("/{id:guid}/cases", Cases);
         api.MapGet("/{id:guid}/cases.csv", CasesCsv)
-            .WithSummary("The evaluated cases as CSV (text/csv), worst Dice first, filtered as on the review page: class, emptyTruth, diceBelow");
+            .WithSummary("The evaluated cases as CSV (text/csv), worst Dice first, filtered as on the review page: class, emptyTruth, diceBelow")
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv");
         api.MapGet("/{id:guid}/volumes", Volumes);
         api.MapGet("/{id:guid}/" + VolumeReviewService.MasksZip, VolumeMasks);
         api.MapPost("/{id:guid}/cancel", Cancel);
