@@ -50,6 +50,14 @@ public sealed class ReviewInDepthComponentTests
         Assert.Equal("?class=1&diceBelow=0.7", new ReviewFilter(Class: 1, DiceBelow: 0.7).Query());
         Assert.Equal("?emptyTruth=false", new ReviewFilter(EmptyTruth: false).Query());
         Assert.Equal("", ReviewFilter.None.Query());
+
+        // A label-map case evaluated before per-class rows were stored: the class's Dice only.
+        var old = new CaseResultView(Guid.NewGuid(), "old", 0.5, 0.5, 0.5, 0.5, "/i", "/t", "/p", "/c", [0.3, 0.7]) { Hd95 = 3 };
+        var projected = ReviewFilter.ForClass(old, 2)!;
+        Assert.Equal((0.7, (double?)null, (double?)null), (projected.Dice!.Value, projected.Hd95, projected.IoU));
+        Assert.Null(ReviewFilter.ForClass(Case("binary", 0.5, 1, false), 1));
+        Assert.Equal([1, 2], ReviewFilter.ClassesOf([old]));
+        Assert.Equal([1, 2], ReviewFilter.ClassesOf(Cases));
     }
 
     [Fact]

@@ -102,7 +102,7 @@ public static class ExperimentsApi
         var errors = new Dictionary<string, string[]>();
         if (diceBelow is double x && !(x >= 0 && x <= 1))
             errors["diceBelow"] = [$"diceBelow must be a Dice between 0 and 1, got {x.ToString(System.Globalization.CultureInfo.InvariantCulture)}."];
-        var classes = cases.SelectMany(c => c.Classes).Select(r => r.Class).Distinct().Order().ToList();
+        var classes = ReviewFilter.ClassesOf(cases);
         if (classValue is int k && cases.Count > 0 && !classes.Contains(k))
             errors["class"] = [classes.Count == 0
                 ? "This experiment's cases were evaluated before per-class metrics were stored; leave class out."

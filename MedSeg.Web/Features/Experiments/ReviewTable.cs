@@ -21,17 +21,26 @@ public sealed record ReviewFilter(int? Class = null, bool? EmptyTruth = null, do
             .Select(c => c!)
             .OrderBy(c => c.Dice is null).ThenBy(c => c.Dice).ThenBy(c => c.Name, StringComparer.Ordinal)];
 
-    /// <summary>The case with the metrics of class <paramref name="k"/> in place of its own; null when the case has no row
-    /// for the class (evaluated before per-class rows were stored, and not a class the binary row stands for).</summary>
+    /// <summary>The case with the metrics of class <paramref name="k"/> in place of its own. A label-map case evaluated before
+    /// per-class rows were stored has the class's Dice only (the rest undefined); null when the case has nothing of the class.</summary>
     public static CaseResultView? ForClass(CaseResultView c, int k)
     {
-        if (c.Classes.FirstOrDefault(r => r.Class == k) is not { } r) return null;
+        if (c.Classes.FirstOrDefault(r => r.Class == k) is not { } r)
+        {
+            return c.ClassDice is { } dice && k >= 1 && k <= dice.Count
+                ? c with { Dice = dice[k - 1], IoU = null, Precision = null, Recall = null, Hd95 = null, Assd = null, Hd95Mm = null, AssdMm = null, Fp = null, Fn = null }
+                : null;
+        }
         return c with
         {
             Dice = r.Dice, IoU = r.IoU, Precision = r.Precision, Recall = r.Recall,
             Hd95 = r.Hd95, Assd = r.Assd, Hd95Mm = r.Hd95Mm, AssdMm = r.AssdMm, Fp = r.Fp, Fn = r.Fn, TruthEmpty = r.TruthEmpty,
         };
     }
+
+    /// <summary>The foreground classes the cases can be filtered by: those with per-class rows, or with a per-class Dice.</summary>
+    public static IReadOnlyList<int> ClassesOf(IEnumerable<CaseResultView> cases) =>
+        [.. cases.SelectMany(c => c.Classes.Count > 0 ? c.Classes.Select(r => r.Class) : Enumerable.Range(1, c.ClassDice?.Count ?? 0)).Distinct().Order()];
 
     /// <summary>The query string of the CSV route for this filter ("" for none).</summary>
     public string Query()
