@@ -1012,32 +1012,67 @@ GO
 BEGIN TRANSACTION;
 IF NOT EXISTS (
     SELECT * FROM [__EFMigrationsHistory]
-    WHERE [MigrationId] = N'20261203084755_Leaderboards'
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
 )
 BEGIN
-    CREATE TABLE [ExperimentProfiles] (
-        [ExperimentId] uniqueidentifier NOT NULL,
-        [Parameters] bigint NULL,
-        [Macs] bigint NULL,
-        [ImageSize] int NOT NULL,
-        [LatencyMs] float NULL,
-        [Device] nvarchar(40) NULL,
-        [Hd95] float NULL,
-        [PeakMemoryBytes] bigint NULL,
-        [Error] nvarchar(2000) NULL,
-        [MeasuredAt] bigint NOT NULL,
-        CONSTRAINT [PK_ExperimentProfiles] PRIMARY KEY ([ExperimentId]),
-        CONSTRAINT [FK_ExperimentProfiles_Experiments_ExperimentId] FOREIGN KEY ([ExperimentId]) REFERENCES [Experiments] ([Id]) ON DELETE CASCADE
-    );
+    ALTER TABLE [ExperimentCases] ADD [Assd] float NULL;
 END;
 
 IF NOT EXISTS (
     SELECT * FROM [__EFMigrationsHistory]
-    WHERE [MigrationId] = N'20261203084755_Leaderboards'
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [AssdMm] float NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [ClassMetricsJson] nvarchar(max) NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [FalseNegatives] bigint NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [FalsePositives] bigint NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [Hd95] float NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
+)
+BEGIN
+    ALTER TABLE [ExperimentCases] ADD [Hd95Mm] float NULL;
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084018_ReviewSurfaceMetrics'
 )
 BEGIN
     INSERT INTO [__EFMigrationsHistory] ([MigrationId], [ProductVersion])
-    VALUES (N'20261203084755_Leaderboards', N'10.0.15');
+    VALUES (N'20261203084018_ReviewSurfaceMetrics', N'10.0.15');
 END;
 
 COMMIT;

@@ -36,5 +36,8 @@ public sealed record InferenceOptions
     /// <summary>One forward pass on zeros at load time, so that the first real prediction does not pay for libtorch's setup.</summary>
     public bool WarmUp { get; init; } = true;
 
+    /// <summary>How <see cref="Predictor.Evaluate"/> pools surface distances into HD95 and ASSD (medpy by default).</summary>
+    public Metrics.SurfaceDistanceConvention Convention { get; init; } = Metrics.SurfaceDistanceConvention.Medpy;
+
     public static InferenceOptions Default { get; } = new();
 }

@@ -3,6 +3,7 @@ using MedSeg.Engine.Data;
 using MedSeg.Engine.Data.Pipeline;
 using MedSeg.Engine.Metrics;
 using MedSeg.Engine.Models;
+using PixelSpacing = MedSeg.Engine.Metrics.PixelSpacing;
 using MedSeg.Engine.Training;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -154,8 +155,7 @@ public sealed class Predictor : IDisposable
 
     /// <summary>
     /// Predicts every case, writes <c>{outputDirectory}/{name}.png</c> (0/255, original size; label indices for a multi-class
-    /// model) and scores it against the case's mask at the original resolution (policy for empty masks:
-    /// <see cref="SegmentationMetrics"/>; multi-class: the mean over the foreground classes 1 … K − 1). Cases that are slices of
+    /// model) and scores it against the case's mask at the original resolution with <see cref="Score"/>. Cases that are slices of
     /// a volume (<see cref="TrainingCase.Volume"/>) also go into <paramref name="volumes"/> when given, to be scored whole.
     /// </summary>
     public IReadOnlyList<CasePrediction> Evaluate(IReadOnlyList<TrainingCase> cases, string outputDirectory, CancellationToken ct = default,
@@ -176,23 +176,64 @@ public sealed class Predictor : IDisposable
                 var path = Path.GetFullPath(Path.Combine(outputDirectory, c.Name + ".png"));
                 if (volumes is not null && c.Volume is { } v)
                     volumes.Add(v.Id, v.Slice, predicted.Pixels, truth.Pixels, predicted.Height, predicted.Width);
-                if (Classes == 1)
-                {
-                    Training.Preprocessing.WriteMaskPng(predicted.Pixels, predicted.Width, predicted.Height, path);
-                    var counts = ConfusionCounts.From(predicted.Pixels, truth.Pixels);
-                    results.Add(new CasePrediction(c.Name, path, SegmentationMetrics.Dice(counts), SegmentationMetrics.IoU(counts),
-                        SegmentationMetrics.Precision(counts), SegmentationMetrics.Recall(counts)));
-                    continue;
-                }
-                Training.Preprocessing.WriteLabelPng(predicted.Pixels, predicted.Width, predicted.Height, path);
-                var perClass = Enumerable.Range(1, Classes - 1)
-                    .Select(k => ConfusionCounts.FromLabels(predicted.Pixels, truth.Pixels, (byte)k)).ToList();
-                results.Add(new CasePrediction(c.Name, path, perClass.Average(SegmentationMetrics.Dice), perClass.Average(SegmentationMetrics.IoU),
-                    perClass.Average(SegmentationMetrics.Precision), perClass.Average(SegmentationMetrics.Recall),
-                    [.. perClass.Select(SegmentationMetrics.Dice)]));
+                if (Classes == 1) Training.Preprocessing.WriteMaskPng(predicted.Pixels, predicted.Width, predicted.Height, path);
+                else Training.Preprocessing.WriteLabelPng(predicted.Pixels, predicted.Width, predicted.Height, path);
+                results.Add(Score(c.Name, path, predicted.Pixels, truth.Pixels, predicted.Height, predicted.Width, Math.Max(2, Classes),
+                    c.Spacing, Options.Convention));
             }
         }
         return results;
+    }
+
+    /// <summary>
+    /// Scores one predicted mask against its truth (row-major <paramref name="height"/> × <paramref name="width"/>): for each
+    /// foreground class 1 … <paramref name="numClasses"/> − 1 (binary: 2, any non-zero pixel is foreground) the
+    /// <see cref="CaseMetrics"/> of the one-vs-rest masks, in pixels and, with <paramref name="spacing"/>, in mm. The case's
+    /// overlap metrics are the means over the classes (policy for empty masks: <see cref="SegmentationMetrics"/>), its HD95
+    /// and ASSD the means over the classes where they are defined (<see cref="SurfaceDistances"/>: null when no class has
+    /// them), its FP and FN the sums. The same values a <see cref="MetricAccumulator"/> with these options collects.
+    /// </summary>
+    public static CasePrediction Score(string name, string predictionPath, ReadOnlySpan<byte> predicted, ReadOnlySpan<byte> truth,
+        int height, int width, int numClasses = 2, PixelSpacing? spacing = null,
+        SurfaceDistanceConvention convention = SurfaceDistanceConvention.Medpy)
+    {
+        if (numClasses < 2) throw new ArgumentOutOfRangeException(nameof(numClasses), $"numClasses counts background: at least 2, got {numClasses}.");
+        var binary = numClasses == 2;
+        var scores = new List<ClassCaseScore>(numClasses - 1);
+        byte[]? p = binary ? null : new byte[predicted.Length];
+        byte[]? t = binary ? null : new byte[truth.Length];
+        for (var k = 1; k < numClasses; k++)
+        {
+            if (!binary)
+            {
+                for (var i = 0; i < p!.Length; i++)
+                {
+                    p[i] = predicted[i] == k ? (byte)1 : (byte)0;
+                    t![i] = truth[i] == k ? (byte)1 : (byte)0;
+                }
+            }
+            ReadOnlySpan<byte> pk = binary ? predicted : p, tk = binary ? truth : t;
+            var pixels = CaseMetrics.Compute(pk, tk, height, width, PixelSpacing.Unit, convention: convention);
+            var mm = spacing is { } s ? CaseMetrics.Compute(pk, tk, height, width, s, convention: convention) : null;
+            scores.Add(ClassCaseScore.From(k, pixels, mm));
+        }
+        static double? MeanDefined(IEnumerable<double?> values)
+        {
+            var defined = values.OfType<double>().ToList();
+            return defined.Count == 0 ? null : defined.Average();
+        }
+        return new CasePrediction(name, predictionPath, scores.Average(x => x.Dice), scores.Average(x => x.IoU),
+            scores.Average(x => x.Precision), scores.Average(x => x.Recall), binary ? null : [.. scores.Select(x => x.Dice)])
+        {
+            Hd95 = MeanDefined(scores.Select(x => x.Hd95)),
+            Assd = MeanDefined(scores.Select(x => x.Assd)),
+            Hd95Mm = spacing is null ? null : MeanDefined(scores.Select(x => x.Hd95Mm)),
+            AssdMm = spacing is null ? null : MeanDefined(scores.Select(x => x.AssdMm)),
+            Fp = scores.Sum(x => x.Fp),
+            Fn = scores.Sum(x => x.Fn),
+            TruthEmpty = scores.All(x => x.TruthEmpty),
+            Classes = scores,
+        };
     }
 
     /// <summary>

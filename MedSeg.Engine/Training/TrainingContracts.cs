@@ -9,6 +9,17 @@ public sealed record TrainingCase(string Name, string ImagePath, string MaskPath
     /// <summary>The volume this case is a slice of (a NIfTI import), or null for a 2D image. Validation volumes are also
     /// scored whole: <see cref="EpochSummary.VolumeDice"/>, and predictions/volumes.json after the final evaluation.</summary>
     public CaseVolume? Volume { get; init; }
+
+    /// <summary>Pixel spacing in mm along rows and columns when the dataset version records one (DICOM, NIfTI slices); null =
+    /// unknown, and the evaluation reports surface distances in pixels only.</summary>
+    public double? RowSpacing { get; init; }
+    public double? ColumnSpacing { get; init; }
+
+    /// <summary>The spacing the evaluation measures mm in: <see cref="RowSpacing"/>/<see cref="ColumnSpacing"/>, else the volume's.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Metrics.PixelSpacing? Spacing =>
+        (RowSpacing ?? Volume?.RowSpacing, ColumnSpacing ?? Volume?.ColumnSpacing) is (double r, double c) && r > 0 && c > 0 && double.IsFinite(r) && double.IsFinite(c)
+            ? new Metrics.PixelSpacing(r, c) : null;
 }
 
 /// <summary>Where a 2D case sits in its source volume: the volume's case id, the slice index along the slicing axis and

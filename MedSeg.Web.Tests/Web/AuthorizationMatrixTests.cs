@@ -116,6 +116,7 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         ["GET /api/experiments/"] = new((_, _) => Get("/api/experiments"), Unauthenticated, Ok, Ok, Ok, Ok, Ok),
         ["GET /api/experiments/{id:guid}"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["GET /api/experiments/{id:guid}/cases"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}/cases"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
+        ["GET /api/experiments/{id:guid}/cases.csv"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}/cases.csv"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         ["GET /api/experiments/{id:guid}/volumes"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}/volumes"), Unauthenticated, Hidden, Hidden, Ok, Ok, Ok),
         // A 2D experiment: past visibility it is answered 409 (no evaluated volumes).
         ["GET /api/experiments/{id:guid}/volume-masks.zip"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}/volume-masks.zip"),

@@ -264,6 +264,13 @@ public sealed class MultiClassTests(MultiClassTests.App app) : IClassFixture<Mul
             var perClass = c.GetProperty("classDice").EnumerateArray().Select(d => d.GetDouble()).ToList();
             Assert.Equal(2, perClass.Count);
             Assert.Equal(c.GetProperty("dice").GetDouble(), perClass.Average(), 6);
+            // Per-class rows of every metric: their Dice is the class's Dice, their FP and FN add up to the case's.
+            var rows = c.GetProperty("classes").EnumerateArray().ToList();
+            Assert.Equal([1, 2], rows.Select(r => r.GetProperty("class").GetInt32()));
+            Assert.Equal(perClass, rows.Select(r => r.GetProperty("dice").GetDouble()));
+            Assert.Equal(c.GetProperty("fp").GetInt64(), rows.Sum(r => r.GetProperty("fp").GetInt64()));
+            Assert.Equal(c.GetProperty("fn").GetInt64(), rows.Sum(r => r.GetProperty("fn").GetInt64()));
+            Assert.All(rows, r => Assert.True(r.TryGetProperty("hd95", out _) && r.TryGetProperty("assdMm", out _)));
         }
         var comparison = await client.GetAsync(cases[0].GetProperty("comparisonUrl").GetString());
         Assert.Equal(HttpStatusCode.OK, comparison.StatusCode);

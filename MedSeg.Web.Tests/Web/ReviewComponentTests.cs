@@ -50,11 +50,11 @@ public class ReviewComponentTests
         await using var ctx = BunitSetup.NewContext();
         var cut = ctx.Render<CaseResultTable>(p => p.Add(x => x.Cases, Cases));
 
-        cut.Find("button[data-sort=Dice]").Click();
+        cut.Find("button[data-sort=dice]").Click();
         Assert.Equal(["c", "a", "b", "d"], cut.FindAll("[data-testid=review-row]").Select(r => r.GetAttribute("data-case")));
-        cut.Find("button[data-sort=Dice]").Click();
+        cut.Find("button[data-sort=dice]").Click();
         Assert.Equal(["b", "a", "c", "d"], cut.FindAll("[data-testid=review-row]").Select(r => r.GetAttribute("data-case")));
-        cut.Find("button[data-sort=Name]").Click();
+        cut.Find("button[data-sort=name]").Click();
         Assert.Equal(["a", "b", "c", "d"], cut.FindAll("[data-testid=review-row]").Select(r => r.GetAttribute("data-case")));
     }
 

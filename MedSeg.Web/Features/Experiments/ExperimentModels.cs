@@ -223,4 +223,24 @@ public sealed record PreviewImage(Guid CaseId, string CaseName, int Epoch, strin
 /// <param name="ClassDice">Label maps: the case's Dice of each foreground class 1 … K − 1 (null entries: the class is in neither
 /// mask); null for binary.</param>
 public sealed record CaseResultView(Guid CaseId, string Name, double? Dice, double? IoU, double? Precision, double? Recall,
-    string ImageUrl, string TruthUrl, string PredictionUrl, string ComparisonUrl, IReadOnlyList<double?>? ClassDice = null);
+    string ImageUrl, string TruthUrl, string PredictionUrl, string ComparisonUrl, IReadOnlyList<double?>? ClassDice = null)
+{
+    /// <summary>HD95 and ASSD in pixels (medpy convention); null where undefined (exactly one mask empty) or not computed
+    /// (cases evaluated before surface distances were stored). Label maps: the means over the classes that have them.</summary>
+    public double? Hd95 { get; init; }
+    public double? Assd { get; init; }
+    /// <summary>HD95 and ASSD in mm; null when the dataset version has no pixel spacing for the case.</summary>
+    public double? Hd95Mm { get; init; }
+    public double? AssdMm { get; init; }
+    /// <summary>False-positive and false-negative pixels (label maps: summed over the foreground classes).</summary>
+    public long? Fp { get; init; }
+    public long? Fn { get; init; }
+    /// <summary>The ground truth has no foreground.</summary>
+    public bool TruthEmpty { get; init; }
+    /// <summary>Every metric of each foreground class (binary: one row, class 1); empty for cases evaluated before they were stored.</summary>
+    public IReadOnlyList<ClassCaseResult> Classes { get; init; } = [];
+}
+
+/// <summary>One class's metrics of an evaluated case (surface distances null where undefined; mm null without spacing).</summary>
+public sealed record ClassCaseResult(int Class, double Dice, double IoU, double Precision, double Recall,
+    double? Hd95, double? Assd, double? Hd95Mm, double? AssdMm, long Fp, long Fn, bool TruthEmpty);

@@ -328,7 +328,18 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
             CaseUrl(id, c.DatasetCaseId, CaseRendition.Mask, 512),
             FileUrl(id, c.PredictionPath ?? "", 512),
             FileUrl(id, $"comparison/{c.DatasetCaseId:N}.png", 512),
-            ClassDice.ParseNullable(c.ClassDiceJson)))];
+            ClassDice.ParseNullable(c.ClassDiceJson))
+        {
+            Hd95 = c.Hd95,
+            Assd = c.Assd,
+            Hd95Mm = c.Hd95Mm,
+            AssdMm = c.AssdMm,
+            Fp = c.FalsePositives,
+            Fn = c.FalseNegatives,
+            TruthEmpty = c.DatasetCase.ForegroundFraction == 0,
+            Classes = [.. ClassMetrics.Parse(c.ClassMetricsJson).Select(k => new ClassCaseResult(k.Class, k.Dice, k.IoU, k.Precision, k.Recall,
+                k.Hd95, k.Assd, k.Hd95Mm, k.AssdMm, k.Fp, k.Fn, k.TruthEmpty))],
+        })];
     }
 
     public async Task<ManageResult> CancelAsync(Guid id, UserContext user, CancellationToken ct = default)

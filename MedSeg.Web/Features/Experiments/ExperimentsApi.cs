@@ -35,6 +35,9 @@ public static class ExperimentsApi
         api.MapGet("/suggestions", Suggestions);
         api.MapGet("/{id:guid}", Get);
         api.MapGet("/{id:guid}/cases", Cases);
+        api.MapGet("/{id:guid}/cases.csv", CasesCsv)
+            .WithSummary("The evaluated cases as CSV (text/csv), worst Dice first, filtered as on the review page: class, emptyTruth, diceBelow")
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv");
         api.MapGet("/{id:guid}/volumes", Volumes);
         api.MapGet("/{id:guid}/" + VolumeReviewService.MasksZip, VolumeMasks);
         api.MapPost("/{id:guid}/cancel", Cancel);
@@ -90,6 +93,29 @@ public static class ExperimentsApi
 
     public static async Task<Results<Ok<IReadOnlyList<CaseResultView>>, NotFound>> Cases(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>
         await experiments.GetCaseResultsAsync(id, UserContext.From(http.User), ct) is { } cases ? TypedResults.Ok(cases) : TypedResults.NotFound();
+
+    /// <summary>The review's case table as CSV, with the page's filters (<see cref="ReviewFilter"/>): <paramref name="classValue"/>
+    /// a foreground class (that class's metrics of every case), <paramref name="emptyTruth"/> only cases with (true) or without
+    /// (false) ground truth, <paramref name="diceBelow"/> only cases scoring Dice below it.</summary>
+    public static async Task<Results<FileContentHttpResult, NotFound, ValidationProblem>> CasesCsv(Guid id, HttpContext http,
+        ExperimentService experiments, CancellationToken ct, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "class")] int? classValue = null,
+        bool? emptyTruth = null, double? diceBelow = null)
+    {
+        if (await experiments.GetCaseResultsAsync(id, UserContext.From(http.User), ct) is not { } cases) return TypedResults.NotFound();
+        var errors = new Dictionary<string, string[]>();
+        if (diceBelow is double x && !(x >= 0 && x <= 1))
+            errors["diceBelow"] = [$"diceBelow must be a Dice between 0 and 1, got {x.ToString(System.Globalization.CultureInfo.InvariantCulture)}."];
+        var classes = ReviewFilter.ClassesOf(cases);
+        if (classValue is int k && cases.Count > 0 && !classes.Contains(k))
+            errors["class"] = [classes.Count == 0
+                ? "This experiment's cases were evaluated before per-class metrics were stored; leave class out."
+                : $"Class {k} is not a foreground class of this experiment; use one of {string.Join(", ", classes)}."];
+        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+        var filter = new ReviewFilter(classValue, emptyTruth, diceBelow);
+        var csv = ReviewTable.ToCsv(filter.Apply(cases), classValue);
+        return TypedResults.File(System.Text.Encoding.UTF8.GetPreamble().Concat(System.Text.Encoding.UTF8.GetBytes(csv)).ToArray(),
+            "text/csv; charset=utf-8", $"cases-{id:N}.csv");
+    }
 
     /// <summary>Volume datasets: the validation volumes scored whole, worst first (empty for a 2D experiment).</summary>
     public static async Task<Results<Ok<IReadOnlyList<Engine.Metrics.VolumeResult>>, NotFound>> Volumes(Guid id, HttpContext http, VolumeReviewService volumes,

@@ -200,6 +200,8 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             ArtifactStore.Resolve(folder, c.DatasetCase.ImagePath), ArtifactStore.Resolve(folder, c.DatasetCase.MaskPath))
         {
             Volume = volumes(c.DatasetCase),
+            RowSpacing = c.DatasetCase.SpacingY,
+            ColumnSpacing = c.DatasetCase.SpacingX,
         };
         var ordered = cases.OrderBy(c => c.DatasetCase!.Name, StringComparer.Ordinal).ToList();
         // The snapshot is the plan: model, options (variant, deep supervision, channels, classes) and every training option.
@@ -262,6 +264,13 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             row.Precision = p.Precision;
             row.Recall = p.Recall;
             row.ClassDiceJson = ClassDice.Serialize(p.ClassDice);
+            row.Hd95 = p.Hd95;
+            row.Assd = p.Assd;
+            row.Hd95Mm = p.Hd95Mm;
+            row.AssdMm = p.AssdMm;
+            row.FalsePositives = p.Fp;
+            row.FalseNegatives = p.Fn;
+            row.ClassMetricsJson = ClassMetrics.Serialize(p.Classes);
             row.PredictionPath = Path.GetRelativePath(plan.RunDirectory, p.PredictionPath).Replace('\\', '/');
         }
         await db.SaveChangesAsync(CancellationToken.None);

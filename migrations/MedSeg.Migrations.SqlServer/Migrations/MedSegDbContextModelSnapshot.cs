@@ -569,7 +569,16 @@ namespace MedSeg.Migrations.SqlServer.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uniqueidentifier");
 
+                    b.Property<double?>("Assd")
+                        .HasColumnType("float");
+
+                    b.Property<double?>("AssdMm")
+                        .HasColumnType("float");
+
                     b.Property<string>("ClassDiceJson")
+                        .HasColumnType("nvarchar(max)");
+
+                    b.Property<string>("ClassMetricsJson")
                         .HasColumnType("nvarchar(max)");
 
                     b.Property<Guid>("DatasetCaseId")
@@ -580,6 +589,18 @@ namespace MedSeg.Migrations.SqlServer.Migrations
 
                     b.Property<Guid>("ExperimentId")
                         .HasColumnType("uniqueidentifier");
+
+                    b.Property<long?>("FalseNegatives")
+                        .HasColumnType("bigint");
+
+                    b.Property<long?>("FalsePositives")
+                        .HasColumnType("bigint");
+
+                    b.Property<double?>("Hd95")
+                        .HasColumnType("float");
+
+                    b.Property<double?>("Hd95Mm")
+                        .HasColumnType("float");
 
                     b.Property<double?>("IoU")
                         .HasColumnType("float");

@@ -559,7 +559,16 @@ namespace MedSeg.Migrations.Sqlite.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
 
+                    b.Property<double?>("Assd")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("AssdMm")
+                        .HasColumnType("REAL");
+
                     b.Property<string>("ClassDiceJson")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("ClassMetricsJson")
                         .HasColumnType("TEXT");
 
                     b.Property<Guid>("DatasetCaseId")
@@ -570,6 +579,18 @@ namespace MedSeg.Migrations.Sqlite.Migrations
 
                     b.Property<Guid>("ExperimentId")
                         .HasColumnType("TEXT");
+
+                    b.Property<long?>("FalseNegatives")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("FalsePositives")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double?>("Hd95")
+                        .HasColumnType("REAL");
+
+                    b.Property<double?>("Hd95Mm")
+                        .HasColumnType("REAL");
 
                     b.Property<double?>("IoU")
                         .HasColumnType("REAL");
