@@ -1078,3 +1078,37 @@ END;
 COMMIT;
 GO
 
+BEGIN TRANSACTION;
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084755_Leaderboards'
+)
+BEGIN
+    CREATE TABLE [ExperimentProfiles] (
+        [ExperimentId] uniqueidentifier NOT NULL,
+        [Parameters] bigint NULL,
+        [Macs] bigint NULL,
+        [ImageSize] int NOT NULL,
+        [LatencyMs] float NULL,
+        [Device] nvarchar(40) NULL,
+        [Hd95] float NULL,
+        [PeakMemoryBytes] bigint NULL,
+        [Error] nvarchar(2000) NULL,
+        [MeasuredAt] bigint NOT NULL,
+        CONSTRAINT [PK_ExperimentProfiles] PRIMARY KEY ([ExperimentId]),
+        CONSTRAINT [FK_ExperimentProfiles_Experiments_ExperimentId] FOREIGN KEY ([ExperimentId]) REFERENCES [Experiments] ([Id]) ON DELETE CASCADE
+    );
+END;
+
+IF NOT EXISTS (
+    SELECT * FROM [__EFMigrationsHistory]
+    WHERE [MigrationId] = N'20261203084755_Leaderboards'
+)
+BEGIN
+    INSERT INTO [__EFMigrationsHistory] ([MigrationId], [ProductVersion])
+    VALUES (N'20261203084755_Leaderboards', N'10.0.15');
+END;
+
+COMMIT;
+GO
+
