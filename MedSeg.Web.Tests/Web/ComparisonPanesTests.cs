@@ -113,4 +113,16 @@ public class ComparisonPanesTests
         cut.Render(p => p.Add(x => x.Index, 0)); // the same case again: not reloaded
         Assert.Equal(2, module.Invocations.Count(i => i.Identifier == "show"));
     }
+    [Fact]
+    public async Task ACaseThatCannotBeDrawnSaysSoNamingTheCase()
+    {
+        var (ctx, module) = NewContext();
+        await using var _ = ctx;
+        module.SetupVoid("show", _ => true).SetException(new Microsoft.JSInterop.JSException("Could not load /api/experiments/x/files/labels/y/prediction.png"));
+        var cut = ctx.Render<ComparisonPanes>(p => p.Add(x => x.Case, Case("lost")).Add(x => x.ExperimentId, ExperimentId));
+
+        var problem = cut.WaitForElement("[data-testid=review-problem]");
+        Assert.Contains("Could not draw lost", problem.TextContent);
+        Assert.Contains("prediction.png", problem.TextContent);
+    }
 }

@@ -47,6 +47,7 @@ public sealed partial class ComparisonPanes : IAsyncDisposable
     private string mode = Fill;
     private int opacity = 50;
     private int? shownClass;
+    private string? problem;
 
     private bool IsLabelMap => Classes.Count > 2;
 
@@ -80,7 +81,17 @@ public sealed partial class ComparisonPanes : IAsyncDisposable
             if (module is not null && shownCase != Case.CaseId)
             {
                 shownCase = Case.CaseId;
-                await module.InvokeVoidAsync("show", root, ViewOptions);
+                var hadProblem = problem is not null;
+                problem = null;
+                try
+                {
+                    await module.InvokeVoidAsync("show", root, ViewOptions);
+                }
+                catch (JSException e)
+                {
+                    problem = $"Could not draw {Case.Name}: {e.Message.Split('\n')[0]} Reload the page; if it persists, the case's files may be missing from the run folder.";
+                }
+                if (hadProblem || problem is not null) StateHasChanged();
             }
         }
         catch (Exception e) when (e is JSException or JSDisconnectedException or TaskCanceledException)
