@@ -87,6 +87,7 @@ public sealed class ReviewViewerTests
         await page.Mouse.WheelAsync(0, -100);
         state = await UntilAsync(page, s => s.GetProperty("scale").GetDouble() > 1.5, "the wheel");
         AssertSynchronised(state, 1.5625);
+        await WalkingSkeletonTests.ShotAsync(page, "review-viewer");
         var before = state.GetProperty("x").GetDouble();
         await page.Mouse.DownAsync();
         await page.Mouse.MoveAsync(box.X + box.Width / 4 + 40, box.Y + box.Height / 4 + 20, new() { Steps = 4 });
