@@ -128,6 +128,18 @@ public static class ImageRendering
         return image.WriteToBuffer(".png");
     }
 
+    /// <summary>
+    /// The mask's labels themselves as an 8-bit grey PNG (0 background, 1 a binary mask's foreground, 1 … K − 1 a label
+    /// map's classes), resized nearest-neighbour to the longest side <paramref name="maxSize"/> so that no label is blended:
+    /// the review viewer reads the values back and draws each class, TP, FP and FN itself.
+    /// </summary>
+    public static byte[] LabelsPng(string maskPath, int maxSize)
+    {
+        var mask = MaskReader.ReadLabels(maskPath);
+        var (w, h) = Fit(mask.Width, mask.Height, maxSize);
+        return ImageDecoder.EncodePng(ResizeNearest(mask.Pixels, mask.Width, mask.Height, w, h), w, h, 1);
+    }
+
     /// <summary>A mask's labels: binary masks as 0/1 (<see cref="MaskReader.Read"/>) when no class colours are given; label
     /// maps (and binary masks) as labels otherwise; a K-class training preview mapped back from its grey levels.</summary>
     private static BinaryMask ReadMask(string path, IReadOnlyList<string>? classColours, int previewClasses)

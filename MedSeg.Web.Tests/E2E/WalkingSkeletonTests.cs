@@ -119,7 +119,8 @@ public sealed class WalkingSkeletonTests
         {
             await Assertions.Expect(page.Locator($"[data-testid={pane}]")).ToBeVisibleAsync();
         }
-        await WaitForImagesAsync(page, "[data-testid=pane-image], [data-testid=pane-truth], [data-testid=pane-prediction]");
+        // The panes are canvases: the viewer marks itself ready once it has drawn the image and both masks.
+        await page.Locator("[data-testid=review-viewer][data-ready=true]").WaitForAsync(new() { Timeout = 60_000 });
         await ShotAsync(page, "review");
 
         // Predict new images with the trained model: upload a zip, get masks back.

@@ -71,6 +71,26 @@ public sealed class ImageRenderingTests
         Assert.True(Px(4, 8)[2] > Px(4, 8)[0] && Px(4, 8)[2] > Px(4, 8)[1]);   // FN blue
         Assert.Equal([0, 0, 0], Px(0, 0));
     }
+
+    [Fact]
+    public void LabelsPngHoldsTheLabelsThemselvesResizedWithoutBlending()
+    {
+        using var dir = new TempDir();
+        var labels = new byte[8 * 8];
+        for (var i = 0; i < labels.Length; i++) labels[i] = (byte)(i % 8 < 4 ? 0 : i / 8 < 4 ? 1 : 2);
+        SyntheticData.Write(dir["labels.png"], labels, 8, 8, 1);
+        var (w, h, bands, px) = DecodePng(ImageRendering.LabelsPng(dir["labels.png"], 4));
+        Assert.Equal((4, 4, 1), (w, h, bands));
+        Assert.Equal([0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 2, 2, 0, 0, 2, 2], px);
+
+        // A binary 0/255 mask reads as 0/1, as the trainer and the metrics read it.
+        var binary = new byte[16];
+        binary[5] = 255;
+        SyntheticData.Write(dir["binary.png"], binary, 4, 4, 1);
+        var (_, _, _, bits) = DecodePng(ImageRendering.LabelsPng(dir["binary.png"], 0));
+        Assert.Equal(1, bits[5]);
+        Assert.Equal(1, bits.Sum(b => b));
+    }
 }
 
 public sealed class ImageRenderingClassColourTests

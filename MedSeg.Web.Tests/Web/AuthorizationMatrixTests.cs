@@ -299,6 +299,30 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         Assert.True(wrong.Count == 0, string.Join("\n", wrong));
     }
 
+    /// <summary>The review viewer's label renditions go through the run's file route: whoever sees the run gets them (PNG),
+    /// everyone else exactly what the route's row says (401 anonymous, 404 hidden); a name that is no mask is not found.</summary>
+    [Fact]
+    public async Task ReviewLabelsAnswerEachPrincipalAsTheFileRoute()
+    {
+        var cases = await world.Client(Who.Owner).GetFromJsonAsync<JsonElement>($"/api/experiments/{world.ExperimentId}/cases");
+        var caseId = cases[0].GetProperty("caseId").GetGuid();
+        var expected = Api["GET /api/experiments/{id:guid}/files/{**path}"].Expect;
+        var wrong = new List<string>();
+        foreach (var who in Everyone)
+        {
+            foreach (var source in Enum.GetValues<LabelSource>())
+            {
+                using var response = await world.Client(who).GetAsync(ReviewLabels.Url(world.ExperimentId, caseId, source, 64));
+                var got = (int)response.StatusCode;
+                if (expected[(int)who] == Ok ? got != 200 || response.Content.Headers.ContentType?.MediaType != "image/png" : got != expected[(int)who])
+                    wrong.Add($"{source} labels as {who}: {got}");
+            }
+            using var bogus = await world.Client(who).GetAsync(ExperimentService.FileUrl(world.ExperimentId, $"labels/{caseId:N}/overlay.png", 64));
+            if ((int)bogus.StatusCode != (who == Who.Anonymous ? 401 : 404)) wrong.Add($"labels/overlay.png as {who}: {(int)bogus.StatusCode}");
+        }
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+    }
+
     [Fact]
     public async Task HubJoinAdmitsExactlyThoseWhoSeeTheExperiment()
     {

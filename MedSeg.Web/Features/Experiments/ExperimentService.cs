@@ -403,6 +403,17 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
                 .Select(x => x.DatasetCase).FirstOrDefaultAsync(ct);
             return c is null ? null : await datasets.RenderAsync(c, rendition, size, ct);
         }
+        if (path.StartsWith(ReviewLabels.Folder + "/", StringComparison.Ordinal))
+        {
+            if (ReviewLabels.Parse(path) is not { } labels) return null;
+            var c = await db.ExperimentCases.AsNoTracking().Include(x => x.DatasetCase)
+                .FirstOrDefaultAsync(x => x.ExperimentId == id && x.DatasetCaseId == labels.CaseId && x.PredictionPath != null, ct);
+            if (c is null) return null;
+            var mask = labels.Source == LabelSource.Truth
+                ? ArtifactStore.Resolve(store.DatasetDirectory(e.DatasetId), c.DatasetCase!.MaskPath)
+                : ArtifactStore.Resolve(runDir, c.PredictionPath!);
+            return await Task.Run(() => ImageRendering.LabelsPng(mask, size), ct);
+        }
         if (path.StartsWith("comparison/", StringComparison.Ordinal))
         {
             if (!Guid.TryParse(Path.GetFileNameWithoutExtension(path), out var caseId)) return null;
