@@ -47,6 +47,7 @@ public sealed class LeaderboardE2ETests
             await Assertions.Expect(page.Locator("[data-testid=leaderboard-status]")).ToContainTextAsync("3 of 3 runs completed", new() { Timeout = 300_000 });
             await Assertions.Expect(page.Locator("[data-testid=leaderboard-chart] .scatter-point")).ToHaveCountAsync(3);
             await Assertions.Expect(page.Locator("[data-testid=leaderboard-run]")).ToHaveCountAsync(3);
+            await WalkingSkeletonTests.ShotAsync(page, "leaderboard");
         }
         catch (Exception e)
         {
