@@ -6,3 +6,7 @@ namespace MedSeg.Engine.Inference;
 /// absent from both masks scores 1, <see cref="Metrics.SegmentationMetrics"/>); null for binary.</param>
 public sealed record CasePrediction(string Name, string PredictionPath, double Dice, double IoU, double Precision, double Recall,
     IReadOnlyList<double>? ClassDice = null);
+
+/// <summary>A prediction before its decision: probabilities (sigmoid for one class, softmax otherwise) at the image's original
+/// size, channel-major (<paramref name="Values"/>[c × H × W + y × W + x]).</summary>
+public sealed record ProbabilityMap(int Channels, int Width, int Height, float[] Values);
