@@ -71,6 +71,10 @@ public sealed record PredictedImageView(string Name, int Width, int Height, stri
 
 public sealed record PredictionAccepted(Guid Id);
 
+/// <summary>A run the predict page offers as an ensemble member: Completed, visible, trained on the same dataset version.</summary>
+/// <param name="SameGroup">It belongs to the experiment's group (the other folds or seeds).</param>
+public sealed record EnsembleCandidate(Guid Id, string Name, string Model, int? Fold, bool SameGroup);
+
 /// <summary>What <see cref="PredictionService.StartAsync"/> made of an upload.</summary>
 public abstract record StartPredictionResult
 {

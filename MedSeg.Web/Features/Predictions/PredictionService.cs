@@ -127,6 +127,21 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
         return Engine.Inference.EnsemblePredictor.CheckCompatible(manifests) is { } problem ? ([], problem) : (ids, null);
     }
 
+    /// <summary>The runs the experiment can form an ensemble with (<see cref="CheckEnsembleAsync"/>'s rules, the experiment
+    /// itself left out), its group's first, then by name.</summary>
+    public async Task<IReadOnlyList<EnsembleCandidate>> EnsembleCandidatesAsync(Guid experimentId, UserContext user, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var self = await Access.Experiments(db, user).AsNoTracking().Where(e => e.Id == experimentId)
+            .Select(e => new { e.DatasetId, e.GroupId }).FirstOrDefaultAsync(ct);
+        if (self is null) return [];
+        var list = await Access.Experiments(db, user).AsNoTracking()
+            .Where(e => e.Id != experimentId && e.DatasetId == self.DatasetId && e.Status == ExperimentStatus.Completed)
+            .Select(e => new { e.Id, e.Name, e.Model, e.Fold, e.GroupId }).ToListAsync(ct);
+        return [.. list.Select(e => new EnsembleCandidate(e.Id, e.Name, e.Model, e.Fold, self.GroupId is not null && e.GroupId == self.GroupId))
+            .OrderByDescending(e => e.SameGroup).ThenBy(e => e.Fold ?? int.MaxValue).ThenBy(e => e.Name, StringComparer.OrdinalIgnoreCase).Take(200)];
+    }
+
     /// <summary>Runs of an experiment, newest first; null when the experiment is not visible to the user.</summary>
     public async Task<IReadOnlyList<PredictionRunSummary>?> ListAsync(Guid experimentId, UserContext user, CancellationToken ct = default)
     {
