@@ -100,6 +100,32 @@ public sealed class ExperimentExportTests(ExperimentExportTests.App app, ITestOu
         Assert.Equal(audited + 2, await DownloadRowsAsync(id));
     }
 
+    [Fact]
+    public async Task EnsemblePredictionsNameTheExperimentIdsFieldWhenTheyCannotBeUsed()
+    {
+        var (client, id, _) = await app.TrainedAsync();
+        async Task<JsonElement> Refused(string experimentIds)
+        {
+            using var buffer = new MemoryStream();
+            using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+                SyntheticDataset.Add(zip, "a.png", SyntheticDataset.Case(new Random(1), 32, 32).Image);
+            var form = new MultipartFormDataContent
+            {
+                { new ByteArrayContent(buffer.ToArray()), "file", "images.zip" },
+                { new StringContent(experimentIds), "experimentIds" },
+                { new StringContent("true"), "slidingWindow" },
+            };
+            var response = await client.PostAsync($"/api/experiments/{id}/predictions", form);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").GetProperty("experimentIds")[0];
+        }
+
+        Assert.Contains("is not an experiment id", (await Refused("not-a-guid")).GetString());
+        var unknown = Guid.NewGuid();
+        Assert.Contains($"{unknown} was not found", (await Refused($"{id},{unknown}")).GetString());
+        Assert.Contains("at most 10 runs", (await Refused(string.Join(",", Enumerable.Range(0, 10).Select(_ => Guid.NewGuid())))).GetString());
+    }
+
     private async Task<int> DownloadRowsAsync(Guid id)
     {
         using var scope = app.Factory.Services.CreateScope();
