@@ -126,6 +126,45 @@ public sealed class ExperimentExportTests(ExperimentExportTests.App app, ITestOu
         Assert.Contains("at most 10 runs", (await Refused(string.Join(",", Enumerable.Range(0, 10).Select(_ => Guid.NewGuid())))).GetString());
     }
 
+    [Fact]
+    public async Task SlidingWindowPredictionEqualsTheEnginesSlidingWindowMask()
+    {
+        var (client, id, _) = await app.TrainedAsync();
+        var image = SyntheticDataset.Case(new Random(8), 72, 40).Image;
+        using var buffer = new MemoryStream();
+        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true)) SyntheticDataset.Add(zip, "wide.png", image);
+        var form = new MultipartFormDataContent
+        {
+            { new ByteArrayContent(buffer.ToArray()), "file", "images.zip" },
+            { new StringContent("true"), "slidingWindow" },
+        };
+        var response = await client.PostAsync($"/api/experiments/{id}/predictions", form);
+        Assert.True(response.StatusCode == HttpStatusCode.Accepted, await response.Content.ReadAsStringAsync());
+        var runId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        JsonElement run;
+        var until = DateTime.UtcNow.AddMinutes(2);
+        do
+        {
+            await Task.Delay(250);
+            run = await client.GetFromJsonAsync<JsonElement>($"/api/experiments/{id}/predictions/{runId}");
+        }
+        while (run.GetProperty("summary").GetProperty("status").GetString() is "Queued" or "Running" && DateTime.UtcNow < until);
+        Assert.Equal("Completed", run.GetProperty("summary").GetProperty("status").GetString());
+        Assert.True(run.GetProperty("summary").GetProperty("slidingWindow").GetBoolean());
+
+        using var masks = new ZipArchive(new MemoryStream(await client.GetByteArrayAsync(run.GetProperty("masksUrl").GetString())));
+        using var dir = new TempDirectory("medseg-sliding");
+        var maskPath = Path.Combine(dir.Path, "wide-mask.png");
+        masks.GetEntry("wide.png")!.ExtractToFile(maskPath);
+        var imagePath = Path.Combine(dir.Path, "wide.png");
+        await File.WriteAllBytesAsync(imagePath, image);
+        using var predictor = Predictor.Load(app.RunDirectory(id), "cpu", new InferenceOptions { Mode = PredictionMode.SlidingWindow });
+        var expected = predictor.PredictMany([imagePath])[0];
+        var served = MaskReader.Read(maskPath);
+        Assert.Equal((72, 40), (served.Width, served.Height));
+        Assert.Equal(expected.Pixels, served.Pixels);
+    }
+
     private async Task<int> DownloadRowsAsync(Guid id)
     {
         using var scope = app.Factory.Services.CreateScope();
