@@ -1,3 +1,4 @@
+using MedSeg.Engine.Data;
 using MedSeg.Engine.Inference;
 using MedSeg.Engine.Isolation;
 using MedSeg.Engine.Metrics;
@@ -114,7 +115,14 @@ public sealed class RunPredictionCommand : ICommand
         return ChildHost.Run(events, options.Has("parent-pipe"), ct =>
         {
             var plan = PredictionChildPlan.Read(planPath);
-            using var predictor = Predictor.Load(plan.RunDirectory, plan.Device, plan.Options);
+            using var ensemble = plan.EnsembleRunDirectories.Count > 0
+                ? EnsemblePredictor.Load([plan.RunDirectory, .. plan.EnsembleRunDirectories], plan.Device, plan.Options)
+                : null;
+            using var single = ensemble is null ? Predictor.Load(plan.RunDirectory, plan.Device, plan.Options) : null;
+            var predictor = single ?? ensemble!.Members[0];
+            Func<string[], IReadOnlyList<BinaryMask>> predict = ensemble is not null ? paths => ensemble.PredictMany(paths, ct) : paths => predictor.PredictMany(paths, ct);
+            if (ensemble is not null && plan.Inputs.Any(i => i.VolumeAxis is not null))
+                throw new InvalidDataException("Ensembles predict 2D images; predict NIfTI volumes with one run.");
             Directory.CreateDirectory(plan.OutputDirectory);
             var done = 0;
             foreach (var volume in plan.Inputs.Where(i => i.VolumeAxis is not null))
@@ -126,7 +134,7 @@ public sealed class RunPredictionCommand : ICommand
             foreach (var chunk in plan.Inputs.Where(i => i.VolumeAxis is null).Chunk(Math.Max(1, plan.Options.BatchSize)))
             {
                 ct.ThrowIfCancellationRequested();
-                var masks = predictor.PredictMany([.. chunk.Select(i => i.ImagePath)], ct);
+                var masks = predict([.. chunk.Select(i => i.ImagePath)]);
                 for (var i = 0; i < chunk.Length; i++)
                 {
                     var path = Path.Combine(plan.OutputDirectory, chunk[i].Name + ".png");

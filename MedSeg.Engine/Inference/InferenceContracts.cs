@@ -43,3 +43,7 @@ public sealed record ClassCaseScore(int Class, double Dice, double IoU, double P
     /// <summary>The value, or null when the metric is undefined (NaN) for the case.</summary>
     public static double? Defined(MetricValue v) => v.IsDefined ? v.Value : null;
 }
+
+/// <summary>A prediction before its decision: probabilities (sigmoid for one class, softmax otherwise) at the image's original
+/// size, channel-major (<paramref name="Values"/>[c × H × W + y × W + x]).</summary>
+public sealed record ProbabilityMap(int Channels, int Width, int Height, float[] Values);

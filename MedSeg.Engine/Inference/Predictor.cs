@@ -115,6 +115,60 @@ public sealed class Predictor : IDisposable
     private List<BinaryMask> Predict(int count, Func<int, Raster> decode, CancellationToken ct)
     {
         var results = new List<BinaryMask>(count);
+        Run(count, decode, ct, (p, geometry) => results.Add(ToMask(p, geometry)));
+        return results;
+    }
+
+    /// <summary>The probabilities of each image at its original size, before the threshold or argmax (what an ensemble averages
+    /// and what an exported model reproduces): the same preprocessing, TTA and mode as <see cref="PredictMany"/>.</summary>
+    public IReadOnlyList<ProbabilityMap> PredictProbabilities(IReadOnlyList<string> imagePaths, CancellationToken ct = default) =>
+        PredictProbabilities(imagePaths.Count, i => ImageDecoder.DecodeFile(imagePaths[i]), ct);
+
+    /// <summary><see cref="PredictProbabilities(IReadOnlyList{string}, CancellationToken)"/> of decoded images.</summary>
+    public IReadOnlyList<ProbabilityMap> PredictRasterProbabilities(IReadOnlyList<Raster> rasters, CancellationToken ct = default) =>
+        PredictProbabilities(rasters.Count, i => rasters[i], ct);
+
+    private List<ProbabilityMap> PredictProbabilities(int count, Func<int, Raster> decode, CancellationToken ct)
+    {
+        var results = new List<ProbabilityMap>(count);
+        Run(count, decode, ct, (p, geometry) =>
+        {
+            using var original = Training.Preprocessing.ProbabilitiesToOriginal(p, geometry);
+            results.Add(new ProbabilityMap((int)original.shape[0], geometry.OriginalWidth, geometry.OriginalHeight, original.data<float>().ToArray()));
+        });
+        return results;
+    }
+
+    /// <summary>The mask of probabilities at the original size: threshold (run.json's) or argmax, then the largest component
+    /// when <see cref="InferenceOptions.LargestComponent"/> is on; the same mask as <see cref="PredictMany"/> gives.</summary>
+    public BinaryMask ToMask(ProbabilityMap probabilities) => ToMask(probabilities, Classes, Manifest.Threshold, Options.LargestComponent);
+
+    /// <summary><see cref="ToMask(ProbabilityMap)"/> with the decision spelled out (for an ensemble's averaged probabilities).</summary>
+    public static BinaryMask ToMask(ProbabilityMap probabilities, int classes, double threshold, bool largestComponent)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        var (width, height) = (probabilities.Width, probabilities.Height);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var p = tensor(probabilities.Values, [probabilities.Channels, height, width]);
+        byte[] labels;
+        if (classes == 1)
+        {
+            using var cut = threshold.ToScalar();
+            labels = p[0].ge(cut).to(uint8).contiguous().data<byte>().ToArray();
+        }
+        else
+        {
+            labels = p.argmax(0).to(uint8).contiguous().data<byte>().ToArray();
+        }
+        if (largestComponent) Postprocessing.KeepLargestComponent(labels, width, height);
+        return new BinaryMask(width, height, labels);
+    }
+
+    /// <summary>The model's (K, S, S) probabilities of each image (on the device) with the geometry that maps them back to the
+    /// image, handed to <paramref name="each"/> inside the image's dispose scope.</summary>
+    private void Run(int count, Func<int, Raster> decode, CancellationToken ct, Action<Tensor, LetterboxGeometry> each)
+    {
         using var _ = inference_mode();
         if (Options.Mode == PredictionMode.SlidingWindow)
         {
@@ -125,9 +179,9 @@ public sealed class Predictor : IDisposable
                 var raster = decode(index);
                 var x = NativeInput(raster, (int)Manifest.ModelOptions.InChannels, Preprocessing.EffectiveNormalization).to(device);
                 var p = SlidingWindow.Predict(x, Manifest.ImageSize, Probabilities, Options.BatchSize);
-                results.Add(ToMask(p[0], LetterboxGeometry.Native(raster.Width, raster.Height)));
+                each(p[0], LetterboxGeometry.Native(raster.Width, raster.Height));
             }
-            return results;
+            return;
         }
         foreach (var chunk in Enumerable.Range(0, count).Chunk(Options.BatchSize))
         {
@@ -138,9 +192,8 @@ public sealed class Predictor : IDisposable
             var pixels = new float[images.Length * c * s * s];
             for (var i = 0; i < images.Length; i++) images[i].Pixels.CopyTo(pixels, i * c * s * s);
             var p = Probabilities(tensor(pixels, [images.Length, c, s, s]).to(device));
-            for (var i = 0; i < images.Length; i++) results.Add(ToMask(p[i], images[i].Geometry));
+            for (var i = 0; i < images.Length; i++) each(p[i], images[i].Geometry);
         }
-        return results;
     }
 
     /// <summary>The predicted mask of one image as a PNG at the image's original size: 0/255 for binary models, label indices otherwise.</summary>

@@ -11,6 +11,8 @@ public static class ChildCommands
     public const string RunPrediction = "run-prediction";
     /// <summary><c>medseg check-weights FILE --out REPORT</c>: the fit of a weights file to every model variant.</summary>
     public const string CheckWeights = "check-weights";
+    /// <summary><c>medseg export --run RUN --out DIR</c>: <see cref="Export.ModelExporter.Export"/> of a run's best (else last) checkpoint.</summary>
+    public const string Export = "export";
     /// <summary>Tells the child that its standard input is the supervisor's pipe (see <see cref="ChildHost"/>).</summary>
     public const string ParentPipeFlag = "--parent-pipe";
 
@@ -21,6 +23,10 @@ public static class ChildCommands
     /// <summary>The start of <c>medseg check-weights FILE --out REPORT --parent-pipe</c> (<see cref="Models.Weights.WeightFit.CheckAll"/>).</summary>
     public static ChildStart CheckWeightsOf(string weightsPath, string reportPath, string? medsegDll = null) =>
         Verb(CheckWeights, [weightsPath, "--out", reportPath], "weights check process", medsegDll);
+
+    /// <summary>The start of <c>medseg export --run RUN --out DIR --parent-pipe</c> (<see cref="Export.ModelExporter.Export"/>).</summary>
+    public static ChildStart ExportOf(string runDirectory, string outputDirectory, string? medsegDll = null) =>
+        Verb(Export, ["--run", runDirectory, "--out", outputDirectory], "export process", medsegDll);
 
     /// <summary>The start of <c>medseg VERB ARGUMENTS --parent-pipe</c>.</summary>
     public static ChildStart Verb(string verb, IReadOnlyList<string> arguments, string what, string? medsegDll = null)

@@ -27,6 +27,10 @@ public sealed record PredictionInput(string Name, string ImagePath)
 public sealed record PredictionChildPlan(string RunDirectory, string Device, InferenceOptions Options,
     IReadOnlyList<PredictionInput> Inputs, string OutputDirectory)
 {
+    /// <summary>The other members of an ensemble (<see cref="EnsemblePredictor"/>: <see cref="RunDirectory"/> first, then these,
+    /// probabilities averaged); empty for one model. Ensembles take 2D images only.</summary>
+    public IReadOnlyList<string> EnsembleRunDirectories { get; init; } = [];
+
     public void Write(string path) => ChildPlanFile.Write(path, this);
     public static PredictionChildPlan Read(string path) => ChildPlanFile.Read<PredictionChildPlan>(path);
 }

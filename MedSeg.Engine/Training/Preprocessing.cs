@@ -178,6 +178,24 @@ public static class Preprocessing
         return ToOriginalSize(p, geometry.OriginalWidth, geometry.OriginalHeight, threshold);
     }
 
+    /// <summary>The exact inverse of the resize policy for probabilities, before any decision: (K, S, S) → crop the letterbox
+    /// padding → bilinear resize (align_corners=false) of every channel to the original size → (K, H, W) float32 on the CPU.
+    /// Thresholding (binary) or the argmax (multi-class) of this gives <see cref="ToOriginalSize(Tensor, LetterboxGeometry, double)"/>'s
+    /// and <see cref="ToOriginalLabels"/>'s masks.</summary>
+    public static Tensor ProbabilitiesToOriginal(Tensor probabilities, LetterboxGeometry geometry)
+    {
+        ArgumentNullException.ThrowIfNull(geometry);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var p = probabilities.reshape(1, -1, probabilities.shape[^2], probabilities.shape[^1]).to(float32).cpu();
+        var native = geometry.IsNative && p.shape[2] == geometry.OriginalHeight && p.shape[3] == geometry.OriginalWidth;
+        if (!native && (geometry.ScaledWidth != geometry.Size || geometry.ScaledHeight != geometry.Size))
+            p = p[.., .., geometry.OffsetY..(geometry.OffsetY + geometry.ScaledHeight), geometry.OffsetX..(geometry.OffsetX + geometry.ScaledWidth)];
+        if (p.shape[2] != geometry.OriginalHeight || p.shape[3] != geometry.OriginalWidth)
+            p = F.interpolate(p, [geometry.OriginalHeight, geometry.OriginalWidth], mode: InterpolationMode.Bilinear, align_corners: false);
+        return p[0].contiguous().MoveToOuterDisposeScope();
+    }
+
     /// <summary>The exact inverse of the resize policy for a multi-class prediction: (K, S, S) probabilities → crop the
     /// letterbox padding → bilinear resize of every class channel to the original size → argmax → label bytes 0 … K − 1.</summary>
     public static byte[] ToOriginalLabels(Tensor probabilities, LetterboxGeometry geometry)

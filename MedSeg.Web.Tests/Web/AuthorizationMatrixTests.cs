@@ -121,6 +121,9 @@ public sealed class AuthorizationMatrixTests(AuthorizationMatrixTests.World worl
         // A 2D experiment: past visibility it is answered 409 (no evaluated volumes).
         ["GET /api/experiments/{id:guid}/volume-masks.zip"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}/volume-masks.zip"),
             Unauthenticated, Hidden, Hidden, Allowed, Allowed, Allowed),
+        // Read access is enough to download the weights (the export is built once, then served from its cache).
+        ["GET /api/experiments/{id:guid}/export.zip"] = new((w, _) => Get($"/api/experiments/{w.ExperimentId}/export.zip"),
+            Unauthenticated, Hidden, Hidden, Allowed, Allowed, Allowed),
         // Completed: cancel and resume are no-ops for those allowed to ask.
         ["POST /api/experiments/{id:guid}/cancel"] = new((w, _) => Send(HttpMethod.Post, $"/api/experiments/{w.ExperimentId}/cancel"),
             Unauthenticated, Hidden, Hidden, Forbidden, Ok, Ok),

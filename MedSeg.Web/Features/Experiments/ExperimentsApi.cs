@@ -17,6 +17,7 @@ public static class ExperimentsApi
         services.AddScoped<ExperimentService>();
         services.AddScoped<ExperimentGroupService>();
         services.AddScoped<VolumeReviewService>();
+        services.AddScoped<ExperimentExportService>();
         services.AddScoped<TrainExperimentJob>();
         services.AddSingleton<IExperimentNotifier, ExperimentNotifier>();
         services.AddSingleton<RunningExperiments>();
@@ -40,6 +41,8 @@ public static class ExperimentsApi
             .Produces(StatusCodes.Status200OK, contentType: "text/csv");
         api.MapGet("/{id:guid}/volumes", Volumes);
         api.MapGet("/{id:guid}/" + VolumeReviewService.MasksZip, VolumeMasks);
+        api.MapGet("/{id:guid}/" + ExperimentExportService.ExportZip, ExportZip)
+            .WithSummary("The run's weights as medseg export writes them (model.dat, model.pt, model.safetensors, model.json), zipped");
         api.MapPost("/{id:guid}/cancel", Cancel);
         api.MapPost("/{id:guid}/resume", Resume);
         api.MapPost("/{id:guid}/clone", Clone).RequireAuthorization(Account.AccountServiceExtensions.CreatePolicy);
@@ -134,6 +137,23 @@ public static class ExperimentsApi
                         "Download the per-case masks from the review instead, or wait for the run to complete.");
         await audit.WriteAsync(user, new Audit.AuditRecord(Audit.AuditActions.DownloadMasks, "experiment", id.ToString(), "validation volume masks"), ct);
         return TypedResults.PhysicalFile(path, "application/zip", $"volume-masks-{id:N}.zip");
+    }
+
+    /// <summary>The finished run's export (<see cref="ExperimentExportService"/>): 409 while it runs or when it has no checkpoint.</summary>
+    public static async Task<Results<PhysicalFileHttpResult, NotFound, ProblemHttpResult>> ExportZip(Guid id, HttpContext http,
+        ExperimentExportService exports, Audit.AuditLog audit, CancellationToken ct)
+    {
+        var user = UserContext.From(http.User);
+        switch (await exports.ZipAsync(id, user, ct))
+        {
+            case ExportZipResult.Ready ready:
+                await audit.WriteAsync(user, new Audit.AuditRecord(Audit.AuditActions.DownloadWeights, "experiment", id.ToString(), "export.zip"), ct);
+                return TypedResults.PhysicalFile(ready.Path, "application/zip", $"medseg-export-{id:N}.zip");
+            case ExportZipResult.NoWeights refused:
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: refused.Title, detail: refused.Detail);
+            default:
+                return TypedResults.NotFound();
+        }
     }
 
     public static async Task<Results<NoContent, NotFound, ProblemHttpResult>> Cancel(Guid id, HttpContext http, ExperimentService experiments, CancellationToken ct) =>

@@ -85,12 +85,16 @@ public sealed class PredictJob(ArtifactStore store, PredictionRunFiles runs, Run
         {
             TestTimeAugmentation = state.TestTimeAugmentation,
             LargestComponent = state.LargestComponent,
+            Mode = state.SlidingWindow ? PredictionMode.SlidingWindow : PredictionMode.Resize,
             Threads = training.Value.Threads > 0 ? training.Value.Threads : null,
         };
         var input = PredictionRunFiles.InputDirectory(runDir);
         var plan = new PredictionChildPlan(store.ExperimentDirectory(experimentId), training.Value.Device, options,
             [.. state.Images.Select(i => new PredictionInput(i.Name, ArtifactStore.Resolve(input, i.File)) { VolumeAxis = i.IsVolume ? i.Axis ?? SliceAxis.Auto : null })],
-            PredictionRunFiles.OutputDirectory(runDir));
+            PredictionRunFiles.OutputDirectory(runDir))
+        {
+            EnsembleRunDirectories = [.. state.Ensemble.Select(store.ExperimentDirectory)],
+        };
         var planPath = Path.Combine(runDir, PlanFile);
         plan.Write(planPath);
         var start = jobs.Child(ChildCommands.RunPrediction, planPath, "prediction process");

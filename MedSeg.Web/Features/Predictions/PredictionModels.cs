@@ -42,6 +42,11 @@ public sealed record PredictionRunState(
     public int Restarts { get; init; }
     /// <summary>The user who started the run (null for runs from before this was recorded: the experiment's owner).</summary>
     public string? CreatedBy { get; init; }
+    /// <summary>The other members of an ensemble (the run's own experiment is the first member); empty for one model.</summary>
+    public IReadOnlyList<Guid> Ensemble { get; init; } = [];
+    /// <summary>Native resolution tiled with training-size windows (<see cref="Engine.Inference.PredictionMode.SlidingWindow"/>)
+    /// instead of resizing each image to the training size.</summary>
+    public bool SlidingWindow { get; init; }
 }
 
 /// <summary>A run as the list shows it.</summary>
@@ -49,6 +54,10 @@ public sealed record PredictionRunState(
 public sealed record PredictionRunSummary(Guid Id, DateTime Created, PredictionRunStatus Status, int Images, int Done, string? Error,
     bool TestTimeAugmentation, bool LargestComponent, DateTime? Finished, bool CanManage = false)
 {
+    /// <summary>The other ensemble members (the experiment itself is the first); empty for one model.</summary>
+    public IReadOnlyList<Guid> Ensemble { get; init; } = [];
+    public bool SlidingWindow { get; init; }
+
     public bool IsActive => Status is PredictionRunStatus.Queued or PredictionRunStatus.Running or PredictionRunStatus.Interrupted;
 }
 
@@ -62,6 +71,10 @@ public sealed record PredictedImageView(string Name, int Width, int Height, stri
 
 public sealed record PredictionAccepted(Guid Id);
 
+/// <summary>A run the predict page offers as an ensemble member: Completed, visible, trained on the same dataset version.</summary>
+/// <param name="SameGroup">It belongs to the experiment's group (the other folds or seeds).</param>
+public sealed record EnsembleCandidate(Guid Id, string Name, string Model, int? Fold, bool SameGroup);
+
 /// <summary>What <see cref="PredictionService.StartAsync"/> made of an upload.</summary>
 public abstract record StartPredictionResult
 {
@@ -72,6 +85,9 @@ public abstract record StartPredictionResult
     public sealed record NotCompleted(string Status) : StartPredictionResult;
 
     public sealed record Refused(IReadOnlyList<DatasetProblem> Problems) : StartPredictionResult;
+
+    /// <summary>A form field that cannot be used (400 naming it): <c>experimentIds</c> of an ensemble.</summary>
+    public sealed record Invalid(string Field, string Message) : StartPredictionResult;
 
     /// <summary>The user's job quota is full (429).</summary>
     public sealed record OverQuota(Quotas.JobRefusal Refusal) : StartPredictionResult;

@@ -22,7 +22,7 @@ namespace MedSeg.Web.Features.Predictions;
 /// Prediction runs of a trained experiment: take an upload of images (validate everything, store nothing when refused),
 /// queue a <see cref="PredictJob"/>, and read the run's status, masks and renditions back.
 /// </summary>
-public sealed class PredictionService(IDbContextFactory<MedSegDbContext> contexts, PredictionRunFiles runs,
+public sealed class PredictionService(IDbContextFactory<MedSegDbContext> contexts, PredictionRunFiles runs, ArtifactStore store,
     IBackgroundJobClient jobs, IOptions<LimitsOptions> limits, AuditLog audit, QuotaService quotas, ILogger<PredictionService> logger)
 {
     /// <summary>NotFound, NotCompleted or OverQuota (the user's job quota is full) when no run can start on this experiment;
@@ -37,10 +37,12 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
 
     /// <param name="uploads">The received files (a .zip of images, or images), inside <paramref name="staging"/>, the upload's
     /// staging folder, where the run is laid out before it moves into place; the caller removes the folder.</param>
+    /// <param name="ensemble">The other members of an ensemble, checked by <see cref="CheckEnsembleAsync"/>; empty for one model.</param>
     public async Task<StartPredictionResult> StartAsync(Guid experimentId, IReadOnlyList<StagedFile> uploads, string staging, bool tta, bool largestComponent,
-        UserContext user, CancellationToken ct = default)
+        UserContext user, CancellationToken ct = default, IReadOnlyList<Guid>? ensemble = null, bool slidingWindow = false)
     {
         if (await CheckStartableAsync(experimentId, user, ct) is { } refused) return refused;
+        ensemble ??= [];
         var layout = Path.Combine(staging, "run");
         var input = PredictionRunFiles.InputDirectory(layout);
         Directory.CreateDirectory(input);
@@ -49,13 +51,15 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
         var axis = await SliceAxisAsync(experimentId, ct);
         var (images, scanProblems) = await Task.Run(() => Scan(input, limits.Value.Images, ct, axis), ct);
         if (scanProblems.Count > 0) return new StartPredictionResult.Refused(scanProblems);
+        if (ensemble.Count > 0 && images.Any(i => i.IsVolume))
+            return new StartPredictionResult.Invalid(EnsembleField, "Ensembles predict 2D images; the upload holds NIfTI volumes. Predict the volumes with one experiment (leave experimentIds out).");
 
         // The job quota again, now that the upload is unpacked, held until the job is queued (checked before the body too).
         using var jobSlot = await quotas.LockJobsAsync(user, ct);
         if (await quotas.CheckJobAsync(user, ct) is { } overQuota) return new StartPredictionResult.OverQuota(overQuota);
         var runId = Guid.NewGuid();
         PredictionRunFiles.WriteTo(layout, new PredictionRunState(runId, experimentId, DateTime.UtcNow, PredictionRunStatus.Queued,
-            tta, largestComponent, images) { CreatedBy = user.UserId });
+            tta, largestComponent, images) { CreatedBy = user.UserId, Ensemble = ensemble, SlidingWindow = slidingWindow });
         var target = runs.RunDirectory(experimentId, runId);
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         Directory.Move(layout, target);
@@ -72,6 +76,70 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
         await audit.WriteAsync(user, new AuditRecord(AuditActions.PredictionStart, "prediction", runId.ToString(),
             $"{images.Count} images on experiment {experimentId}"), ct);
         return new StartPredictionResult.Started(runId);
+    }
+
+    /// <summary>The form field naming an ensemble's runs.</summary>
+    public const string EnsembleField = "experimentIds";
+
+    /// <summary>At most this many runs in an ensemble (the experiment itself included).</summary>
+    public const int MaxEnsemble = 10;
+
+    /// <summary>
+    /// The other members of an ensemble from <c>experimentIds</c> (comma-separated experiment ids; the experiment itself may be
+    /// among them): each visible to the user, Completed, trained on the same dataset version and with the same classes and
+    /// input channels (run.json), at most <see cref="MaxEnsemble"/> in all. Empty (no error) when the field is empty.
+    /// </summary>
+    public async Task<(IReadOnlyList<Guid> Members, string? Error)> CheckEnsembleAsync(Guid experimentId, string? experimentIds, UserContext user,
+        CancellationToken ct = default)
+    {
+        var ids = new List<Guid>();
+        foreach (var part in (experimentIds ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!Guid.TryParse(part, out var id)) return ([], $"'{part}' is not an experiment id: give the runs' ids (GUIDs), separated by commas.");
+            if (id != experimentId && !ids.Contains(id)) ids.Add(id);
+        }
+        if (ids.Count == 0) return ([], null);
+        if (ids.Count + 1 > MaxEnsemble) return ([], $"An ensemble holds at most {MaxEnsemble} runs, this experiment included; {ids.Count + 1} were given.");
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var all = ids.Prepend(experimentId).ToList();
+        var found = await Access.Experiments(db, user).AsNoTracking().Where(e => all.Contains(e.Id))
+            .Select(e => new { e.Id, e.Name, e.Status, e.DatasetId }).ToListAsync(ct);
+        var self = found.FirstOrDefault(e => e.Id == experimentId);
+        if (self is null) return ([], "The experiment was not found.");
+        var manifests = new List<(string, Engine.Training.RunManifest)>();
+        foreach (var id in all)
+        {
+            var member = found.FirstOrDefault(e => e.Id == id);
+            if (member is null) return ([], $"Experiment {id} was not found (or is not shared with you).");
+            if (member.Status != ExperimentStatus.Completed)
+                return ([], $"'{member.Name}' is {member.Status}; every member of an ensemble must be Completed.");
+            if (member.DatasetId != self.DatasetId)
+                return ([], $"'{member.Name}' was trained on another dataset version than '{self.Name}': choose runs of the same dataset version.");
+            try
+            {
+                manifests.Add((member.Name, Engine.Training.RunManifest.Read(store.ExperimentDirectory(id))));
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException)
+            {
+                return ([], $"'{member.Name}' has no readable run.json: it cannot predict.");
+            }
+        }
+        return Engine.Inference.EnsemblePredictor.CheckCompatible(manifests) is { } problem ? ([], problem) : (ids, null);
+    }
+
+    /// <summary>The runs the experiment can form an ensemble with (<see cref="CheckEnsembleAsync"/>'s rules, the experiment
+    /// itself left out), its group's first, then by name.</summary>
+    public async Task<IReadOnlyList<EnsembleCandidate>> EnsembleCandidatesAsync(Guid experimentId, UserContext user, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var self = await Access.Experiments(db, user).AsNoTracking().Where(e => e.Id == experimentId)
+            .Select(e => new { e.DatasetId, e.GroupId }).FirstOrDefaultAsync(ct);
+        if (self is null) return [];
+        var list = await Access.Experiments(db, user).AsNoTracking()
+            .Where(e => e.Id != experimentId && e.DatasetId == self.DatasetId && e.Status == ExperimentStatus.Completed)
+            .Select(e => new { e.Id, e.Name, e.Model, e.Fold, e.GroupId }).ToListAsync(ct);
+        return [.. list.Select(e => new EnsembleCandidate(e.Id, e.Name, e.Model, e.Fold, self.GroupId is not null && e.GroupId == self.GroupId))
+            .OrderByDescending(e => e.SameGroup).ThenBy(e => e.Fold ?? int.MaxValue).ThenBy(e => e.Name, StringComparer.OrdinalIgnoreCase).Take(200)];
     }
 
     /// <summary>Runs of an experiment, newest first; null when the experiment is not visible to the user.</summary>
@@ -290,7 +358,10 @@ public sealed class PredictionService(IDbContextFactory<MedSegDbContext> context
     }
 
     internal static PredictionRunSummary ToSummary(PredictionRunState s, bool canManage) =>
-        new(s.Id, s.Created, s.Status, s.Images.Count, s.Done, s.Error, s.TestTimeAugmentation, s.LargestComponent, s.Finished, canManage);
+        new(s.Id, s.Created, s.Status, s.Images.Count, s.Done, s.Error, s.TestTimeAugmentation, s.LargestComponent, s.Finished, canManage)
+        {
+            Ensemble = s.Ensemble, SlidingWindow = s.SlidingWindow,
+        };
 
     private PredictionRunDetail ToDetail(PredictionRunState s, bool canManage)
     {

@@ -33,8 +33,11 @@ public static class PredictionsApi
 
     private const string NoFile = "Send a multipart form with a 'file' field holding a .zip of images (or 'files' fields holding images).";
 
-    /// <summary>Multipart <c>file</c> (a .zip of images) and/or <c>files</c> (images), optional <c>tta</c> and <c>largestComponent</c>.</summary>
-    public static async Task<Results<Accepted<PredictionAccepted>, ProblemHttpResult, NotFound>> Start(
+    /// <summary>Multipart <c>file</c> (a .zip of images) and/or <c>files</c> (images), optional <c>tta</c>, <c>largestComponent</c>,
+    /// <c>slidingWindow</c> (true: tile the native resolution with training-size windows instead of resizing), and
+    /// <c>experimentIds</c> (comma-separated ids of Completed runs of the same dataset version, at most 10 with this one:
+    /// an ensemble averaging their probabilities).</summary>
+    public static async Task<Results<Accepted<PredictionAccepted>, ProblemHttpResult, ValidationProblem, NotFound>> Start(
         Guid id, HttpContext http, PredictionService predictions, ArtifactStore store, IOptions<LimitsOptions> limits, CancellationToken ct)
     {
         var user = UserContext.From(http.User);
@@ -44,17 +47,21 @@ public static class PredictionsApi
         if (upload is null) return refusal!;
         using (upload)
         {
-            if (!TryFlag(upload.Field("tta"), out var tta) || !TryFlag(upload.Field("largestComponent"), out var lcc))
+            if (!TryFlag(upload.Field("tta"), out var tta) || !TryFlag(upload.Field("largestComponent"), out var lcc)
+                || !TryFlag(upload.Field("slidingWindow"), out var sliding))
             {
-                return TypedResults.Problem("'tta' and 'largestComponent' are true or false.", statusCode: 400, title: "Invalid option");
+                return TypedResults.Problem("'tta', 'largestComponent' and 'slidingWindow' are true or false.", statusCode: 400, title: "Invalid option");
             }
+            var (ensemble, ensembleError) = await predictions.CheckEnsembleAsync(id, upload.Field(PredictionService.EnsembleField), user, ct);
+            if (ensembleError is not null) return ToResult(id, new StartPredictionResult.Invalid(PredictionService.EnsembleField, ensembleError));
             var files = upload.Files.Where(f => f.Field is "file" or "files").ToList();
-            return ToResult(id, await predictions.StartAsync(id, files, upload.Directory, tta, lcc, user, ct));
+            return ToResult(id, await predictions.StartAsync(id, files, upload.Directory, tta, lcc, user, ct, ensemble, sliding));
         }
     }
 
-    private static Results<Accepted<PredictionAccepted>, ProblemHttpResult, NotFound> ToResult(Guid id, StartPredictionResult result) => result switch
+    private static Results<Accepted<PredictionAccepted>, ProblemHttpResult, ValidationProblem, NotFound> ToResult(Guid id, StartPredictionResult result) => result switch
     {
+        StartPredictionResult.Invalid i => TypedResults.ValidationProblem(new Dictionary<string, string[]> { [i.Field] = [i.Message] }),
         StartPredictionResult.Started s => TypedResults.Accepted($"/api/experiments/{id}/predictions/{s.RunId}", new PredictionAccepted(s.RunId)),
         StartPredictionResult.NotCompleted n => TypedResults.Problem(
             $"The experiment is {n.Status}; predictions need a Completed experiment (its best checkpoint).",

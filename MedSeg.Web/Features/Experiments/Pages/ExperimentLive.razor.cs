@@ -15,6 +15,13 @@ public sealed partial class ExperimentLive
 
     [Inject] private ExperimentService Experiments { get; set; } = default!;
     [Inject] private ExperimentLiveFeed Feed { get; set; } = default!;
+    [Inject] private ExperimentExportService Exports { get; set; } = default!;
+
+    private static readonly Dictionary<string, object?> downloadWeights = new()
+    {
+        ["data-testid"] = "download-weights", ["download"] = "",
+        ["title"] = "model.pt (PyTorch state dict), model.safetensors, model.dat (TorchSharp) and model.json (preprocessing, class map); see docs/weights.md",
+    };
     [Inject] private ILogger<ExperimentLive> Logger { get; set; } = default!;
 
     private readonly ExperimentLiveState state = new();

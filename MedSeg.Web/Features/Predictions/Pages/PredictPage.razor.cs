@@ -33,6 +33,9 @@ public sealed partial class PredictPage : IDisposable
     private string? clientError;
     private bool tta;
     private bool largestComponent;
+    private bool slidingWindow;
+    private IReadOnlyList<EnsembleCandidate> candidates = [];
+    private IReadOnlyCollection<Guid> ensemble = [];
     private bool sending;
     private long loadedBytes;
     private long totalBytes;
@@ -54,6 +57,7 @@ public sealed partial class PredictPage : IDisposable
             if (experiment is not null)
             {
                 breadcrumbs = [new("Experiments", "/experiments"), new(experiment.Summary.Name, $"/experiments/{Id}"), new("Predict", null, disabled: true)];
+                candidates = await Predictions.EnsembleCandidatesAsync(Id, user, disposed.Token);
                 await RefreshAsync();
             }
         }
@@ -117,6 +121,12 @@ public sealed partial class PredictPage : IDisposable
             _ => null,
         };
         if (clientError is not null) return;
+        var members = string.Join(",", ensemble);
+        if (members.Length > 0 && (await Predictions.CheckEnsembleAsync(Id, members, await GetUserAsync(), disposed.Token)).Error is { } refused)
+        {
+            clientError = refused;
+            return;
+        }
 
         sending = true;
         loadedBytes = 0;
@@ -127,6 +137,8 @@ public sealed partial class PredictPage : IDisposable
         {
             ["tta"] = tta ? "true" : "false",
             ["largestComponent"] = largestComponent ? "true" : "false",
+            ["slidingWindow"] = slidingWindow ? "true" : "false",
+            [PredictionService.EnsembleField] = members,
         };
         try
         {
@@ -152,6 +164,17 @@ public sealed partial class PredictPage : IDisposable
             sending = false;
         }
     }
+
+    /// <summary>The other runs of the experiment's group (its other folds or seeds), at most the ensemble's size.</summary>
+    private void ChooseGroup() =>
+        ensemble = [.. candidates.Where(c => c.SameGroup).Take(PredictionService.MaxEnsemble - 1).Select(c => c.Id)];
+
+    private static string Describe(EnsembleCandidate c) =>
+        $"{c.Name} ({c.Model}{(c.Fold is { } f ? $", fold {f}" : "")}{(c.SameGroup ? ", same group" : "")})";
+
+    private string CandidateName(Guid id) => candidates.FirstOrDefault(c => c.Id == id)?.Name ?? id.ToString();
+
+    private string EnsembleText(IReadOnlyList<string> names) => names.Count == 0 ? "" : string.Join(", ", names);
 
     /// <summary>Called by medseg.upload about ten times a second while the file is sent.</summary>
     [JSInvokable]
