@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required: https://dotnet.microsoft.com/download" >&2; exit 1; }
 
 # Debian packages the tests need: chromium and a font for the end-to-end tests, redis-server for the multi-node tests,
-# python3-nibabel for the NIfTI tests. Whatever is missing is installed with one apt-get update, as root or through sudo.
-packages=(chromium fonts-dejavu-core redis-server python3-nibabel)
+# python3-nibabel for the NIfTI tests, python3-torch (with libopenblas0-pthread) for the test that loads a weight download in
+# PyTorch and reproduces the web's prediction. Whatever is missing is installed with one apt-get update, as root or through sudo.
+packages=(chromium fonts-dejavu-core redis-server python3-nibabel python3-torch libopenblas0-pthread)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
