@@ -15,6 +15,7 @@ public static class ExperimentsApi
     {
         services.AddScoped<ExperimentService>();
         services.AddScoped<ExperimentGroupService>();
+        services.AddScoped<Compare.CompareService>();
         services.AddScoped<VolumeReviewService>();
         services.AddScoped<TrainExperimentJob>();
         services.AddSingleton<IExperimentNotifier, ExperimentNotifier>();
@@ -43,6 +44,7 @@ public static class ExperimentsApi
         app.MapGet("/api/datasets/{id:guid}/suggestion", DatasetSuggestion).WithTags("Experiments");
         app.MapModelsApi();
         app.MapExperimentGroupsApi();
+        Compare.CompareApi.MapCompareApi(app);
         return app;
     }
 
