@@ -14,8 +14,14 @@ public sealed record CompareQuery(IReadOnlyList<Guid> Ids, IReadOnlyList<Guid> G
     {
         var errors = new List<FieldError>();
         var query = new CompareQuery(Guids(ids, "Ids", "experiment", errors), Guids(groups, "Groups", "group", errors));
-        if (errors.Count == 0 && query.Ids.Count + query.Groups.Count == 0)
+        if (errors.Count > 0) return (query, errors);
+        // What the ids alone decide is answered before looking anything up; groups count by their members (the service).
+        if (query.Ids.Count + query.Groups.Count == 0)
             errors.Add(new FieldError("Ids", $"Give {MinRuns} to {MaxRuns} experiments to compare (ids=a,b) or groups (groups=g), comma-separated."));
+        else if (query.Groups.Count == 0 && query.Ids.Count < MinRuns)
+            errors.Add(new FieldError("Ids", $"Compare at least {MinRuns} experiments; got {query.Ids.Count} distinct id. Add another (ids=a,b) or a group (groups=g)."));
+        else if (query.Ids.Count > MaxRuns)
+            errors.Add(new FieldError("Ids", $"Compare at most {MaxRuns} experiments; got {query.Ids.Count} distinct ids."));
         return (query, errors);
     }
 
