@@ -66,7 +66,10 @@ public sealed class CompareE2ETests
             // The diff: the learning rate, nothing else.
             await Assertions.Expect(page.Locator("[data-testid=diff-row]")).ToHaveCountAsync(1);
             await Assertions.Expect(page.Locator("[data-testid=diff-row]")).ToHaveAttributeAsync("data-field", "learningRate");
-            await Assertions.Expect(page.Locator("[data-testid=diff-row] [data-testid=diff-value]")).ToHaveTextAsync(["0.004", "0.01"]);
+            // In the list's order (newest first): each run's own value.
+            var order = await page.Locator("[data-testid=metrics-run]").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.run)");
+            await Assertions.Expect(page.Locator("[data-testid=diff-row] [data-testid=diff-value]"))
+                .ToHaveTextAsync(order.Select(id => Guid.Parse(id) == a ? "0.004" : "0.01").ToArray());
             await Assertions.Expect(page.Locator("[data-testid=metrics-run]")).ToHaveCountAsync(2);
 
             // The same case: image, ground truth and both runs' predictions, each with its Dice.
@@ -87,7 +90,8 @@ public sealed class CompareE2ETests
             var text = await page.InnerTextAsync("body");
             throw new Xunit.Sdk.XunitException($"{e.Message}\nAt {page.Url}; page text:\n{text[..Math.Min(text.Length, 2000)]}");
         }
-        var view = await admin.GetFromJsonAsync<JsonElement>($"/api/compare?ids={a},{b}");
+        // The page's table holds what the API answers for the page's address.
+        var view = await admin.GetFromJsonAsync<JsonElement>($"/api/compare{new Uri(page.Url).Query}");
         var shown = view.GetProperty("cases")[0].GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("dice").GetDouble().ToString("F3", System.Globalization.CultureInfo.InvariantCulture));
         await Assertions.Expect(page.Locator("[data-testid=across-row]").First.Locator("td.num").Nth(1)).ToHaveTextAsync(shown.First());
         violations.AssertNone();
