@@ -50,6 +50,14 @@ public static class GroupStatistics
         (FinalValidationLoss, "Final validation loss"),
     ];
 
+    /// <summary>A run's final metrics: null until it completes; then its best validation Dice and its last epoch's
+    /// validation Dice, IoU and loss.</summary>
+    public static MemberMetrics Final(Data.Entities.ExperimentStatus status, double? bestDice, Data.Entities.EpochMetric? last)
+    {
+        if (status != Data.Entities.ExperimentStatus.Completed) return new MemberMetrics(null, null, null, null);
+        return new MemberMetrics(bestDice, last?.ValidationDice, last?.ValidationIoU, last?.ValidationLoss);
+    }
+
     public static double? Mean(IReadOnlyList<double> values) => values.Count == 0 ? null : values.Average();
 
     /// <summary>√(Σ (x − x̄)² / (n − 1)); null for fewer than 2 values.</summary>

@@ -164,17 +164,13 @@ public sealed class ExperimentGroupService(IDbContextFactory<MedSegDbContext> co
         var last = (await db.EpochMetrics.AsNoTracking().Where(m => memberIds.Contains(m.ExperimentId)).ToListAsync(ct))
             .GroupBy(m => m.ExperimentId).ToDictionary(g => g.Key, g => g.MaxBy(m => m.Epoch)!);
         var members = rows.OrderBy(r => r.Fold ?? 0).ThenBy(r => r.Seed).ThenBy(r => r.CreatedAt).Select(r =>
-        {
-            var done = r.Status == ExperimentStatus.Completed;
-            var final = done ? last.GetValueOrDefault(r.Id) : null;
-            return new ExperimentGroupMember(r.Id, r.Name, r.Seed, r.Fold, r.Status,
-                new MemberMetrics(done ? r.BestDice : null, final?.ValidationDice, final?.ValidationIoU, final?.ValidationLoss));
-        }).ToList();
+            new ExperimentGroupMember(r.Id, r.Name, r.Seed, r.Fold, r.Status, GroupStatistics.Final(r.Status, r.BestDice, last.GetValueOrDefault(r.Id)))).ToList();
         var (mean, std) = GroupStatistics.Summarize(members);
         return new ExperimentGroupDetail(group.Id, group.Name, group.Kind, group.DatasetId, group.SplitId, group.CreatedAt, members, mean, std);
     }
 
-    private static IQueryable<ExperimentGroup> Visible(MedSegDbContext db, UserContext user) =>
+    /// <summary>Groups are seen by their owner and by admins.</summary>
+    internal static IQueryable<ExperimentGroup> Visible(MedSegDbContext db, UserContext user) =>
         user.IsAdmin ? db.ExperimentGroups.AsNoTracking() : db.ExperimentGroups.AsNoTracking().Where(g => g.OwnerId == user.UserId);
 
     private static GroupLaunchResult Refused(FieldError error) => new(null, [], [error]);

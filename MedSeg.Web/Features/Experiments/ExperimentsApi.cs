@@ -16,6 +16,7 @@ public static class ExperimentsApi
     {
         services.AddScoped<ExperimentService>();
         services.AddScoped<ExperimentGroupService>();
+        services.AddScoped<Compare.CompareService>();
         services.AddScoped<VolumeReviewService>();
         services.AddScoped<ExperimentExportService>();
         services.AddScoped<TrainExperimentJob>();
@@ -52,6 +53,7 @@ public static class ExperimentsApi
         app.MapModelsApi();
         app.MapExperimentGroupsApi();
         app.MapLeaderboardsApi();
+        Compare.CompareApi.MapCompareApi(app);
         return app;
     }
 

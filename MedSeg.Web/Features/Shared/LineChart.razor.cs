@@ -12,8 +12,13 @@ public sealed partial class LineChart
     [Parameter, EditorRequired] public string Title { get; set; } = "";
     [Parameter, EditorRequired] public IReadOnlyList<LineSeries> Series { get; set; } = [];
 
-    /// <summary>The x axis spans 1 to at least this (for epochs: the planned number, so the chart does not rescale as it grows).</summary>
+    /// <summary>The x axis spans <see cref="XMin"/> to at least this (for epochs: the planned number, so the chart does not rescale as it grows).</summary>
     [Parameter] public double XMax { get; set; }
+    /// <summary>Where the x axis starts: 1 for epochs, 0 for wall time.</summary>
+    [Parameter] public double XMin { get; set; } = 1;
+    /// <summary>Whole-number x ticks (epochs); false for a continuous x (wall time).</summary>
+    [Parameter] public bool IntegerX { get; set; } = true;
+    [Parameter] public string XFormat { get; set; } = "0.##";
     [Parameter] public string XLabel { get; set; } = "Epoch";
 
     /// <summary>Fixed y range (e.g. 0–1 for Dice); when null the range is 0 to a rounded maximum of the data.</summary>
@@ -26,23 +31,25 @@ public sealed partial class LineChart
 
     private double x0, x1, y0, y1;
     private List<double> yTicks = [];
-    private List<int> xTicks = [];
+    private List<double> xTicks = [];
 
     protected override void OnParametersSet()
     {
         var points = Series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.Y)).ToList();
-        x0 = 1;
-        x1 = Math.Max(Math.Max(XMax, points.Count > 0 ? points.Max(p => p.X) : 1), 2);
+        x0 = XMin;
+        x1 = Math.Max(XMax, points.Count > 0 ? points.Max(p => p.X) : x0);
+        if (x1 <= x0) x1 = x0 + 1;
         y0 = YMin ?? Math.Min(0, points.Count > 0 ? points.Min(p => p.Y) : 0);
         var top = YMax ?? (points.Count > 0 ? points.Max(p => p.Y) : 1);
         var step = NiceStep((top - y0) / 5);
         y1 = YMax ?? Math.Max(y0 + step, Math.Ceiling(top / step - 1e-9) * step);
         yTicks = [];
         for (var t = y0; t <= y1 + step / 1000; t += step) yTicks.Add(Math.Round(t, 10));
-        var xStep = Math.Max(1, (int)NiceStep((x1 - x0) / 8));
-        // 1, then multiples of the step (1, 5, 10, 15 rather than 1, 6, 11, 16).
-        xTicks = [1];
-        for (var t = xStep; t <= x1; t += xStep) if (t > 1) xTicks.Add(t);
+        var xStep = IntegerX ? Math.Max(1, (int)NiceStep((x1 - x0) / 8)) : NiceStep((x1 - x0) / 8);
+        // The start, then multiples of the step (1, 5, 10, 15 rather than 1, 6, 11, 16).
+        xTicks = [x0];
+        for (var i = Math.Ceiling(x0 / xStep); i * xStep <= x1 + xStep / 1000; i++)
+            if (i * xStep > x0) xTicks.Add(Math.Round(i * xStep, 10));
     }
 
     /// <summary>1, 2 or 5 times a power of ten, at least <paramref name="raw"/>.</summary>
