@@ -244,3 +244,7 @@ public sealed record CaseResultView(Guid CaseId, string Name, double? Dice, doub
 /// <summary>One class's metrics of an evaluated case (surface distances null where undefined; mm null without spacing).</summary>
 public sealed record ClassCaseResult(int Class, double Dice, double IoU, double Precision, double Recall,
     double? Hd95, double? Assd, double? Hd95Mm, double? AssdMm, long Fp, long Fn, bool TruthEmpty);
+
+/// <summary>The review page's data as the prerender loaded it (<see cref="Pages.ExperimentReview"/>'s persisted state).</summary>
+public sealed record ReviewPageState(Guid Id, IReadOnlyList<CaseResultView>? Cases, ExperimentSummary? Experiment,
+    IReadOnlyList<MedSeg.Web.Features.Datasets.ClassEntry> Classes, IReadOnlyList<MedSeg.Engine.Metrics.VolumeResult> Volumes, string? Error);
