@@ -135,11 +135,25 @@ public sealed class JobsOptions
     /// <summary>The supervisor's limits for this node's children.</summary>
     public Isolation.ChildLimits ChildLimits => new(EffectiveMemoryCeilingBytes, TimeSpan.FromSeconds(Math.Max(1, CancelGraceSeconds)));
 
-    /// <summary>The start of a child (<c>medseg VERB --plan PLAN</c>) with <see cref="ChildEnvironment"/>.</summary>
-    public Isolation.ChildStart Child(string verb, string planPath, string what) => Isolation.ChildCommands.Medseg(verb, planPath, what) with
+    /// <summary>The niceness of the training and prediction children (0 to 19, through <c>nice</c>): above 0 they yield the CPU
+    /// to this process, so pages and the API stay fast while every core trains. 0 = the app's own priority.</summary>
+    public int ChildNice { get; set; } = 10;
+
+    private const string Nice = "/usr/bin/nice";
+
+    /// <summary>The start of a child (<c>medseg VERB --plan PLAN</c>) with <see cref="ChildEnvironment"/>, at <see cref="ChildNice"/>
+    /// (<c>nice</c> execs the child in place: the process id is the child's).</summary>
+    public Isolation.ChildStart Child(string verb, string planPath, string what)
     {
-        Environment = ChildEnvironment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
-    };
+        var start = Isolation.ChildCommands.Medseg(verb, planPath, what) with
+        {
+            Environment = ChildEnvironment.ToDictionary(kv => kv.Key, kv => (string?)kv.Value),
+        };
+        var nice = Math.Clamp(ChildNice, 0, 19);
+        return nice > 0 && File.Exists(Nice)
+            ? start with { FileName = Nice, Arguments = ["-n", nice.ToString(System.Globalization.CultureInfo.InvariantCulture), start.FileName, .. start.Arguments] }
+            : start;
+    }
 }
 
 /// <summary><c>MedSeg:Training</c>.</summary>
