@@ -55,7 +55,10 @@ rows = json.load(sys.stdin)
 for r in rows[:3]: print("  %s dice %.3f hd95 %s px (%s mm) fp %d fn %d" % (r["name"], r["dice"], r["hd95"], r["hd95Mm"], r["fp"], r["fn"]))
 hd = [r["hd95"] for r in rows if r["hd95"] is not None]
 print("  %d cases, mean Dice %.3f, median HD95 %s px" % (len(rows), statistics.mean(r["dice"] for r in rows), round(statistics.median(hd), 2) if hd else None))'
-curl -sf "${auth[@]}" -o "$work/export.zip" "$api/experiments/$first/export.zip"
+# The PyTorch loader rebuilds UNeXt and U-Net (scripts/bench/torch_models.py): download a run of one of them when there is one.
+twin="$(curl -sf "${auth[@]}" "$api/leaderboards/$board" | json 'next((r["runs"][0]["experimentId"] for r in d["rows"] if r["runs"] and r["model"] in ("unext", "unet")), "'"$first"'")')"
+curl -sf "${auth[@]}" -o "$work/export.zip" "$api/experiments/$twin/export.zip"
+echo "weights of $twin:"
 echo "export.zip: $(python3 -c 'import zipfile,sys; print(sorted(zipfile.ZipFile(sys.argv[1]).namelist()))' "$work/export.zip")"
 image="$(find "$data/images" -type f | sort | head -1)"
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then

@@ -41,23 +41,5 @@ public static class TorchPython
         return stdout.Result;
     }
 
-    private static string? Find()
-    {
-        foreach (var candidate in new[] { "/usr/bin/python3", "python3" })
-        {
-            try
-            {
-                var info = new ProcessStartInfo(candidate, ["-c", "import torch"])
-                    { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-                using var p = Process.Start(info)!;
-                p.StandardError.ReadToEnd();
-                if (p.WaitForExit(60_000) && p.ExitCode == 0) return candidate;
-            }
-            catch (System.ComponentModel.Win32Exception)
-            {
-                // not installed under that name
-            }
-        }
-        return null;
-    }
+    private static string? Find() => DebianPython.Find("torch");
 }

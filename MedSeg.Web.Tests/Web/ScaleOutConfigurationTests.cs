@@ -123,4 +123,25 @@ public sealed class ScaleOutConfigurationTests
         Assert.Equal(["training-cpu"], training.Queues);
         Assert.StartsWith("cpu-box-training", training.Name);
     }
+
+    [Fact]
+    public async Task ARunGoingToAGpuWorkerIsAdmittedAgainstThatGpusFreeMemory()
+    {
+        using var factory = new MedSegAppFactory();
+        using var client = await factory.CreateAuthenticatedClientAsync();
+        var registry = factory.Services.GetRequiredService<MedSeg.Web.Features.Nodes.NodeRegistry>();
+        const long local = 8L << 30;
+        Assert.Equal(local, registry.AdmissionCeiling("auto", local));
+        var now = DateTimeOffset.UtcNow;
+        MedSeg.Web.Features.Nodes.NodeView Gpu(string name, long free, DateTimeOffset at) => new(name, "worker", ["training-gpu", "predict"], 1,
+            "cuda (1 GPU)", "NVIDIA H200", free, 140L << 30, 0, "gpu-box", 1, at, at, true);
+        registry.Write(Gpu("gpu-1", 20L << 30, now));
+        registry.Write(Gpu("gpu-2", 60L << 30, now));
+        registry.Write(Gpu("gpu-gone", 120L << 30, now - TimeSpan.FromMinutes(5)));
+        // auto and cuda go to the GPUs while a live one serves training-gpu: the largest live one's free memory; cpu stays here.
+        Assert.Equal(60L << 30, registry.AdmissionCeiling("auto", local));
+        Assert.Equal(60L << 30, registry.AdmissionCeiling(null, local));
+        Assert.Equal(60L << 30, registry.AdmissionCeiling("cuda:0", local));
+        Assert.Equal(local, registry.AdmissionCeiling("cpu", local));
+    }
 }

@@ -39,7 +39,7 @@ public enum ResumeResult
 /// <summary>Experiments: launch (snapshot config and split, queue the run in the fair training queue), list, details, review, cancel.</summary>
 public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> contexts, ArtifactStore store, IBackgroundJobClient jobs,
     RunningExperiments running, IExperimentNotifier notifier, IOptions<JobsOptions> jobsOptions, AuditLog audit, DatasetService datasets, QuotaService quotas, ILogger<ExperimentService> logger,
-    TrainingDispatcher dispatcher, Weights.WeightsService weights, Notifications.NotificationService notifications)
+    TrainingDispatcher dispatcher, Weights.WeightsService weights, Notifications.NotificationService notifications, Nodes.NodeRegistry nodes)
 {
     public const int PreviewCaseCount = 4;
 
@@ -166,7 +166,9 @@ public sealed class ExperimentService(IDbContextFactory<MedSegDbContext> context
         // Admission: a run that would not fit this server's memory ceiling is refused here, not killed later.
         var shape = new RunShape(model, settings.ModelOptions.Variant, settings.BatchSize, settings.ImageSize, settings.ModelOptions.InChannels, train.Count,
             validation.Count, cases.Max(c => (long)c.Width * c.Height)) { Classes = classes, DeepSupervision = settings.ModelOptions.DeepSupervision };
-        if (MemoryEstimate.Check(shape, jobsOptions.Value.EffectiveMemoryCeilingBytes, ModelRegistry.SizeMultiple(model)) is { } tooLarge)
+        // On a deployment with GPU workers, a run that goes to one is admitted against the GPU's free memory there.
+        var ceiling = nodes.AdmissionCeiling(request.Device, jobsOptions.Value.EffectiveMemoryCeilingBytes);
+        if (MemoryEstimate.Check(shape, ceiling, ModelRegistry.SizeMultiple(model)) is { } tooLarge)
         {
             return new LaunchResult(null, [new FieldError(nameof(LaunchRequest.BatchSize), tooLarge)]);
         }

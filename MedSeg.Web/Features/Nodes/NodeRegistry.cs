@@ -79,6 +79,17 @@ public sealed class NodeRegistry(JobStorage storage)
         return nodes.OrderByDescending(n => n.Alive).ThenBy(n => n.Name, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>What one run asking for <paramref name="device"/> may use where it will train: the largest free GPU memory of the
+    /// live GPU nodes serving <c>training-gpu</c> when the run goes there (<see cref="JobQueues.Route"/>: <c>cuda</c>, or
+    /// <c>auto</c> while such a node is up), else <paramref name="local"/> (this node's ceiling for CPU runs).</summary>
+    public long AdmissionCeiling(string? device, long local)
+    {
+        var gpus = List().Where(n => n.Alive && n.Queues.Contains(JobQueues.TrainingGpu) && n.Gpu is not null && n.FreeMemoryBytes is > 0).ToList();
+        if (gpus.Count == 0) return local;
+        var served = gpus.SelectMany(n => n.Queues).ToHashSet(StringComparer.Ordinal);
+        return JobQueues.Route(device, served) == JobQueues.TrainingGpu ? gpus.Max(n => n.FreeMemoryBytes!.Value) : local;
+    }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 }
 
