@@ -26,7 +26,11 @@ token="$(curl -sf -H 'Content-Type: application/json' -d '{"email":"admin@medseg
 auth=(-H "Authorization: Bearer $token")
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-(cd "$data" && zip -q -0 -r "$work/upload.zip" images masks)
+if [ -d "$data/images" ]; then
+  (cd "$data" && zip -q -0 -r "$work/upload.zip" images masks)
+else # an MSD / nnU-Net folder (imagesTr, labelsTr, dataset.json) goes up as it is
+  (cd "$data" && zip -q -0 -r "$work/upload.zip" . -x '.*' -x '*/.*' -x 'README*' -x 'MANIFEST*')
+fi
 dataset="$(curl -sf "${auth[@]}" -F "name=$(basename "$data")" -F "file=@$work/upload.zip" "$api/datasets" | json 'd["id"]')"
 echo "uploaded: $(curl -sf "${auth[@]}" "$api/datasets/$dataset" | json '"%d cases, %d classes" % (d["cases"], d["classCount"])')"
 
@@ -54,12 +58,21 @@ import json, sys, statistics
 rows = json.load(sys.stdin)
 for r in rows[:3]: print("  %s dice %.3f hd95 %s px (%s mm) fp %d fn %d" % (r["name"], r["dice"], r["hd95"], r["hd95Mm"], r["fp"], r["fn"]))
 hd = [r["hd95"] for r in rows if r["hd95"] is not None]
-print("  %d cases, mean Dice %.3f, median HD95 %s px" % (len(rows), statistics.mean(r["dice"] for r in rows), round(statistics.median(hd), 2) if hd else None))'
+print("  %d cases, mean Dice %.3f, median HD95 %s px" % (len(rows), statistics.mean(r["dice"] for r in rows), round(statistics.median(hd), 2) if hd else None))
+k = max((len(r.get("classes") or []) for r in rows), default=0)
+for c in range(k):
+    v = [r["classes"][c] for r in rows if len(r.get("classes") or []) > c]
+    hm = [x["hd95Mm"] for x in v if x.get("hd95Mm") is not None]
+    print("  class %s: mean Dice %.3f, median HD95 %s mm" % (v[0]["class"], statistics.mean(x["dice"] for x in v), round(statistics.median(hm), 2) if hm else None))'
 # The PyTorch loader rebuilds UNeXt and U-Net (scripts/bench/torch_models.py): download a run of one of them when there is one.
 twin="$(curl -sf "${auth[@]}" "$api/leaderboards/$board" | json 'next((r["runs"][0]["experimentId"] for r in d["rows"] if r["runs"] and r["model"] in ("unext", "unet")), "'"$first"'")')"
 curl -sf "${auth[@]}" -o "$work/export.zip" "$api/experiments/$twin/export.zip"
 echo "weights of $twin:"
 echo "export.zip: $(python3 -c 'import zipfile,sys; print(sorted(zipfile.ZipFile(sys.argv[1]).namelist()))' "$work/export.zip")"
+if [ ! -d "$data/images" ]; then
+  echo "(a volume dataset: the PyTorch load and the ensemble take 2D images; skipped)"
+  exit 0
+fi
 image="$(find "$data/images" -type f | sort | head -1)"
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   /usr/bin/python3 scripts/export/load_medseg.py --export "$work/export.zip" --image "$image" --mask "$work/torch-mask.pgm" && echo "PyTorch predicted $(basename "$image")"
