@@ -53,11 +53,11 @@ public sealed class RunExperimentCommand : ICommand
             }
             RunProfile? profile = null;
             string? profileError = null;
-            if (child.Profile && child.EvaluationDirectory is { } measured)
+            if (child.Profile && child.EvaluationDirectory is not null)
             {
                 try
                 {
-                    profile = RunProfile.Measure(child.Plan.RunDirectory, child.Plan.Device, child.Plan.Validation, measured, ct);
+                    profile = RunProfile.Measure(child.Plan.RunDirectory, child.Plan.Device);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -7,7 +7,7 @@ namespace MedSeg.Engine.Isolation;
 /// <summary>The file a training child (<c>medseg run-experiment --plan FILE</c>) runs: the plan, then optionally the
 /// evaluation of the validation cases with the best checkpoint into <see cref="EvaluationDirectory"/>. With
 /// <see cref="EvaluateOnly"/> the last checkpoint stands as it is (a time budget spent before the evaluation). With
-/// <see cref="Profile"/> the child also measures the evaluated run (<see cref="RunProfile"/>: size, batch-1 latency, HD95).</summary>
+/// <see cref="Profile"/> the child also measures the evaluated run (<see cref="RunProfile"/>: size and batch-1 latency).</summary>
 public sealed record TrainingChildPlan(TrainingPlan Plan, string? EvaluationDirectory = null, bool EvaluateOnly = false, bool Profile = false)
 {
     public void Write(string path) => ChildPlanFile.Write(path, this);

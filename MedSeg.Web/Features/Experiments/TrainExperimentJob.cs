@@ -290,7 +290,7 @@ public sealed class TrainExperimentJob(MedSegDbContext db, ArtifactStore store, 
             ImageSize = p?.ImageSize ?? 0,
             LatencyMs = p?.LatencyMs,
             Device = p?.Device,
-            Hd95 = p?.Hd95,
+            Hd95 = finished.Evaluated is { } evaluated ? RunProfile.Hd95(evaluated) : null,
             PeakMemoryBytes = peakBytes > 0 ? peakBytes : null,
             Error = p is null ? Truncate(ServerPaths.Redact(finished.ProfileError ?? "the training process sent no measurement", store.Root)!, 2000) : null,
         });
