@@ -43,6 +43,15 @@ public static class GroupStatistics
 {
     public const string BestDice = "bestDice", FinalDice = "finalDice", FinalIoU = "finalIoU", FinalValidationLoss = "finalValidationLoss";
 
+    /// <summary>One metric's value as the group and compare pages show it (a loss with 4 decimals, the others with 3).</summary>
+    public static string Show(string key, double? v) =>
+        key == FinalValidationLoss ? v is { } x ? Shared.Format.Loss(x) : "—" : Shared.Format.Metric(v);
+
+    /// <summary>"mean ± std" of one metric over a group's completed members ("(one member)" without a std; "—" without any).</summary>
+    public static string ShowMeanStd(IReadOnlyDictionary<string, double?> mean, IReadOnlyDictionary<string, double?> std, string key) =>
+        mean.GetValueOrDefault(key) is not { } m ? "—"
+            : std.GetValueOrDefault(key) is { } s ? $"{Show(key, m)} ± {Show(key, s)}" : $"{Show(key, m)} (one member)";
+
     /// <summary>The metrics in display order, with their labels.</summary>
     public static IReadOnlyList<(string Key, string Label)> Metrics { get; } =
     [
